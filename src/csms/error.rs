@@ -1,0 +1,353 @@
+//! What can go wrong talking to CSMS, typed so the provider can branch on the kind (a hint for
+//! 401/403, another for 404, a retry count for 429) and render it once at the edge.
+//!
+//! No variant ever holds credentials or request headers: the `Authorization` header, the secret
+//! key and the security token stay in the client.
+
+use std::time::Duration;
+
+/// Longest excerpt of an unexpected body kept in an error, in characters.
+pub const EXCERPT_CHARS: usize = 200;
+
+/// Every failure of the client.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The service answered with an error status (after any retries).
+    #[error("{0}")]
+    Service(ServiceError),
+
+    /// No HTTP answer: connection refused or reset, DNS, TLS, timeout.
+    #[error("request to {url} failed after {retries} retries: {message}")]
+    Transport {
+        url: String,
+        message: String,
+        /// The request timed out (connect or per-request timeout) rather than failing outright.
+        timeout: bool,
+        retries: u32,
+    },
+
+    /// A success status whose body is not the documented JSON.
+    #[error("unexpected response from {url} (HTTP {status}): {message}; body starts with: {excerpt:?}")]
+    Decode {
+        url: String,
+        status: u16,
+        message: String,
+        excerpt: String,
+    },
+
+    /// The service's paging misbehaved (marker did not advance, loop, page cap).
+    #[error("paging stopped: {0}")]
+    Paging(String),
+
+    /// The caller cancelled (e.g. Terraform's StopProvider).
+    #[error("request cancelled")]
+    Cancelled,
+
+    /// The overall deadline of a call passed.
+    #[error(
+        "deadline of {}s exceeded after {requests} requests ({pages} pages read)",
+        deadline.as_secs_f64()
+    )]
+    DeadlineExceeded {
+        deadline: Duration,
+        pages: u32,
+        requests: u32,
+    },
+
+    /// Invalid client configuration (endpoint URL, missing region, ...). No request was sent.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+
+    /// The IAM project lookup failed or was ambiguous. `source` holds the underlying error when
+    /// the lookup request itself failed (e.g. a 401 from IAM).
+    #[error("cannot determine the project id of region {region:?}: {reason}")]
+    ProjectLookup {
+        region: String,
+        reason: String,
+        #[source]
+        source: Option<Box<Error>>,
+    },
+}
+
+impl Error {
+    /// Retries spent before this error, when it came from a request.
+    pub fn retries(&self) -> u32 {
+        match self {
+            Error::Service(e) => e.retries,
+            Error::Transport { retries, .. } => *retries,
+            Error::ProjectLookup {
+                source: Some(e), ..
+            } => e.retries(),
+            _ => 0,
+        }
+    }
+
+    /// The service error, also when it is the cause of a failed project lookup.
+    pub fn service(&self) -> Option<&ServiceError> {
+        match self {
+            Error::Service(e) => Some(e),
+            Error::ProjectLookup {
+                source: Some(e), ..
+            } => e.service(),
+            _ => None,
+        }
+    }
+
+    /// The same error with its retry count set (service and transport errors only).
+    pub(crate) fn with_retries(mut self, n: u32) -> Self {
+        match &mut self {
+            Error::Service(e) => e.retries = n,
+            Error::Transport { retries, .. } => *retries = n,
+            _ => {}
+        }
+        self
+    }
+}
+
+impl From<ServiceError> for Error {
+    fn from(e: ServiceError) -> Self {
+        Error::Service(e)
+    }
+}
+
+/// An error answer of the service: HTTP status plus what the body and headers said.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServiceError {
+    pub status: u16,
+    /// `error_code` (or `errorCode`, `code`), e.g. `APIGW.0301`.
+    pub code: Option<String>,
+    /// `error_msg` (or `errorMsg`, `message`); for a non-JSON body, a short sanitized excerpt.
+    pub message: Option<String>,
+    /// Header `X-Request-Id`, else body `request_id`.
+    pub request_id: Option<String>,
+    /// Retries spent before giving up (0 when the first answer was final).
+    pub retries: u32,
+}
+
+impl std::fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HTTP {}", self.status)?;
+        if let Some(code) = &self.code {
+            write!(f, " {code}")?;
+        }
+        match &self.message {
+            Some(m) => write!(f, ": {m}")?,
+            None => write!(f, ": {}", reason_phrase(self.status))?,
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " (request id {id})")?;
+        }
+        if self.retries > 0 {
+            write!(f, " after {} retries", self.retries)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ServiceError {}
+
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        400 => "bad request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not found",
+        429 => "too many requests",
+        500 => "internal server error",
+        502 => "bad gateway",
+        503 => "service unavailable",
+        504 => "gateway timeout",
+        _ => "error",
+    }
+}
+
+/// Builds the [`ServiceError`] of an error answer. Understands the shapes the official SDK
+/// tolerates (`{error_code, error_msg}`, `{errorCode, errorMsg}`, `{code, message}`, each also
+/// nested under `"error"`, with an optional `request_id`); any other body becomes a short,
+/// sanitized excerpt in `message`. `header_request_id` (`X-Request-Id`) wins over the body's.
+pub fn parse_error_body(status: u16, header_request_id: Option<&str>, body: &[u8]) -> ServiceError {
+    let mut err = ServiceError {
+        status,
+        request_id: header_request_id
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from),
+        ..ServiceError::default()
+    };
+    let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let mut found = false;
+    if let Some(serde_json::Value::Object(top)) = &json {
+        let nested = match top.get("error") {
+            Some(serde_json::Value::Object(inner)) => Some(inner),
+            _ => None,
+        };
+        for obj in [Some(top), nested].into_iter().flatten() {
+            let code = field(obj, &["error_code", "errorCode", "code"]);
+            let msg = field(obj, &["error_msg", "errorMsg", "message"]);
+            if err.code.is_none() {
+                err.code = code;
+            }
+            if err.message.is_none() {
+                err.message = msg;
+            }
+            if err.request_id.is_none() {
+                err.request_id = field(obj, &["request_id", "requestId"]);
+            }
+        }
+        found = err.code.is_some() || err.message.is_some();
+    }
+    if !found {
+        let text = excerpt(body);
+        err.message = (!text.is_empty()).then_some(text);
+    }
+    err
+}
+
+fn field(obj: &serde_json::Map<String, serde_json::Value>, names: &[&str]) -> Option<String> {
+    names.iter().find_map(|n| match obj.get(*n) {
+        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+/// A short, single-line, printable excerpt of `body`: HTML tags dropped, whitespace collapsed,
+/// control characters removed, at most [`EXCERPT_CHARS`] characters (with `...` when cut).
+pub fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(16 * 1024)]);
+    let mut out = String::new();
+    let mut in_tag = false;
+    let mut pending_space = false;
+    let mut count = 0;
+    for c in text.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                pending_space = true;
+                continue;
+            }
+            '>' if in_tag => {
+                in_tag = false;
+                continue;
+            }
+            _ if in_tag => continue,
+            c if c.is_whitespace() || c.is_control() => {
+                pending_space = true;
+                continue;
+            }
+            _ => {}
+        }
+        if pending_space && !out.is_empty() {
+            out.push(' ');
+            count += 1;
+        }
+        pending_space = false;
+        if count >= EXCERPT_CHARS {
+            out.push_str("...");
+            return out;
+        }
+        out.push(c);
+        count += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_case_shape_with_body_request_id() {
+        let e = parse_error_body(
+            401,
+            None,
+            br#"{"error_code":"APIGW.0301","error_msg":"Incorrect IAM authentication information","request_id":"r-1"}"#,
+        );
+        assert_eq!(e.code.as_deref(), Some("APIGW.0301"));
+        assert_eq!(
+            e.message.as_deref(),
+            Some("Incorrect IAM authentication information")
+        );
+        assert_eq!(e.request_id.as_deref(), Some("r-1"));
+    }
+
+    #[test]
+    fn camel_case_shape() {
+        let e = parse_error_body(400, None, br#"{"errorCode":"CSMS.0401","errorMsg":"bad"}"#);
+        assert_eq!(
+            (e.code.as_deref(), e.message.as_deref()),
+            (Some("CSMS.0401"), Some("bad"))
+        );
+    }
+
+    #[test]
+    fn code_message_shape_with_numeric_code() {
+        let e = parse_error_body(500, None, br#"{"code":500,"message":"boom"}"#);
+        assert_eq!(
+            (e.code.as_deref(), e.message.as_deref()),
+            (Some("500"), Some("boom"))
+        );
+    }
+
+    #[test]
+    fn nested_under_error() {
+        for body in [
+            &br#"{"error":{"error_code":"A.1","error_msg":"m","request_id":"rid"}}"#[..],
+            br#"{"error":{"errorCode":"A.1","errorMsg":"m","request_id":"rid"}}"#,
+            br#"{"error":{"code":"A.1","message":"m"},"request_id":"rid"}"#,
+        ] {
+            let e = parse_error_body(403, None, body);
+            assert_eq!(e.code.as_deref(), Some("A.1"), "{}", String::from_utf8_lossy(body));
+            assert_eq!(e.message.as_deref(), Some("m"));
+            assert_eq!(e.request_id.as_deref(), Some("rid"));
+        }
+    }
+
+    #[test]
+    fn header_request_id_wins_over_body() {
+        let e = parse_error_body(
+            429,
+            Some("hdr-id"),
+            br#"{"error_code":"APIGW.0308","error_msg":"throttled","request_id":"body-id"}"#,
+        );
+        assert_eq!(e.request_id.as_deref(), Some("hdr-id"));
+    }
+
+    #[test]
+    fn html_body_becomes_short_sanitized_excerpt() {
+        let mut body = b"<html>\r\n<head><title>502 Bad Gateway</title></head>\n<body>\x07".to_vec();
+        body.extend(std::iter::repeat_n(b'x', 1000));
+        body.extend(b"</body></html>");
+        let e = parse_error_body(502, None, &body);
+        let m = e.message.unwrap();
+        assert!(m.starts_with("502 Bad Gateway x"), "{m}");
+        assert!(m.ends_with("..."), "{m}");
+        assert!(m.chars().count() <= EXCERPT_CHARS + 3, "{m}");
+        assert!(!m.contains('<') && !m.chars().any(|c| c.is_control()));
+        assert_eq!(e.code, None);
+    }
+
+    #[test]
+    fn json_without_known_fields_and_empty_body() {
+        let e = parse_error_body(500, None, br#"{"unexpected":true}"#);
+        assert_eq!(e.message.as_deref(), Some(r#"{"unexpected":true}"#));
+        let e = parse_error_body(503, None, b"");
+        assert_eq!(e.message, None);
+        assert_eq!(e.to_string(), "HTTP 503: service unavailable");
+    }
+
+    #[test]
+    fn display_has_status_code_message_request_id_and_retries() {
+        let e = ServiceError {
+            status: 429,
+            code: Some("APIGW.0308".into()),
+            message: Some("throttled".into()),
+            request_id: Some("rid".into()),
+            retries: 5,
+        };
+        assert_eq!(
+            Error::Service(e).to_string(),
+            "HTTP 429 APIGW.0308: throttled (request id rid) after 5 retries"
+        );
+    }
+}

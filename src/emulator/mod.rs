@@ -1,0 +1,1 @@
+//! A local CSMS for demos, tests and benchmarks.

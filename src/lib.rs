@@ -1,0 +1,19 @@
+//! terraform-provider-csms: a Terraform/OpenTofu provider that lists the secret rotation tasks of
+//! Huawei Cloud's Cloud Secret Management Service (CSMS), every page of them, so that a plan can
+//! fail (`postcondition`) or warn (`check`) when a rotation did not succeed.
+//!
+//! # Layout
+//! - [`plugin`]: everything about being a Terraform plugin and nothing about CSMS: the go-plugin
+//!   handshake, mutual TLS, the tfplugin6 gRPC service, msgpack values, schema and diagnostic
+//!   types, hclog-style logging and debug mode. A provider plugs in through [`plugin::Provider`].
+//! - [`provider`]: the `csms` provider block and the `csms_rotation_tasks` data source, written
+//!   against the small types of [`plugin`], so they read like the HCL they serve.
+//! - [`csms`]: the CSMS API client, usable without Terraform: endpoints, AK/SK signing, retries,
+//!   error mapping, the all-pages listing and the IAM project lookup.
+//! - [`emulator`]: a local CSMS (ListSecretTask and the IAM project lookup) with signature
+//!   checking and fault injection, for demos, tests, benchmarks and users' offline checks.
+
+pub mod csms;
+pub mod emulator;
+pub mod plugin;
+pub mod provider;

@@ -1,0 +1,78 @@
+//! Schema types: what the provider declares, translated to tfplugin6 `Schema` messages by the
+//! server. Nested attributes are first-class because they carry a description on every field,
+//! which plain object types cannot.
+
+/// A primitive or collection type, encoded for Terraform as cty JSON (`"string"`,
+/// `["list","string"]`, `["object",{...}]`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Type {
+    String,
+    Number,
+    Bool,
+    List(Box<Type>),
+    Map(Box<Type>),
+    Object(Vec<(String, Type)>),
+}
+
+/// How a nested attribute nests its object (tfplugin6 `Schema.Object.NestingMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nesting {
+    Single,
+    List,
+    Map,
+}
+
+/// The type of an attribute: a plain type, or nested attributes (`nested_type` on the wire,
+/// with `type` left empty as Terraform requires).
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttrType {
+    Plain(Type),
+    Nested(Nesting, Vec<Attribute>),
+}
+
+/// Whether the user sets an attribute or the provider computes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Usage {
+    Required,
+    Optional,
+    Computed,
+    OptionalComputed,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attribute {
+    pub name: &'static str,
+    pub ty: AttrType,
+    pub usage: Usage,
+    /// Markdown; rendered into the Registry docs and `providers schema -json`.
+    pub description: &'static str,
+    pub sensitive: bool,
+    /// Terraform does not warn about deprecated attributes by itself: the provider must, too.
+    pub deprecated: bool,
+}
+
+impl Attribute {
+    pub fn new(name: &'static str, ty: AttrType, usage: Usage, description: &'static str) -> Self {
+        Attribute {
+            name,
+            ty,
+            usage,
+            description,
+            sensitive: false,
+            deprecated: false,
+        }
+    }
+    pub fn sensitive(mut self) -> Self {
+        self.sensitive = true;
+        self
+    }
+}
+
+/// A provider, provider-meta or data source schema: one block of attributes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schema {
+    pub version: i64,
+    /// Markdown description of the whole block.
+    pub description: &'static str,
+    pub attributes: Vec<Attribute>,
+}

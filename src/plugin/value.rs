@@ -1,0 +1,131 @@
+//! Terraform values as the provider sees them, decoded once at the plugin boundary.
+//!
+//! Terraform's wire format (cty msgpack) is type-directed, but the shapes a provider can receive
+//! are few: every object and map arrives as a msgpack map and every list or set as an array, so a
+//! schema-free [`Value`] loses nothing we need. Unknown and null are first-class states, because a
+//! validate call may see unknown attributes and must then skip its checks.
+
+use std::collections::BTreeMap;
+
+/// A Terraform value. Objects and maps share [`Value::Object`]: they encode identically.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// Not known until apply (msgpack extension type; any extension payload counts as unknown).
+    Unknown,
+    Null,
+    Bool(bool),
+    /// Terraform numbers are arbitrary precision; every number this provider handles (epoch
+    /// milliseconds, counts, page sizes) is exact in an f64. Integral values encode as integers.
+    Number(f64),
+    String(String),
+    List(Vec<Value>),
+    Object(BTreeMap<String, Value>),
+}
+
+/// An attribute read from a config object, with unknown and null kept apart from set values so
+/// that callers branch once instead of probing [`Value`] everywhere.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attr<T> {
+    Unknown,
+    Null,
+    Set(T),
+}
+
+impl<T> Attr<T> {
+    /// The value when it is set; `None` for null and unknown.
+    pub fn set(self) -> Option<T> {
+        match self {
+            Attr::Set(v) => Some(v),
+            _ => None,
+        }
+    }
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Attr::Unknown)
+    }
+}
+
+/// Why an attribute could not be read as the type the schema promises.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("attribute {attribute:?}: expected {expected}")]
+pub struct TypeMismatch {
+    pub attribute: String,
+    pub expected: &'static str,
+}
+
+impl Value {
+    /// An object value from `(name, value)` pairs.
+    pub fn object<I, K>(fields: I) -> Value
+    where
+        I: IntoIterator<Item = (K, Value)>,
+        K: Into<String>,
+    {
+        Value::Object(fields.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+
+    /// A string value, or null when `s` is `None`.
+    pub fn opt_string(s: Option<impl Into<String>>) -> Value {
+        s.map_or(Value::Null, |s| Value::String(s.into()))
+    }
+
+    /// A number value, or null when `n` is `None`.
+    pub fn opt_number(n: Option<impl Into<f64>>) -> Value {
+        n.map_or(Value::Null, |n| Value::Number(n.into()))
+    }
+
+    /// The attribute `name` of an object; a missing attribute reads as null.
+    pub fn get(&self, name: &str) -> &Value {
+        match self {
+            Value::Object(m) => m.get(name).unwrap_or(&Value::Null),
+            _ => &Value::Null,
+        }
+    }
+
+    /// Whether this value, or anything inside it, is unknown.
+    pub fn contains_unknown(&self) -> bool {
+        match self {
+            Value::Unknown => true,
+            Value::List(items) => items.iter().any(Value::contains_unknown),
+            Value::Object(m) => m.values().any(Value::contains_unknown),
+            _ => false,
+        }
+    }
+
+    /// Reads attribute `name` as a string.
+    pub fn string_attr(&self, name: &str) -> Result<Attr<String>, TypeMismatch> {
+        match self.get(name) {
+            Value::Unknown => Ok(Attr::Unknown),
+            Value::Null => Ok(Attr::Null),
+            Value::String(s) => Ok(Attr::Set(s.clone())),
+            _ => Err(TypeMismatch {
+                attribute: name.to_string(),
+                expected: "a string",
+            }),
+        }
+    }
+
+    /// Reads attribute `name` as a number.
+    pub fn number_attr(&self, name: &str) -> Result<Attr<f64>, TypeMismatch> {
+        match self.get(name) {
+            Value::Unknown => Ok(Attr::Unknown),
+            Value::Null => Ok(Attr::Null),
+            Value::Number(n) => Ok(Attr::Set(*n)),
+            _ => Err(TypeMismatch {
+                attribute: name.to_string(),
+                expected: "a number",
+            }),
+        }
+    }
+
+    /// Reads attribute `name` as a bool.
+    pub fn bool_attr(&self, name: &str) -> Result<Attr<bool>, TypeMismatch> {
+        match self.get(name) {
+            Value::Unknown => Ok(Attr::Unknown),
+            Value::Null => Ok(Attr::Null),
+            Value::Bool(b) => Ok(Attr::Set(*b)),
+            _ => Err(TypeMismatch {
+                attribute: name.to_string(),
+                expected: "a bool",
+            }),
+        }
+    }
+}
