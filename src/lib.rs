@@ -12,8 +12,10 @@
 //!   error mapping, the all-pages listing and the IAM project lookup.
 //! - [`emulator`]: a local CSMS (ListSecretTask and the IAM project lookup) with signature
 //!   checking and fault injection, for demos, tests, benchmarks and users' offline checks.
+//! - [`docs`]: the Registry pages in `docs/`, generated from the provider's schemas and `examples/`.
 
 pub mod csms;
+pub mod docs;
 pub mod emulator;
 pub mod plugin;
 pub mod provider;

@@ -17,7 +17,7 @@ pub enum Error {
     Service(ServiceError),
 
     /// No HTTP answer: connection refused or reset, DNS, TLS, timeout.
-    #[error("request to {url} failed after {retries} retries: {message}")]
+    #[error("request to {url} failed{}: {message}", after_retries(*.retries))]
     Transport {
         url: String,
         message: String,
@@ -27,7 +27,9 @@ pub enum Error {
     },
 
     /// A success status whose body is not the documented JSON.
-    #[error("unexpected response from {url} (HTTP {status}): {message}; body starts with: {excerpt:?}")]
+    #[error(
+        "unexpected response from {url} (HTTP {status}): {message}; body starts with: {excerpt:?}"
+    )]
     Decode {
         url: String,
         status: u16,
@@ -137,14 +139,20 @@ impl std::fmt::Display for ServiceError {
         if let Some(id) = &self.request_id {
             write!(f, " (request id {id})")?;
         }
-        if self.retries > 0 {
-            write!(f, " after {} retries", self.retries)?;
-        }
+        f.write_str(&after_retries(self.retries))?;
         Ok(())
     }
 }
 
 impl std::error::Error for ServiceError {}
+
+fn after_retries(n: u32) -> String {
+    match n {
+        0 => String::new(),
+        1 => " after 1 retry".into(),
+        n => format!(" after {n} retries"),
+    }
+}
 
 fn reason_phrase(status: u16) -> &'static str {
     match status {
@@ -297,7 +305,12 @@ mod tests {
             br#"{"error":{"code":"A.1","message":"m"},"request_id":"rid"}"#,
         ] {
             let e = parse_error_body(403, None, body);
-            assert_eq!(e.code.as_deref(), Some("A.1"), "{}", String::from_utf8_lossy(body));
+            assert_eq!(
+                e.code.as_deref(),
+                Some("A.1"),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
             assert_eq!(e.message.as_deref(), Some("m"));
             assert_eq!(e.request_id.as_deref(), Some("rid"));
         }
@@ -315,7 +328,8 @@ mod tests {
 
     #[test]
     fn html_body_becomes_short_sanitized_excerpt() {
-        let mut body = b"<html>\r\n<head><title>502 Bad Gateway</title></head>\n<body>\x07".to_vec();
+        let mut body =
+            b"<html>\r\n<head><title>502 Bad Gateway</title></head>\n<body>\x07".to_vec();
         body.extend(std::iter::repeat_n(b'x', 1000));
         body.extend(b"</body></html>");
         let e = parse_error_body(502, None, &body);

@@ -1,0 +1,506 @@
+//! [`Client`]: signed GETs with retries, the all-pages task listing, the project id.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::Url;
+use tokio::sync::OnceCell;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::config::{host_header, ClientConfig};
+use super::error::{excerpt, parse_error_body, Error};
+use super::pager::{Listing, TaskPager, TaskQuery};
+use super::retry::{
+    self, is_retryable_status, parse_retry_after, Failure, Interrupted, RetryPolicy,
+};
+use super::signer::{encode, SignedRequest, Signer};
+use super::task::TaskPage;
+
+/// Time to establish a TCP (and TLS) connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time for one request, body included; a page of 1000 tasks is a few hundred KB.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Largest response body read; far above a page of 1000 tasks, far below harm.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// A configured CSMS client. Cheap to share (`&Client` across tasks); the HTTP connection pool
+/// is reused by every request. `Debug` shows no secret.
+pub struct Client {
+    http: reqwest::Client,
+    signer: Signer,
+    endpoint: Url,
+    /// IAM base URL and region, when the project id must be looked up.
+    iam: Option<(Url, String)>,
+    project_id: OnceCell<String>,
+    security_token: Option<String>,
+    deadline: Duration,
+    policy: RetryPolicy,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &self.endpoint.as_str())
+            .field("iam", &self.iam.as_ref().map(|(u, r)| (u.as_str(), r)))
+            .field("project_id", &self.project_id.get())
+            .field("access_key", &self.signer.access_key())
+            .field(
+                "security_token",
+                &self.security_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("deadline", &self.deadline)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A 2xx answer.
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) url: String,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Client {
+    /// Checks `cfg` and builds the HTTP client. Sends no request.
+    pub fn new(cfg: ClientConfig) -> Result<Client, Error> {
+        let endpoint = cfg.csms_endpoint()?;
+        if cfg.access_key.trim().is_empty() {
+            return Err(Error::Config("access_key is empty".into()));
+        }
+        if cfg.secret_key.is_empty() {
+            return Err(Error::Config("secret_key is empty".into()));
+        }
+        let security_token = cfg.security_token.clone().filter(|t| !t.is_empty());
+        if let Some(t) = &security_token {
+            if HeaderValue::from_str(t).is_err() {
+                return Err(Error::Config(
+                    "security_token contains characters not allowed in an HTTP header".into(),
+                ));
+            }
+        }
+        let project_id = cfg
+            .project_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty());
+        let iam = match (project_id, cfg.region.as_deref().map(str::trim)) {
+            (Some(_), _) => None,
+            (None, Some(region)) if !region.is_empty() => {
+                Some((cfg.iam_base()?, region.to_string()))
+            }
+            (None, _) => {
+                return Err(Error::Config(
+                    "project_id is not set and there is no region to look it up by".into(),
+                ))
+            }
+        };
+        if cfg.insecure {
+            tracing::warn!("TLS certificate verification is disabled (insecure = true)");
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .user_agent(cfg.user_agent.clone())
+            .danger_accept_invalid_certs(cfg.insecure)
+            // A signed request must not wander to another URL; a 3xx is reported as it is.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| {
+                Error::Config(format!("cannot build the HTTP client: {}", error_chain(&e)))
+            })?;
+        Ok(Client {
+            http,
+            signer: Signer::new(cfg.access_key.trim(), &cfg.secret_key),
+            endpoint,
+            iam,
+            project_id: OnceCell::new_with(project_id.map(String::from)),
+            security_token,
+            deadline: cfg.deadline,
+            policy: RetryPolicy {
+                max_retries: cfg.max_retries,
+                ..RetryPolicy::default()
+            },
+        })
+    }
+
+    /// Replaces the retry policy (e.g. shorter waits in tests). `max_retries` comes from it.
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    /// The CSMS base URL requests go to.
+    pub fn endpoint(&self) -> &Url {
+        &self.endpoint
+    }
+
+    /// The project id: from the configuration, else looked up once through IAM
+    /// (`GET /v3/projects?name={region}`) and cached.
+    pub async fn project_id(&self) -> Result<String, Error> {
+        self.project_id_within(Instant::now() + self.deadline, &CancellationToken::new())
+            .await
+    }
+
+    pub(crate) async fn project_id_within(
+        &self,
+        deadline: Instant,
+        cancel: &CancellationToken,
+    ) -> Result<String, Error> {
+        self.project_id
+            .get_or_try_init(|| async {
+                let (iam, region) = self.iam.as_ref().ok_or_else(|| {
+                    Error::Config(
+                        "project_id is not set and there is no region to look it up by".into(),
+                    )
+                })?;
+                super::iam::lookup_project(self, iam, region, deadline, cancel).await
+            })
+            .await
+            .cloned()
+    }
+
+    /// Lists every task matching `query`, page after page (see [`TaskPager`]), within the
+    /// configured deadline; `cancel` stops it between and during requests.
+    pub async fn list_tasks(
+        &self,
+        query: &TaskQuery,
+        cancel: &CancellationToken,
+    ) -> Result<Listing, Error> {
+        query.validate()?;
+        let deadline = Instant::now() + self.deadline;
+        let project = self.project_id_within(deadline, cancel).await?;
+        let requests = AtomicU32::new(0);
+        let mut pager = TaskPager::new(query.clone());
+        while let Some(q) = pager.next_query() {
+            let answer = self
+                .get(
+                    &self.endpoint,
+                    &["v1", &project, "csms", "tasks"],
+                    &q,
+                    Some(&project),
+                    deadline,
+                    cancel,
+                    &requests,
+                    pager.pages(),
+                )
+                .await;
+            let answer = match answer {
+                Ok(a) => a,
+                Err(Error::Service(e)) if pager.limit_rejected(&e) => continue,
+                Err(e) => return Err(e),
+            };
+            let page: TaskPage = decode(&answer)?;
+            pager.accept(page)?;
+        }
+        Ok(pager.finish(requests.load(Ordering::Relaxed)))
+    }
+
+    /// A signed GET of `base` + `/segments...` with retries. `segments` are decoded; each is
+    /// percent-encoded on the wire. Counts every request sent in `requests`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn get(
+        &self,
+        base: &Url,
+        segments: &[&str],
+        query: &[(String, String)],
+        project: Option<&str>,
+        deadline: Instant,
+        cancel: &CancellationToken,
+        requests: &AtomicU32,
+        pages: u32,
+    ) -> Result<Answer, Error> {
+        let prefix = base.path().trim_end_matches('/');
+        let mut wire_path = prefix.to_string();
+        let mut signed_path = percent_decode(prefix);
+        for s in segments {
+            wire_path.push('/');
+            wire_path.push_str(&encode(s));
+            signed_path.push('/');
+            signed_path.push_str(s);
+        }
+        let canonical_query = super::signer::canonical_query(query);
+        let mut url = base.clone();
+        url.set_path(&wire_path);
+        url.set_query((!canonical_query.is_empty()).then_some(canonical_query.as_str()));
+        let host = host_header(&url);
+        let total_deadline = self.deadline;
+
+        let result = retry::run(
+            &self.policy,
+            deadline,
+            cancel,
+            |_retry| {
+                requests.fetch_add(1, Ordering::Relaxed);
+                self.attempt(&url, &host, &signed_path, query, project)
+            },
+            |why| match why {
+                Interrupted::Cancelled => Error::Cancelled,
+                Interrupted::Deadline => Error::DeadlineExceeded {
+                    deadline: total_deadline,
+                    pages,
+                    requests: requests.load(Ordering::Relaxed),
+                },
+            },
+        )
+        .await?;
+        Ok(result.value)
+    }
+
+    /// One signed request; classifies the outcome for the retry loop.
+    async fn attempt(
+        &self,
+        url: &Url,
+        host: &str,
+        signed_path: &str,
+        query: &[(String, String)],
+        project: Option<&str>,
+    ) -> Result<Answer, Failure> {
+        let mut headers: Vec<(String, String)> = vec![
+            ("Host".into(), host.to_string()),
+            ("X-Sdk-Date".into(), sdk_date()),
+            ("Content-Type".into(), "application/json".into()),
+        ];
+        if let Some(p) = project {
+            headers.push(("X-Project-Id".into(), p.to_string()));
+        }
+        if let Some(t) = &self.security_token {
+            headers.push(("X-Security-Token".into(), t.clone()));
+        }
+        let authorization = self.signer.authorization(&SignedRequest {
+            method: "GET",
+            path: signed_path,
+            query,
+            headers: &headers,
+            body: b"",
+        });
+        let mut map = HeaderMap::new();
+        for (name, value) in headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .chain([("Authorization", authorization.as_str())])
+        {
+            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|e| Failure::Fatal(Error::Config(format!("bad header name: {e}"))))?;
+            let mut value = HeaderValue::from_str(value).map_err(|_| {
+                Failure::Fatal(Error::Config(format!(
+                    "header {name} has characters not allowed in HTTP"
+                )))
+            })?;
+            if name == reqwest::header::AUTHORIZATION || name.as_str() == "x-security-token" {
+                value.set_sensitive(true);
+            }
+            map.insert(name, value);
+        }
+        let shown_url = url.as_str().to_string();
+        let transport = |e: reqwest::Error| {
+            let error = Error::Transport {
+                url: shown_url.clone(),
+                message: error_chain(&e),
+                timeout: e.is_timeout(),
+                retries: 0,
+            };
+            // A request that cannot be built, or a certificate the client refuses, will not
+            // get better by trying again.
+            let certificate = e.is_connect() && error_chain(&e).contains("certificate");
+            if e.is_builder() || certificate {
+                Failure::Fatal(error)
+            } else {
+                Failure::Retryable {
+                    error,
+                    retry_after: None,
+                }
+            }
+        };
+        let mut resp = self
+            .http
+            .get(url.clone())
+            .headers(map)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = resp.status().as_u16();
+        let request_id = header_str(resp.headers(), "x-request-id");
+        let retry_after = header_str(resp.headers(), "retry-after")
+            .and_then(|v| parse_retry_after(&v, std::time::SystemTime::now()));
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(Failure::Fatal(Error::Decode {
+                    url: shown_url.clone(),
+                    status,
+                    message: format!("response body larger than {MAX_BODY_BYTES} bytes"),
+                    excerpt: excerpt(&body),
+                }));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if (200..300).contains(&status) {
+            return Ok(Answer {
+                status,
+                url: shown_url,
+                body,
+            });
+        }
+        let error = Error::Service(parse_error_body(status, request_id.as_deref(), &body));
+        if is_retryable_status(status) {
+            Err(Failure::Retryable { error, retry_after })
+        } else {
+            Err(Failure::Fatal(error))
+        }
+    }
+}
+
+/// Decodes a 2xx body as `T`, or a [`Error::Decode`] with a short excerpt.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(answer: &Answer) -> Result<T, Error> {
+    serde_json::from_slice(&answer.body).map_err(|e| Error::Decode {
+        url: answer.url.clone(),
+        status: answer.status,
+        message: format!("not the documented JSON ({e})"),
+        excerpt: excerpt(&answer.body),
+    })
+}
+
+/// `X-Sdk-Date` for now: `YYYYMMDDTHHMMSSZ`, UTC.
+pub fn sdk_date() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    now.format(&fmt).unwrap_or_default()
+}
+
+fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// The error and its causes, `: `-joined, without the URL (shown separately) and without
+/// repeating a cause already contained in the previous one.
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    let head = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "cannot connect".to_string()
+    } else if e.is_body() || e.is_decode() {
+        "error reading the response body".to_string()
+    } else {
+        "error sending the request".to_string()
+    };
+    parts.push(head);
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}
+
+/// Decodes `%XX` escapes (invalid ones kept as is); for the signed form of a path prefix.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
+            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decode_prefix() {
+        assert_eq!(percent_decode("/a%20b/%E2%82%AC/x%2"), "/a b/€/x%2");
+        assert_eq!(percent_decode("/plain"), "/plain");
+        assert_eq!(percent_decode("%zz%41"), "%zzA");
+    }
+
+    #[test]
+    fn sdk_date_shape() {
+        let d = sdk_date();
+        assert_eq!(d.len(), 16, "{d}");
+        assert_eq!(&d[8..9], "T");
+        assert!(d.ends_with('Z'));
+    }
+
+    fn cfg() -> ClientConfig {
+        ClientConfig {
+            region: Some("cn-north-4".into()),
+            access_key: "AK".into(),
+            secret_key: "SK-VERY-SECRET".into(),
+            security_token: Some("TOKEN-VERY-SECRET".into()),
+            ..ClientConfig::default()
+        }
+    }
+
+    #[test]
+    fn new_checks_credentials_and_project_source() {
+        assert!(Client::new(cfg()).is_ok());
+        let e = Client::new(ClientConfig {
+            secret_key: String::new(),
+            ..cfg()
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("secret_key"), "{e}");
+        let e = Client::new(ClientConfig {
+            region: None,
+            endpoint: Some("http://127.0.0.1:1".into()),
+            ..cfg()
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("project_id"), "{e}");
+        assert!(Client::new(ClientConfig {
+            region: None,
+            endpoint: Some("http://127.0.0.1:1".into()),
+            project_id: Some("p".into()),
+            ..cfg()
+        })
+        .is_ok());
+    }
+
+    #[test]
+    fn client_is_shareable_and_its_listing_future_is_send() {
+        fn is_send_sync<T: Send + Sync>(_: &T) {}
+        fn is_send<T: Send>(_: T) {}
+        let c = Client::new(cfg()).unwrap();
+        is_send_sync(&c);
+        let (q, t) = (TaskQuery::default(), CancellationToken::new());
+        is_send(c.list_tasks(&q, &t));
+        is_send(c.project_id());
+    }
+
+    #[test]
+    fn debug_of_client_has_no_secret() {
+        let c = Client::new(cfg()).unwrap();
+        let d = format!("{c:?}");
+        assert!(
+            !d.contains("SK-VERY-SECRET") && !d.contains("TOKEN-VERY-SECRET"),
+            "{d}"
+        );
+        assert!(d.contains("kms.cn-north-4.myhuaweicloud.com"), "{d}");
+    }
+}

@@ -1,0 +1,287 @@
+//! Client configuration and endpoint resolution.
+
+use std::time::Duration;
+
+use reqwest::Url;
+
+use super::error::Error;
+
+/// Domain of the public Huawei Cloud endpoints.
+pub const DEFAULT_CLOUD: &str = "myhuaweicloud.com";
+/// Retries of a failed request, as the provider documents.
+pub const DEFAULT_MAX_RETRIES: u32 = 5;
+/// Overall budget of one call (a whole listing, retries included): long enough for 100k tasks
+/// over a slow link, short enough that a broken service cannot hold a plan for ever.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(600);
+
+/// Everything the client needs. `Debug` redacts `secret_key` and `security_token`.
+#[derive(Clone)]
+pub struct ClientConfig {
+    /// Region, e.g. `cn-north-4`: picks the default endpoints and names the IAM project.
+    pub region: Option<String>,
+    /// Base URL of CSMS (scheme, host, optional port and path prefix). Default
+    /// `https://kms.{region}.{cloud}`.
+    pub endpoint: Option<String>,
+    /// Domain of the default endpoints, default [`DEFAULT_CLOUD`].
+    pub cloud: String,
+    /// Base URL of IAM for the project lookup. Default `https://iam.{region}.{cloud}`.
+    pub iam_endpoint: Option<String>,
+    /// Project id; looked up through IAM by region when absent.
+    pub project_id: Option<String>,
+    pub access_key: String,
+    pub secret_key: String,
+    /// For temporary AK/SK; sent as `X-Security-Token`.
+    pub security_token: Option<String>,
+    /// Skip TLS certificate verification.
+    pub insecure: bool,
+    /// Retries of a failed request (429, 5xx gateway faults, connection errors).
+    pub max_retries: u32,
+    pub user_agent: String,
+    /// Overall deadline of one call (a whole listing including retries; a project lookup).
+    pub deadline: Duration,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            region: None,
+            endpoint: None,
+            cloud: DEFAULT_CLOUD.to_string(),
+            iam_endpoint: None,
+            project_id: None,
+            access_key: String::new(),
+            secret_key: String::new(),
+            security_token: None,
+            insecure: false,
+            max_retries: DEFAULT_MAX_RETRIES,
+            user_agent: concat!("terraform-provider-csms/", env!("CARGO_PKG_VERSION")).to_string(),
+            deadline: DEFAULT_DEADLINE,
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |set: bool| if set { "<redacted>" } else { "<empty>" };
+        f.debug_struct("ClientConfig")
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .field("cloud", &self.cloud)
+            .field("iam_endpoint", &self.iam_endpoint)
+            .field("project_id", &self.project_id)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &redacted(!self.secret_key.is_empty()))
+            .field(
+                "security_token",
+                &self
+                    .security_token
+                    .as_ref()
+                    .map(|t| redacted(!t.is_empty())),
+            )
+            .field("insecure", &self.insecure)
+            .field("max_retries", &self.max_retries)
+            .field("user_agent", &self.user_agent)
+            .field("deadline", &self.deadline)
+            .finish()
+    }
+}
+
+impl ClientConfig {
+    fn region(&self) -> Option<&str> {
+        self.region
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+    }
+
+    fn cloud(&self) -> &str {
+        match self.cloud.trim() {
+            "" => DEFAULT_CLOUD,
+            c => c,
+        }
+    }
+
+    /// The CSMS base URL: `endpoint`, else `https://kms.{region}.{cloud}`.
+    pub fn csms_endpoint(&self) -> Result<Url, Error> {
+        resolve(
+            "endpoint",
+            self.endpoint.as_deref(),
+            "kms",
+            self.region(),
+            self.cloud(),
+        )
+    }
+
+    /// The IAM base URL: `iam_endpoint`, else `https://iam.{region}.{cloud}`.
+    pub fn iam_base(&self) -> Result<Url, Error> {
+        resolve(
+            "iam_endpoint",
+            self.iam_endpoint.as_deref(),
+            "iam",
+            self.region(),
+            self.cloud(),
+        )
+    }
+}
+
+fn resolve(
+    what: &str,
+    explicit: Option<&str>,
+    service: &str,
+    region: Option<&str>,
+    cloud: &str,
+) -> Result<Url, Error> {
+    let explicit = explicit.map(str::trim).filter(|e| !e.is_empty());
+    match (explicit, region) {
+        (Some(url), _) => parse_base_url(what, url),
+        (None, Some(region)) => {
+            parse_base_url(what, &format!("https://{service}.{region}.{cloud}"))
+        }
+        (None, None) => Err(Error::Config(format!(
+            "either a region or {what} must be set to know where to send requests"
+        ))),
+    }
+}
+
+/// Checks a base URL: http or https, a host, no credentials, query or fragment. The path (a
+/// prefix such as `/csms`) is kept without its trailing `/`.
+pub fn parse_base_url(what: &str, raw: &str) -> Result<Url, Error> {
+    let bad = |shown: &str, why: &str| {
+        Error::Config(format!("{what} {shown:?} is not a usable base URL: {why}"))
+    };
+    if !raw.contains("://") {
+        return Err(bad(
+            raw,
+            "it has no scheme; write it as https://host[:port][/prefix]",
+        ));
+    }
+    let mut url = Url::parse(raw).map_err(|e| bad(raw, &e.to_string()))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        return Err(bad(url.as_str(), "it must not contain credentials"));
+    }
+    let bad = |why: &str| bad(raw, why);
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("the scheme must be http or https"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("it has no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("it must not have a query or fragment"));
+    }
+    let path = url.path().trim_end_matches('/').to_string();
+    url.set_path(&path);
+    Ok(url)
+}
+
+/// The `Host` header for `url`, as the HTTP client sends it: the port only when not the
+/// scheme's default.
+pub fn host_header(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(region: Option<&str>, endpoint: Option<&str>) -> ClientConfig {
+        ClientConfig {
+            region: region.map(String::from),
+            endpoint: endpoint.map(String::from),
+            ..ClientConfig::default()
+        }
+    }
+
+    #[test]
+    fn default_endpoints_from_region_and_cloud() {
+        let c = cfg(Some("cn-north-4"), None);
+        assert_eq!(
+            c.csms_endpoint().unwrap().as_str(),
+            "https://kms.cn-north-4.myhuaweicloud.com/"
+        );
+        assert_eq!(
+            c.iam_base().unwrap().as_str(),
+            "https://iam.cn-north-4.myhuaweicloud.com/"
+        );
+        let c = ClientConfig {
+            cloud: "example.eu".into(),
+            ..cfg(Some("eu-west-101"), None)
+        };
+        assert_eq!(
+            host_header(&c.csms_endpoint().unwrap()),
+            "kms.eu-west-101.example.eu"
+        );
+    }
+
+    #[test]
+    fn explicit_endpoint_wins_and_keeps_port_and_prefix() {
+        let u = cfg(Some("cn-north-4"), Some("http://127.0.0.1:8080/prefix/"))
+            .csms_endpoint()
+            .unwrap();
+        assert_eq!(u.path(), "/prefix");
+        assert_eq!(host_header(&u), "127.0.0.1:8080");
+        let u = cfg(None, Some("https://kms.example.com:443"))
+            .csms_endpoint()
+            .unwrap();
+        assert_eq!(host_header(&u), "kms.example.com");
+        let u = cfg(None, Some("http://[::1]:9000"))
+            .csms_endpoint()
+            .unwrap();
+        assert_eq!(host_header(&u), "[::1]:9000");
+    }
+
+    #[test]
+    fn missing_region_and_endpoint_is_a_config_error() {
+        let e = cfg(None, None).csms_endpoint().unwrap_err();
+        assert!(matches!(e, Error::Config(_)));
+        assert!(e.to_string().contains("region"), "{e}");
+        let e = cfg(Some("  "), Some("")).csms_endpoint().unwrap_err();
+        assert!(matches!(e, Error::Config(_)), "{e}");
+    }
+
+    #[test]
+    fn bad_endpoints_are_refused_with_the_reason() {
+        for (raw, why) in [
+            ("kms.example.com", "no scheme"),
+            ("ftp://kms.example.com", "http or https"),
+            ("https://user:pw@kms.example.com", "credentials"),
+            ("https://kms.example.com/?a=b", "query"),
+            ("http://", "empty host"),
+        ] {
+            let e = cfg(None, Some(raw)).csms_endpoint().unwrap_err();
+            assert!(e.to_string().contains(why), "{raw}: {e}");
+            assert!(!e.to_string().contains("pw@"), "{e}");
+        }
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let c = ClientConfig {
+            access_key: "AKVISIBLE".into(),
+            secret_key: "SK-SECRET-VALUE".into(),
+            security_token: Some("TOKEN-SECRET-VALUE".into()),
+            ..ClientConfig::default()
+        };
+        let d = format!("{c:?}");
+        assert!(d.contains("AKVISIBLE"), "{d}");
+        assert!(
+            !d.contains("SK-SECRET-VALUE") && !d.contains("TOKEN-SECRET-VALUE"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn defaults() {
+        let c = ClientConfig::default();
+        assert_eq!(c.cloud, "myhuaweicloud.com");
+        assert_eq!(c.max_retries, 5);
+        assert_eq!(c.deadline, Duration::from_secs(600));
+        assert!(c.user_agent.starts_with("terraform-provider-csms/"));
+    }
+}

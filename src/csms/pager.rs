@@ -1,0 +1,493 @@
+//! The all-pages listing rules of `../shared/design.md` ("Listing every page"), as a state
+//! machine with no I/O: [`TaskPager`] says which query to send next and judges each page. The
+//! client drives it over HTTP; the unit tests below drive it with hand-made pages.
+
+use std::collections::{HashMap, HashSet};
+
+use super::error::{Error, ServiceError};
+use super::task::{SecretTask, TaskPage};
+
+/// Page size asked for when the caller sets none: the documented maximum.
+pub const DEFAULT_PAGE_SIZE: u32 = 1000;
+/// Page size after the service refused [`DEFAULT_PAGE_SIZE`]: the API's own default.
+pub const FALLBACK_PAGE_SIZE: u32 = 50;
+/// Largest page size the API documents.
+pub const MAX_PAGE_SIZE: u32 = 1000;
+/// Hard cap on pages of one listing (100 million tasks at 1000 per page), so a server that keeps
+/// inventing markers cannot hold a plan for ever. Lowered to `total + 10` once the service
+/// reports `total`, since every page that makes progress brings at least one new task.
+pub const MAX_PAGES: u32 = 100_000;
+
+/// What to list. With `task_id`, only `task_id` is sent (the API allows no other criteria with
+/// it; the provider refuses such configurations before calling).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskQuery {
+    pub secret_name: Option<String>,
+    /// `SUCCESS` or `FAILED`.
+    pub status: Option<String>,
+    pub task_id: Option<String>,
+    /// 1..=1000 (API `limit`). Unset: 1000, falling back to 50 if the service refuses it.
+    pub page_size: Option<u32>,
+}
+
+impl TaskQuery {
+    /// Refuses a page size outside 1..=1000 before any request.
+    pub fn validate(&self) -> Result<(), Error> {
+        match self.page_size {
+            Some(n) if !(1..=MAX_PAGE_SIZE).contains(&n) => Err(Error::Config(format!(
+                "page_size must be between 1 and {MAX_PAGE_SIZE}, got {n}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Every task of a query.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Listing {
+    /// In service order, without repeats (first occurrence of each `task_id` kept).
+    pub tasks: Vec<SecretTask>,
+    /// `total` as the service reported it on the first page that had one.
+    pub total: Option<i64>,
+    /// Pages read (successful responses).
+    pub pages: u32,
+    /// HTTP requests sent to CSMS for this listing, retries and the page-size fallback included
+    /// (the IAM project lookup is not counted).
+    pub requests: u32,
+    /// Things the caller should tell the user: page-size fallback, `total` mismatch, repeats.
+    pub warnings: Vec<String>,
+}
+
+/// The paging state of one listing.
+#[derive(Debug)]
+pub struct TaskPager {
+    query: TaskQuery,
+    limit: u32,
+    /// Whether a 400 on the first request may still be answered by asking for 50.
+    fallback_allowed: bool,
+    marker: Option<String>,
+    /// Markers already sent, with the page number they were sent for.
+    used_markers: HashMap<String, u32>,
+    seen: HashSet<String>,
+    tasks: Vec<SecretTask>,
+    total: Option<i64>,
+    pages: u32,
+    duplicates: u64,
+    warnings: Vec<String>,
+    max_pages: u32,
+    done: bool,
+}
+
+impl TaskPager {
+    pub fn new(query: TaskQuery) -> Self {
+        let single = query.task_id.is_some();
+        TaskPager {
+            limit: query.page_size.unwrap_or(DEFAULT_PAGE_SIZE),
+            fallback_allowed: query.page_size.is_none() && !single,
+            query,
+            marker: None,
+            used_markers: HashMap::new(),
+            seen: HashSet::new(),
+            tasks: Vec::new(),
+            total: None,
+            pages: 0,
+            duplicates: 0,
+            warnings: Vec::new(),
+            max_pages: MAX_PAGES,
+            done: false,
+        }
+    }
+
+    /// Lowers the page cap (tests, or callers with tighter budgets).
+    pub fn with_max_pages(mut self, max_pages: u32) -> Self {
+        self.max_pages = max_pages.max(1);
+        self
+    }
+
+    /// Pages accepted so far.
+    pub fn pages(&self) -> u32 {
+        self.pages
+    }
+
+    /// The page size being asked for.
+    pub fn limit(&self) -> u32 {
+        self.limit
+    }
+
+    /// The query pairs of the next request, or `None` when the listing is complete.
+    pub fn next_query(&self) -> Option<Vec<(String, String)>> {
+        if self.done {
+            return None;
+        }
+        if let Some(id) = &self.query.task_id {
+            return Some(vec![("task_id".into(), id.clone())]);
+        }
+        let mut q = Vec::with_capacity(4);
+        if let Some(name) = &self.query.secret_name {
+            q.push(("secret_name".into(), name.clone()));
+        }
+        if let Some(status) = &self.query.status {
+            q.push(("status".into(), status.clone()));
+        }
+        q.push(("limit".into(), self.limit.to_string()));
+        if let Some(m) = &self.marker {
+            q.push(("marker".into(), m.clone()));
+        }
+        Some(q)
+    }
+
+    /// The service answered `err` to the current request. Returns `true` when the pager falls
+    /// back to [`FALLBACK_PAGE_SIZE`] and the caller should ask again: only for a 400 on the
+    /// first request of a listing whose page size the caller left unset, and only once.
+    pub fn limit_rejected(&mut self, err: &ServiceError) -> bool {
+        if err.status != 400 || !self.fallback_allowed || self.pages > 0 {
+            return false;
+        }
+        self.fallback_allowed = false;
+        let msg = format!(
+            "the service refused limit={} ({err}); listing with limit={FALLBACK_PAGE_SIZE} instead",
+            self.limit
+        );
+        tracing::warn!("{msg}");
+        self.warnings.push(msg);
+        self.limit = FALLBACK_PAGE_SIZE;
+        true
+    }
+
+    /// Takes in the page answered to [`next_query`](Self::next_query). Errors on a marker that
+    /// does not advance and on the page cap.
+    pub fn accept(&mut self, page: TaskPage) -> Result<(), Error> {
+        self.pages += 1;
+        self.fallback_allowed = false;
+        if self.total.is_none() {
+            self.total = page.total;
+        }
+        let received = page.tasks.len();
+        let mut added = 0usize;
+        for task in page.tasks {
+            if self.seen.insert(task.task_id.clone()) {
+                self.tasks.push(task);
+                added += 1;
+            } else {
+                self.duplicates += 1;
+            }
+        }
+        let next = page.next_marker.filter(|m| !m.is_empty());
+        tracing::debug!(
+            page = self.pages,
+            count = received,
+            new = added,
+            marker = ?self.marker,
+            next_marker = ?next,
+            total = ?page.total,
+            "read a page of rotation tasks"
+        );
+        if let Some(m) = self.marker.take() {
+            self.used_markers.insert(m, self.pages);
+        }
+        let collected_all = self.total.is_some_and(|t| self.tasks.len() as i64 >= t);
+        let next = match next {
+            Some(m) if received > 0 && !collected_all && self.query.task_id.is_none() => m,
+            _ => {
+                self.done = true;
+                return Ok(());
+            }
+        };
+        if let Some(&used_for) = self.used_markers.get(&next) {
+            let what = if used_for == self.pages {
+                "the marker this page was requested with"
+            } else {
+                "a marker already used"
+            };
+            return Err(Error::Paging(format!(
+                "the marker did not advance: page {} returned next_marker {next:?}, {what} (page {used_for}); \
+                 the service is repeating pages, stopped after {} distinct tasks",
+                self.pages,
+                self.tasks.len()
+            )));
+        }
+        let cap = self.cap();
+        if self.pages >= cap {
+            return Err(Error::Paging(format!(
+                "page cap reached: read {} pages ({} distinct tasks{}) and the service still returns a next_marker; \
+                 cap {cap} pages{}",
+                self.pages,
+                self.tasks.len(),
+                self.total.map(|t| format!(" of total {t}")).unwrap_or_default(),
+                if self.total.is_some() { ", derived from total" } else { "" },
+            )));
+        }
+        self.marker = Some(next);
+        Ok(())
+    }
+
+    fn cap(&self) -> u32 {
+        match self.total {
+            Some(t) if t >= 0 => self
+                .max_pages
+                .min(t.saturating_add(10).min(u32::MAX as i64) as u32),
+            _ => self.max_pages,
+        }
+    }
+
+    /// Whether no request is left to send.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// The listing, with its warnings; `requests` is the caller's count of HTTP requests.
+    pub fn finish(mut self, requests: u32) -> Listing {
+        if self.duplicates > 0 {
+            self.warnings.push(format!(
+                "dropped {} tasks that the service returned more than once (same task_id on several pages)",
+                self.duplicates
+            ));
+        }
+        if let Some(t) = self.total {
+            if t != self.tasks.len() as i64 {
+                self.warnings.push(format!(
+                    "the service reported total={t} but {} distinct tasks were listed",
+                    self.tasks.len()
+                ));
+            }
+        }
+        for w in &self.warnings {
+            tracing::warn!("{w}");
+        }
+        Listing {
+            tasks: self.tasks,
+            total: self.total,
+            pages: self.pages,
+            requests,
+            warnings: self.warnings,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(id: &str) -> SecretTask {
+        SecretTask {
+            task_id: id.into(),
+            ..SecretTask::default()
+        }
+    }
+
+    fn page(ids: &[&str], next: Option<&str>, total: Option<i64>) -> TaskPage {
+        TaskPage {
+            total,
+            tasks: ids.iter().map(|i| task(i)).collect(),
+            next_marker: next.map(String::from),
+        }
+    }
+
+    fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn ids(l: &Listing) -> Vec<&str> {
+        l.tasks.iter().map(|t| t.task_id.as_str()).collect()
+    }
+
+    #[test]
+    fn task_id_is_sent_alone_and_reads_one_page() {
+        let mut p = TaskPager::new(TaskQuery {
+            task_id: Some("t-1".into()),
+            secret_name: Some("s".into()),
+            status: Some("FAILED".into()),
+            page_size: Some(10),
+        });
+        assert_eq!(p.next_query(), Some(q(&[("task_id", "t-1")])));
+        p.accept(page(&["t-1"], Some("t-1"), Some(1))).unwrap();
+        assert_eq!(p.next_query(), None);
+    }
+
+    #[test]
+    fn limit_is_always_sent_and_marker_with_it_after_the_first_page() {
+        let mut p = TaskPager::new(TaskQuery {
+            secret_name: Some("db".into()),
+            status: Some("SUCCESS".into()),
+            ..TaskQuery::default()
+        });
+        assert_eq!(
+            p.next_query(),
+            Some(q(&[
+                ("secret_name", "db"),
+                ("status", "SUCCESS"),
+                ("limit", "1000")
+            ]))
+        );
+        p.accept(page(&["a", "b"], Some("b"), None)).unwrap();
+        assert_eq!(
+            p.next_query(),
+            Some(q(&[
+                ("secret_name", "db"),
+                ("status", "SUCCESS"),
+                ("limit", "1000"),
+                ("marker", "b")
+            ]))
+        );
+        let mut p = TaskPager::new(TaskQuery {
+            page_size: Some(2),
+            ..TaskQuery::default()
+        });
+        assert_eq!(p.next_query(), Some(q(&[("limit", "2")])));
+        p.accept(page(&["a", "b"], Some("b"), None)).unwrap();
+        assert_eq!(p.next_query(), Some(q(&[("limit", "2"), ("marker", "b")])));
+    }
+
+    #[test]
+    fn stops_on_empty_page_absent_or_empty_marker_or_total_reached() {
+        for (last, expect_pages) in [
+            (page(&[], Some("zz"), None), 2),
+            (page(&["c"], None, None), 2),
+            (page(&["c"], Some(""), None), 2),
+        ] {
+            let mut p = TaskPager::new(TaskQuery::default());
+            p.accept(page(&["a", "b"], Some("b"), None)).unwrap();
+            p.accept(last).unwrap();
+            assert!(p.is_done());
+            assert_eq!(p.finish(2).pages, expect_pages);
+        }
+        let mut p = TaskPager::new(TaskQuery::default());
+        p.accept(page(&["a", "b"], Some("b"), Some(3))).unwrap();
+        p.accept(page(&["c"], Some("c"), Some(3))).unwrap();
+        assert!(p.is_done(), "total reached");
+        let l = p.finish(2);
+        assert_eq!(ids(&l), ["a", "b", "c"]);
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    }
+
+    #[test]
+    fn sticky_marker_is_a_paging_error() {
+        let mut p = TaskPager::new(TaskQuery::default());
+        p.accept(page(&["a"], Some("a"), None)).unwrap();
+        let e = p.accept(page(&["b"], Some("a"), None)).unwrap_err();
+        assert!(matches!(e, Error::Paging(_)));
+        assert!(e.to_string().contains("did not advance"), "{e}");
+        assert!(e.to_string().contains("requested with"), "{e}");
+    }
+
+    #[test]
+    fn looping_marker_is_a_paging_error() {
+        let mut p = TaskPager::new(TaskQuery::default());
+        p.accept(page(&["a"], Some("A"), None)).unwrap();
+        p.accept(page(&["b"], Some("B"), None)).unwrap();
+        let e = p.accept(page(&["c"], Some("A"), None)).unwrap_err();
+        assert!(e.to_string().contains("did not advance"), "{e}");
+        assert!(e.to_string().contains("already used (page 2)"), "{e}");
+    }
+
+    #[test]
+    fn overlapping_pages_are_deduplicated_with_a_warning() {
+        let mut p = TaskPager::new(TaskQuery::default());
+        p.accept(page(&["a", "b"], Some("b"), Some(4))).unwrap();
+        p.accept(page(&["b", "c"], Some("c"), Some(4))).unwrap();
+        p.accept(page(&["c", "d"], Some("d"), Some(4))).unwrap();
+        assert!(p.is_done());
+        let l = p.finish(3);
+        assert_eq!(ids(&l), ["a", "b", "c", "d"]);
+        assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+        assert!(
+            l.warnings[0].contains("dropped 2 tasks"),
+            "{:?}",
+            l.warnings
+        );
+    }
+
+    #[test]
+    fn total_mismatch_is_a_warning() {
+        let mut p = TaskPager::new(TaskQuery::default());
+        p.accept(page(&["a"], Some("a"), Some(5))).unwrap();
+        p.accept(page(&[], None, Some(5))).unwrap();
+        let l = p.finish(2);
+        assert_eq!(l.total, Some(5));
+        assert_eq!(
+            l.warnings,
+            ["the service reported total=5 but 1 distinct tasks were listed"]
+        );
+    }
+
+    #[test]
+    fn empty_result() {
+        let mut p = TaskPager::new(TaskQuery::default());
+        p.accept(page(&[], None, Some(0))).unwrap();
+        let l = p.finish(1);
+        assert!(l.tasks.is_empty() && l.warnings.is_empty());
+        assert_eq!((l.pages, l.total), (1, Some(0)));
+    }
+
+    #[test]
+    fn page_cap_without_total() {
+        let mut p = TaskPager::new(TaskQuery::default()).with_max_pages(5);
+        for i in 0..4 {
+            p.accept(page(&[&format!("t{i}")], Some(&format!("m{i}")), None))
+                .unwrap();
+        }
+        let e = p.accept(page(&["t4"], Some("m4"), None)).unwrap_err();
+        assert!(
+            e.to_string().contains("page cap reached: read 5 pages"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn page_cap_derived_from_total_stops_pages_of_repeats() {
+        let mut p = TaskPager::new(TaskQuery::default());
+        let mut err = None;
+        for i in 0..100 {
+            if let Err(e) = p.accept(page(&["same"], Some(&format!("m{i}")), Some(3))) {
+                err = Some((i, e));
+                break;
+            }
+        }
+        let (i, e) = err.expect("the cap must stop the listing");
+        assert_eq!(i + 1, 13, "cap = total + 10");
+        assert!(e.to_string().contains("derived from total"), "{e}");
+    }
+
+    #[test]
+    fn limit_fallback_only_for_unset_page_size_first_request_400_once() {
+        let bad = ServiceError {
+            status: 400,
+            ..ServiceError::default()
+        };
+        let mut p = TaskPager::new(TaskQuery::default());
+        assert!(p.limit_rejected(&bad));
+        assert_eq!(p.next_query(), Some(q(&[("limit", "50")])));
+        assert!(!p.limit_rejected(&bad), "only once");
+        let l = p.finish(2);
+        assert!(l.warnings[0].contains("limit=1000"), "{:?}", l.warnings);
+
+        let mut p = TaskPager::new(TaskQuery {
+            page_size: Some(1000),
+            ..TaskQuery::default()
+        });
+        assert!(!p.limit_rejected(&bad), "explicit page_size is kept");
+
+        let mut p = TaskPager::new(TaskQuery::default());
+        assert!(!p.limit_rejected(&ServiceError {
+            status: 401,
+            ..ServiceError::default()
+        }));
+        p.accept(page(&["a"], Some("a"), None)).unwrap();
+        assert!(!p.limit_rejected(&bad), "not after the first page");
+    }
+
+    #[test]
+    fn page_size_validation() {
+        for (n, ok) in [(0, false), (1, true), (1000, true), (1001, false)] {
+            let r = TaskQuery {
+                page_size: Some(n),
+                ..TaskQuery::default()
+            }
+            .validate();
+            assert_eq!(r.is_ok(), ok, "{n}");
+        }
+    }
+}

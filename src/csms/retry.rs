@@ -1,0 +1,454 @@
+//! Retries of the idempotent GETs: which failures are worth another try, how long to wait
+//! (exponential backoff with full jitter, or the service's `Retry-After`), and the loop that
+//! applies it within an overall deadline while honouring cancellation.
+//!
+//! The incumbents retry too little (the Python SDK: never) or too slowly (the Go provider sleeps
+//! minutes on 429 and never retries 5xx). Here: seconds, bounded by `max_retries` and a deadline.
+
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::error::Error;
+
+/// HTTP statuses worth retrying: throttling and transient server or gateway faults.
+pub const RETRYABLE_STATUSES: [u16; 5] = [429, 500, 502, 503, 504];
+
+pub fn is_retryable_status(status: u16) -> bool {
+    RETRYABLE_STATUSES.contains(&status)
+}
+
+/// How many times and how long to wait between tries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// Retries after the first try (so at most `max_retries + 1` requests).
+    pub max_retries: u32,
+    /// Ceiling of the first backoff; doubles with each retry.
+    pub base: Duration,
+    /// Largest backoff ceiling.
+    pub cap: Duration,
+    /// Largest `Retry-After` honoured: a gateway asking for an hour must not hold a plan.
+    pub retry_after_cap: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 5,
+            base: Duration::from_millis(500),
+            cap: Duration::from_secs(30),
+            retry_after_cap: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The ceiling of the backoff before retry number `retry` (0-based): `min(cap, base * 2^retry)`.
+    pub fn ceiling(&self, retry: u32) -> Duration {
+        let factor = 1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX);
+        self.base.saturating_mul(factor).min(self.cap)
+    }
+
+    /// Full jitter: a uniform point of `[0, ceiling(retry)]`, `unit` being a sample of `[0, 1)`.
+    pub fn backoff(&self, retry: u32, unit: f64) -> Duration {
+        self.ceiling(retry).mul_f64(unit.clamp(0.0, 1.0))
+    }
+
+    /// The wait before retry number `retry`: the server's `Retry-After` (capped) when given,
+    /// else the jittered backoff.
+    pub fn delay(&self, retry: u32, retry_after: Option<Duration>, unit: f64) -> Duration {
+        match retry_after {
+            Some(d) => d.min(self.retry_after_cap),
+            None => self.backoff(retry, unit),
+        }
+    }
+}
+
+/// Parses a `Retry-After` value: delay-seconds or an HTTP-date (a date in the past is zero).
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    // Some gateways send fractional seconds; accept them rather than ignore the hint.
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(1e9)));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// How one try failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// Worth another try, after at least `retry_after` when the server said so.
+    Retryable {
+        error: Error,
+        retry_after: Option<Duration>,
+    },
+    /// Final (e.g. 400, 401, 404, a malformed body).
+    Fatal(Error),
+}
+
+/// What [`run`] reports on success: the value and the retries it took.
+#[derive(Debug)]
+pub struct Success<T> {
+    pub value: T,
+    pub retries: u32,
+}
+
+/// Why [`run`] stopped without a value, before the error is built.
+pub enum Interrupted {
+    Cancelled,
+    Deadline,
+}
+
+/// Calls `attempt(retry_number)` until it succeeds, fails finally, retries run out, the next
+/// wait would cross `deadline`, or `cancel` fires. Cancellation and the deadline also interrupt
+/// an attempt in flight and a wait. The final request error carries the retry count.
+///
+/// `on_interrupt` builds the error for a cancellation or a passed deadline (the caller knows how
+/// many pages and requests it has done).
+pub async fn run<T, F, Fut>(
+    policy: &RetryPolicy,
+    deadline: Instant,
+    cancel: &CancellationToken,
+    mut attempt: F,
+    on_interrupt: impl Fn(Interrupted) -> Error,
+) -> Result<Success<T>, Error>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<T, Failure>>,
+{
+    let mut retry = 0u32;
+    loop {
+        if cancel.is_cancelled() {
+            return Err(on_interrupt(Interrupted::Cancelled));
+        }
+        if Instant::now() >= deadline {
+            return Err(on_interrupt(Interrupted::Deadline));
+        }
+        let outcome = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(on_interrupt(Interrupted::Cancelled)),
+            _ = tokio::time::sleep_until(deadline) => return Err(on_interrupt(Interrupted::Deadline)),
+            r = attempt(retry) => r,
+        };
+        let (error, retry_after) = match outcome {
+            Ok(value) => {
+                return Ok(Success {
+                    value,
+                    retries: retry,
+                })
+            }
+            Err(Failure::Fatal(e)) => return Err(e.with_retries(retry)),
+            Err(Failure::Retryable { error, retry_after }) => (error, retry_after),
+        };
+        if retry >= policy.max_retries {
+            return Err(error.with_retries(retry));
+        }
+        let wait = policy.delay(retry, retry_after, fastrand::f64());
+        if Instant::now() + wait >= deadline {
+            tracing::warn!(
+                retries = retry,
+                wait_ms = wait.as_millis() as u64,
+                "not retrying: the wait would pass the deadline"
+            );
+            return Err(error.with_retries(retry));
+        }
+        tracing::debug!(
+            retry = retry + 1,
+            wait_ms = wait.as_millis() as u64,
+            error = %error,
+            "retrying after a transient failure"
+        );
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(on_interrupt(Interrupted::Cancelled)),
+            _ = tokio::time::sleep(wait) => {}
+        }
+        retry += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::csms::error::ServiceError;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn svc(status: u16) -> Error {
+        Error::Service(ServiceError {
+            status,
+            code: Some("X.1".into()),
+            message: Some("m".into()),
+            request_id: Some("rid".into()),
+            retries: 0,
+        })
+    }
+
+    fn interrupted(i: Interrupted) -> Error {
+        match i {
+            Interrupted::Cancelled => Error::Cancelled,
+            Interrupted::Deadline => Error::DeadlineExceeded {
+                deadline: Duration::ZERO,
+                pages: 0,
+                requests: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn retryable_statuses() {
+        for s in [429, 500, 502, 503, 504] {
+            assert!(is_retryable_status(s), "{s}");
+        }
+        for s in [200, 400, 401, 403, 404, 409, 501] {
+            assert!(!is_retryable_status(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn backoff_grows_exponentially_within_cap_and_jitter_bounds() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.ceiling(0), Duration::from_millis(500));
+        assert_eq!(p.ceiling(1), Duration::from_secs(1));
+        assert_eq!(p.ceiling(3), Duration::from_secs(4));
+        assert_eq!(p.ceiling(6), Duration::from_secs(30));
+        assert_eq!(p.ceiling(u32::MAX), Duration::from_secs(30));
+        let mut rng = fastrand::Rng::with_seed(7);
+        for retry in 0..40 {
+            for _ in 0..50 {
+                let d = p.backoff(retry, rng.f64());
+                assert!(d <= p.ceiling(retry) && d <= p.cap, "{retry}: {d:?}");
+            }
+        }
+        assert_eq!(p.backoff(2, 0.0), Duration::ZERO);
+        assert_eq!(p.backoff(2, 0.5), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn retry_after_wins_over_backoff_and_is_capped() {
+        let p = RetryPolicy::default();
+        assert_eq!(
+            p.delay(0, Some(Duration::from_secs(7)), 0.9),
+            Duration::from_secs(7)
+        );
+        assert_eq!(
+            p.delay(0, Some(Duration::from_secs(3600)), 0.9),
+            Duration::from_secs(60)
+        );
+        assert_eq!(p.delay(1, None, 0.5), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn retry_after_seconds_and_http_date() {
+        let now = httpdate::parse_http_date("Tue, 02 Jan 2024 03:04:05 GMT").unwrap();
+        assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
+        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("1.5", now),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            parse_retry_after("Tue, 02 Jan 2024 03:04:15 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            parse_retry_after("Tue, 02 Jan 2024 03:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-4", now), None);
+        assert_eq!(parse_retry_after("", now), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_then_succeeds_within_backoff_bounds() {
+        let p = RetryPolicy::default();
+        let calls = AtomicU32::new(0);
+        let start = Instant::now();
+        let r = run(
+            &p,
+            start + Duration::from_secs(600),
+            &CancellationToken::new(),
+            |_| {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if n < 3 {
+                        Err(Failure::Retryable {
+                            error: svc(503),
+                            retry_after: None,
+                        })
+                    } else {
+                        Ok(n)
+                    }
+                }
+            },
+            interrupted,
+        )
+        .await
+        .unwrap();
+        assert_eq!((r.value, r.retries), (3, 3));
+        // Waits are at most 0.5 + 1 + 2 seconds.
+        assert!(
+            start.elapsed() <= Duration::from_millis(3500),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn honours_retry_after() {
+        let p = RetryPolicy::default();
+        let calls = AtomicU32::new(0);
+        let start = Instant::now();
+        run(
+            &p,
+            start + Duration::from_secs(600),
+            &CancellationToken::new(),
+            |_| {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if n == 0 {
+                        Err(Failure::Retryable {
+                            error: svc(429),
+                            retry_after: Some(Duration::from_secs(7)),
+                        })
+                    } else {
+                        Ok(())
+                    }
+                }
+            },
+            interrupted,
+        )
+        .await
+        .unwrap();
+        assert_eq!(start.elapsed(), Duration::from_secs(7));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn gives_up_after_max_retries_keeping_the_error_and_count() {
+        let p = RetryPolicy {
+            max_retries: 3,
+            ..RetryPolicy::default()
+        };
+        let calls = AtomicU32::new(0);
+        let err = run(
+            &p,
+            Instant::now() + Duration::from_secs(600),
+            &CancellationToken::new(),
+            |_| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async {
+                    Err::<(), _>(Failure::Retryable {
+                        error: svc(502),
+                        retry_after: None,
+                    })
+                }
+            },
+            interrupted,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+        let s = err.service().unwrap();
+        assert_eq!(
+            (
+                s.status,
+                s.retries,
+                s.code.as_deref(),
+                s.request_id.as_deref()
+            ),
+            (502, 3, Some("X.1"), Some("rid"))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn fatal_errors_are_not_retried() {
+        let calls = AtomicU32::new(0);
+        let err = run(
+            &RetryPolicy::default(),
+            Instant::now() + Duration::from_secs(600),
+            &CancellationToken::new(),
+            |_| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async { Err::<(), _>(Failure::Fatal(svc(401))) }
+            },
+            interrupted,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(err.service().unwrap().retries, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_past_the_deadline_returns_the_last_error_now() {
+        let start = Instant::now();
+        let err = run(
+            &RetryPolicy::default(),
+            start + Duration::from_secs(10),
+            &CancellationToken::new(),
+            |_| async {
+                Err::<(), _>(Failure::Retryable {
+                    error: svc(429),
+                    retry_after: Some(Duration::from_secs(30)),
+                })
+            },
+            interrupted,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.service().unwrap().status, 429);
+        assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn deadline_interrupts_a_slow_attempt() {
+        let start = Instant::now();
+        let err = run(
+            &RetryPolicy::default(),
+            start + Duration::from_secs(10),
+            &CancellationToken::new(),
+            |_| async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                Ok(())
+            },
+            interrupted,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, Error::DeadlineExceeded { .. }), "{err}");
+        assert_eq!(start.elapsed(), Duration::from_secs(10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cancellation_interrupts_a_backoff_wait() {
+        let cancel = CancellationToken::new();
+        let c2 = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            c2.cancel();
+        });
+        let start = Instant::now();
+        let err = run(
+            &RetryPolicy::default(),
+            start + Duration::from_secs(600),
+            &cancel,
+            |_| async {
+                Err::<(), _>(Failure::Retryable {
+                    error: svc(503),
+                    retry_after: Some(Duration::from_secs(50)),
+                })
+            },
+            interrupted,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, Error::Cancelled), "{err}");
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+    }
+}

@@ -1,0 +1,711 @@
+//! The Registry documentation (`docs/`), generated from the provider's own schemas and the HCL
+//! in `examples/`, in the format `tfplugindocs` writes for HashiCorp's providers (front matter,
+//! description, examples, `## Schema` with Required / Optional / Read-Only and a section per
+//! nested attribute). Descriptions live once, in the schema: Terraform shows them in
+//! `providers schema -json`, editors show them on hover, and these pages show them here.
+//!
+//! `cargo run --bin csms-docs` writes the pages; `--check` (and `tests/docs.rs`) fails when the
+//! committed pages differ from what the code would generate, so the docs cannot drift.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::plugin::{AttrType, Attribute, Nesting, Provider, Schema, Type, Usage};
+
+/// The command that regenerates the pages, named in their front matter and in drift reports.
+pub const COMMAND: &str = "cargo run --bin csms-docs";
+
+/// The binary users install; `page_title`s name it as tfplugindocs does.
+const BINARY: &str = "terraform-provider-csms";
+
+/// One generated file: its path relative to the project root (`docs/index.md`) and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub path: PathBuf,
+    pub content: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("reading {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Registry pages without descriptions help no one; the generator refuses to write them.
+    #[error("attributes without a description: {}", .0.join(", "))]
+    Undocumented(Vec<String>),
+    /// The Authentication section needs to know which environment variable sets an argument.
+    #[error("the description of provider argument `{0}` names no environment variable (\"Environment variable: `HW_...`.\")")]
+    NoEnvVar(&'static str),
+}
+
+/// Renders every page: `docs/index.md` for the provider and `docs/data-sources/<name>.md` for
+/// each data source, reading the examples under `root/examples`.
+pub fn generate<P: Provider>(provider: &P, root: &Path) -> Result<Vec<Page>, Error> {
+    let provider_schema = provider.provider_schema();
+    let data_sources = provider.data_source_schemas();
+    let mut missing = undocumented(&provider_schema)
+        .into_iter()
+        .map(|p| format!("provider.{p}"))
+        .collect::<Vec<_>>();
+    for (name, schema) in &data_sources {
+        missing.extend(
+            undocumented(schema)
+                .into_iter()
+                .map(|p| format!("{name}.{p}")),
+        );
+    }
+    if !missing.is_empty() {
+        return Err(Error::Undocumented(missing));
+    }
+
+    let mut pages = vec![Page {
+        path: PathBuf::from("docs/index.md"),
+        content: provider_page(provider.type_name(), &provider_schema, root)?,
+    }];
+    for (name, schema) in &data_sources {
+        let short = short_name(name, provider.type_name());
+        pages.push(Page {
+            path: PathBuf::from(format!("docs/data-sources/{short}.md")),
+            content: data_source_page(name, schema, root)?,
+        });
+    }
+    Ok(pages)
+}
+
+/// Writes `pages` under `root`, returning the paths whose content changed.
+pub fn write(root: &Path, pages: &[Page]) -> Result<Vec<PathBuf>, Error> {
+    let mut changed = Vec::new();
+    for page in pages {
+        let path = root.join(&page.path);
+        if std::fs::read_to_string(&path).ok().as_deref() == Some(page.content.as_str()) {
+            continue;
+        }
+        let io = |source| Error::Io {
+            path: path.clone(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        std::fs::write(&path, &page.content).map_err(io)?;
+        changed.push(page.path.clone());
+    }
+    Ok(changed)
+}
+
+/// How a committed page differs from the generated one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Drift {
+    /// The generator writes this page but it is not committed.
+    Missing(PathBuf),
+    /// A Markdown file under `docs/` the generator does not write (e.g. a removed data source).
+    Stale(PathBuf),
+    /// The page differs; `line` is the first differing line (1-based), `lines` how many differ.
+    Differs {
+        path: PathBuf,
+        line: usize,
+        lines: usize,
+        committed: String,
+        generated: String,
+    },
+}
+
+impl fmt::Display for Drift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Drift::Missing(path) => write!(f, "{}: missing (the generator writes it)", path.display()),
+            Drift::Stale(path) => write!(f, "{}: not generated from the schema (remove it?)", path.display()),
+            Drift::Differs { path, line, lines, committed, generated } => write!(
+                f,
+                "{}: {lines} line(s) differ, first at line {line}:\n  committed: {committed}\n  generated: {generated}",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// Compares the pages under `root` with `pages`; empty when the committed docs are current.
+pub fn check(root: &Path, pages: &[Page]) -> Result<Vec<Drift>, Error> {
+    let mut drift = Vec::new();
+    for page in pages {
+        let path = root.join(&page.path);
+        let committed = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                drift.push(Drift::Missing(page.path.clone()));
+                continue;
+            }
+            Err(source) => return Err(Error::Io { path, source }),
+        };
+        if let Some(d) = compare(&page.path, &committed, &page.content) {
+            drift.push(d);
+        }
+    }
+    let mut committed = Vec::new();
+    markdown_files(root, Path::new("docs"), &mut committed)?;
+    for path in committed {
+        if !pages.iter().any(|p| p.path == path) {
+            drift.push(Drift::Stale(path));
+        }
+    }
+    Ok(drift)
+}
+
+fn compare(path: &Path, committed: &str, generated: &str) -> Option<Drift> {
+    if committed == generated {
+        return None;
+    }
+    let (old, new): (Vec<&str>, Vec<&str>) =
+        (committed.lines().collect(), generated.lines().collect());
+    let differing = |i: &usize| old.get(*i) != new.get(*i);
+    let count = (0..old.len().max(new.len())).filter(differing).count();
+    // Only a trailing newline differs when every line matches.
+    let first = (0..old.len().max(new.len()))
+        .find(differing)
+        .unwrap_or(old.len());
+    let show = |lines: &[&str]| {
+        lines
+            .get(first)
+            .map_or("(end of file)".to_string(), |l| format!("{l:?}"))
+    };
+    Some(Drift::Differs {
+        path: path.to_path_buf(),
+        line: first + 1,
+        lines: count.max(1),
+        committed: show(&old),
+        generated: show(&new),
+    })
+}
+
+/// Markdown files under `root/dir`, as paths relative to `root`, sorted.
+fn markdown_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
+    let full = root.join(dir);
+    let entries = match std::fs::read_dir(&full) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => return Err(Error::Io { path: full, source }),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| Error::Io {
+            path: full.clone(),
+            source,
+        })?;
+        names.push((entry.file_name(), entry.path().is_dir()));
+    }
+    names.sort();
+    for (name, is_dir) in names {
+        let rel = dir.join(&name);
+        if is_dir {
+            markdown_files(root, &rel, out)?;
+        } else if rel.extension().is_some_and(|e| e == "md") {
+            out.push(rel);
+        }
+    }
+    Ok(())
+}
+
+/// Dotted paths (`tasks.task_id`) of the attributes, nested ones included, whose description
+/// is empty.
+pub fn undocumented(schema: &Schema) -> Vec<String> {
+    fn walk(attributes: &[Attribute], prefix: &str, out: &mut Vec<String>) {
+        for a in attributes {
+            let path = format!("{prefix}{}", a.name);
+            if a.description.trim().is_empty() {
+                out.push(path.clone());
+            }
+            if let AttrType::Nested(_, children) = &a.ty {
+                walk(children, &format!("{path}."), out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&schema.attributes, "", &mut out);
+    out
+}
+
+/// The environment variable a provider argument's description names (`Environment variable:
+/// `HW_REGION_NAME`.`), for each argument in schema order. The description is the single place
+/// that says it, so the docs table cannot disagree with what users read on hover.
+pub fn env_vars(schema: &Schema) -> Vec<(&'static str, Option<String>)> {
+    const MARKER: &str = "Environment variable: `";
+    schema
+        .attributes
+        .iter()
+        .map(|a| {
+            let var = a
+                .description
+                .split_once(MARKER)
+                .and_then(|(_, rest)| rest.split_once('`'))
+                .map(|(v, _)| v.to_string());
+            (a.name, var)
+        })
+        .collect()
+}
+
+fn provider_page(type_name: &str, schema: &Schema, root: &Path) -> Result<String, Error> {
+    let vars = env_vars(schema);
+    let var = |name: &'static str| -> Result<String, Error> {
+        vars.iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, v)| v.clone())
+            .ok_or(Error::NoEnvVar(name))
+    };
+    let mut table = String::from("| Argument | Environment variable |\n|---|---|\n");
+    for (name, v) in &vars {
+        let v = v.as_ref().ok_or(Error::NoEnvVar(name))?;
+        table.push_str(&format!("| `{name}` | `{v}` |\n"));
+    }
+    let example = terraform_file(&root.join("examples/provider/provider.tf"))?;
+    let description = schema.description.trim();
+    Ok(format!(
+        r#"---
+{front_matter_comment}
+page_title: "{type_name} Provider"
+subcategory: ""
+description: |-
+{plain}
+---
+
+# {type_name} Provider
+
+{description}
+
+## Example Usage
+
+{example}
+
+## Authentication
+
+Requests are signed with an access key (AK) and a secret key (SK), the way the Huawei Cloud
+SDKs sign them. Keep credentials out of the configuration: every argument can come from an
+environment variable, and an argument set in the provider block wins over its variable.
+
+```shell
+export {ak}="your-access-key"
+export {sk}="your-secret-key"
+export {region}="cn-north-4"
+terraform plan
+```
+
+Temporary credentials (AK/SK plus a security token, e.g. from an agency) also need
+`{token}`. The project ID is looked up by region through IAM unless `{project}` (or
+`project_id`) is set.
+
+{table}
+{schema}"#,
+        front_matter_comment = front_matter_comment(),
+        plain = prefix_lines(&plain_markdown(description), "  "),
+        example = example.unwrap_or_default(),
+        ak = var("access_key")?,
+        sk = var("secret_key")?,
+        region = var("region")?,
+        token = var("security_token")?,
+        project = var("project_id")?,
+        schema = render_schema(schema),
+    ))
+}
+
+fn data_source_page(name: &str, schema: &Schema, root: &Path) -> Result<String, Error> {
+    let dir = root.join("examples/data-sources").join(name);
+    let mut out = format!(
+        "---\n{comment}\npage_title: \"{name} Data Source - {BINARY}\"\nsubcategory: \"\"\ndescription: |-\n{plain}\n---\n\n\
+         # {name} (Data Source)\n\n{description}\n\n",
+        comment = front_matter_comment(),
+        plain = prefix_lines(&plain_markdown(schema.description.trim()), "  "),
+        description = schema.description.trim(),
+    );
+    if let Some(example) = terraform_file(&dir.join("data-source.tf"))? {
+        out.push_str(&format!("## Example Usage\n\n{example}\n\n"));
+    }
+    if let Some(example) = terraform_file(&dir.join("postcondition.tf"))? {
+        out.push_str(&format!(
+            "## Usage with Postcondition\n\n\
+             [Precondition and Postcondition](https://developer.hashicorp.com/terraform/language/expressions/custom-conditions)\n\
+             checks are available with Terraform v1.2.0 and later. A failed postcondition stops the plan.\n\n\
+             {example}\n\n"
+        ));
+    }
+    if let Some(example) = terraform_file(&dir.join("check.tf"))? {
+        out.push_str(&format!(
+            "## Usage with Check\n\n\
+             [Check blocks](https://developer.hashicorp.com/terraform/language/checks) are available with\n\
+             Terraform v1.5.0 and later. A failed assertion is reported as a warning and the plan goes on.\n\n\
+             {example}\n\n"
+        ));
+    }
+    out.push_str(&render_schema(schema));
+    Ok(out)
+}
+
+/// A YAML comment in the front matter, where tfplugindocs puts its own.
+fn front_matter_comment() -> String {
+    format!("# generated by `{COMMAND}` from the provider schema and examples/; do not edit")
+}
+
+/// `csms_rotation_tasks` -> `rotation_tasks`, the Registry's file naming.
+fn short_name<'a>(name: &'a str, type_name: &str) -> &'a str {
+    name.strip_prefix(type_name)
+        .and_then(|s| s.strip_prefix('_'))
+        .unwrap_or(name)
+}
+
+/// A fenced `terraform` block holding the file (trimmed), as tfplugindocs' `tffile`; `None`
+/// when the file does not exist (the section is left out).
+fn terraform_file(path: &Path) -> Result<Option<String>, Error> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(format!("```terraform\n{}\n```", text.trim()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+fn prefix_lines(text: &str, prefix: &str) -> String {
+    text.lines()
+        .map(|l| format!("{prefix}{l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Markdown reduced to plain text for the front matter `description`, as tfplugindocs'
+/// `plainmarkdown` does: code spans and emphasis lose their markers, links become
+/// `text url`.
+pub fn plain_markdown(markdown: &str) -> String {
+    let mut out = String::with_capacity(markdown.len());
+    let mut rest = markdown;
+    while let Some(c) = rest.chars().next() {
+        if c == '[' {
+            if let Some((text, after)) = rest[1..].split_once("](") {
+                if let Some((url, tail)) = after.split_once(')') {
+                    if !text.contains(']') {
+                        out.push_str(&plain_markdown(text));
+                        out.push(' ');
+                        out.push_str(url);
+                        rest = tail;
+                        continue;
+                    }
+                }
+            }
+        }
+        if rest.starts_with("**") || rest.starts_with("__") {
+            rest = &rest[2..];
+            continue;
+        }
+        if c != '`' {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// The `## Schema` section, exactly as tfplugindocs renders one: top-level attributes grouped
+/// into `### Required`, `### Optional` and `### Read-Only`, sorted by name, each as
+/// ``- `name` (Type[, Sensitive][, Deprecated]) description``; nested attributes link to a
+/// `### Nested Schema for `path`` section with `Required:` / `Optional:` / `Read-Only:` lists.
+pub fn render_schema(schema: &Schema) -> String {
+    let mut out = String::from("<!-- schema generated by csms-docs -->\n## Schema\n\n");
+    write_children(&mut out, &[], &schema.attributes, true);
+    // tfplugindocs trims the schema markdown; the page ends with one newline.
+    let trimmed = out.trim_end().len();
+    out.truncate(trimmed);
+    out.push('\n');
+    out
+}
+
+/// tfplugindocs' groups: (top-level title, nested title, membership).
+const GROUPS: [(&str, &str, fn(Usage) -> bool); 3] = [
+    ("### Required", "Required:", |u| u == Usage::Required),
+    ("### Optional", "Optional:", |u| {
+        matches!(u, Usage::Optional | Usage::OptionalComputed)
+    }),
+    ("### Read-Only", "Read-Only:", |u| u == Usage::Computed),
+];
+
+fn write_children(out: &mut String, parents: &[&str], attributes: &[Attribute], root: bool) {
+    let mut nested: Vec<(Vec<&str>, &[Attribute])> = Vec::new();
+    for (top_title, nested_title, member) in GROUPS {
+        let mut group: Vec<&Attribute> = attributes.iter().filter(|a| member(a.usage)).collect();
+        if group.is_empty() {
+            continue;
+        }
+        group.sort_by_key(|a| a.name);
+        out.push_str(if root { top_title } else { nested_title });
+        out.push_str("\n\n");
+        for a in group {
+            let mut path = parents.to_vec();
+            path.push(a.name);
+            out.push_str(&format!("- `{}` ({}", a.name, type_label(&a.ty)));
+            if a.sensitive {
+                out.push_str(", Sensitive");
+            }
+            if a.deprecated {
+                out.push_str(", Deprecated");
+            }
+            out.push(')');
+            let description = collapse_paragraphs(a.description.trim());
+            if !description.is_empty() {
+                out.push(' ');
+                out.push_str(&description);
+            }
+            if let AttrType::Nested(_, children) = &a.ty {
+                out.push_str(&format!(
+                    " (see [below for nested schema](#{}))",
+                    anchor(&path)
+                ));
+                nested.push((path, children));
+            }
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    for (path, children) in nested {
+        out.push_str(&format!(
+            "<a id=\"{}\"></a>\n### Nested Schema for `{}`\n\n",
+            anchor(&path),
+            path.join(".")
+        ));
+        write_children(out, &path, children, false);
+        out.push('\n');
+    }
+}
+
+fn anchor(path: &[&str]) -> String {
+    format!("nestedatt--{}", path.join("--"))
+}
+
+/// tfplugindocs keeps a description on its list line: blank lines become Markdown line breaks.
+fn collapse_paragraphs(text: &str) -> String {
+    let mut out = String::new();
+    for (i, paragraph) in text
+        .split("\n\n")
+        .filter(|p| !p.trim().is_empty())
+        .enumerate()
+    {
+        if i > 0 {
+            out.push_str("  \n");
+        }
+        out.push_str(paragraph.trim_matches('\n'));
+    }
+    out
+}
+
+fn type_label(ty: &AttrType) -> String {
+    match ty {
+        AttrType::Plain(t) => plain_type(t),
+        AttrType::Nested(Nesting::Single, _) => "Attributes".to_string(),
+        AttrType::Nested(Nesting::List, _) => "Attributes List".to_string(),
+        AttrType::Nested(Nesting::Map, _) => "Attributes Map".to_string(),
+    }
+}
+
+fn plain_type(ty: &Type) -> String {
+    match ty {
+        Type::String => "String".to_string(),
+        Type::Number => "Number".to_string(),
+        Type::Bool => "Boolean".to_string(),
+        Type::List(t) => format!("List of {}", plain_type(t)),
+        Type::Map(t) => format!("Map of {}", plain_type(t)),
+        Type::Object(_) => "Object".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attr(
+        name: &'static str,
+        ty: AttrType,
+        usage: Usage,
+        description: &'static str,
+    ) -> Attribute {
+        Attribute::new(name, ty, usage, description)
+    }
+
+    /// The layout tfplugindocs produces (compare its `testdata/deep_nested_attributes.md` and
+    /// terraform-provider-http's `docs/resources/http.md`): groups in Required, Optional,
+    /// Read-Only order, names sorted, nested sections after the lists with `nestedatt--` anchors.
+    #[test]
+    fn schema_renders_in_the_tfplugindocs_layout() {
+        let schema = Schema {
+            version: 0,
+            description: "Example.",
+            attributes: vec![
+                attr(
+                    "url",
+                    AttrType::Plain(Type::String),
+                    Usage::Required,
+                    "The URL.",
+                ),
+                attr(
+                    "token",
+                    AttrType::Plain(Type::String),
+                    Usage::Optional,
+                    "A token.",
+                )
+                .sensitive(),
+                attr(
+                    "headers",
+                    AttrType::Plain(Type::Map(Box::new(Type::String))),
+                    Usage::OptionalComputed,
+                    "Headers.",
+                ),
+                attr(
+                    "items",
+                    AttrType::Nested(
+                        Nesting::List,
+                        vec![
+                            attr(
+                                "b",
+                                AttrType::Plain(Type::Number),
+                                Usage::Computed,
+                                "Second.\n\nMore.",
+                            ),
+                            attr(
+                                "a",
+                                AttrType::Nested(
+                                    Nesting::Single,
+                                    vec![attr(
+                                        "x",
+                                        AttrType::Plain(Type::Bool),
+                                        Usage::Computed,
+                                        "Deep.",
+                                    )],
+                                ),
+                                Usage::Computed,
+                                "First.",
+                            ),
+                        ],
+                    ),
+                    Usage::Computed,
+                    "Items.",
+                ),
+                Attribute {
+                    deprecated: true,
+                    ..attr(
+                        "old",
+                        AttrType::Plain(Type::String),
+                        Usage::Computed,
+                        "Old.",
+                    )
+                },
+            ],
+        };
+        let expected = "\
+<!-- schema generated by csms-docs -->
+## Schema
+
+### Required
+
+- `url` (String) The URL.
+
+### Optional
+
+- `headers` (Map of String) Headers.
+- `token` (String, Sensitive) A token.
+
+### Read-Only
+
+- `items` (Attributes List) Items. (see [below for nested schema](#nestedatt--items))
+- `old` (String, Deprecated) Old.
+
+<a id=\"nestedatt--items\"></a>
+### Nested Schema for `items`
+
+Read-Only:
+
+- `a` (Attributes) First. (see [below for nested schema](#nestedatt--items--a))
+- `b` (Number) Second.  \nMore.
+
+<a id=\"nestedatt--items--a\"></a>
+### Nested Schema for `items.a`
+
+Read-Only:
+
+- `x` (Boolean) Deep.
+";
+        assert_eq!(render_schema(&schema), expected);
+    }
+
+    #[test]
+    fn plain_markdown_drops_markers_and_keeps_link_targets() {
+        assert_eq!(
+            plain_markdown("Use `latest` with **care**, see [the docs](https://example.com/x)."),
+            "Use latest with care, see the docs https://example.com/x."
+        );
+    }
+
+    #[test]
+    fn env_vars_come_from_descriptions() {
+        let schema = Schema {
+            version: 0,
+            description: "",
+            attributes: vec![
+                attr(
+                    "region",
+                    AttrType::Plain(Type::String),
+                    Usage::Optional,
+                    "Region. Environment variable: `HW_REGION_NAME`.",
+                ),
+                attr(
+                    "other",
+                    AttrType::Plain(Type::String),
+                    Usage::Optional,
+                    "No variable.",
+                ),
+            ],
+        };
+        assert_eq!(
+            env_vars(&schema),
+            vec![
+                ("region", Some("HW_REGION_NAME".to_string())),
+                ("other", None)
+            ]
+        );
+    }
+
+    #[test]
+    fn undocumented_names_nested_paths() {
+        let schema = Schema {
+            version: 0,
+            description: "",
+            attributes: vec![attr(
+                "tasks",
+                AttrType::Nested(
+                    Nesting::Map,
+                    vec![attr(
+                        "id",
+                        AttrType::Plain(Type::String),
+                        Usage::Computed,
+                        " ",
+                    )],
+                ),
+                Usage::Computed,
+                "Tasks.",
+            )],
+        };
+        assert_eq!(undocumented(&schema), vec!["tasks.id".to_string()]);
+    }
+
+    #[test]
+    fn drift_reports_the_first_differing_line() {
+        let d = compare(Path::new("docs/x.md"), "a\nb\nc\n", "a\nB\nc\n").expect("differs");
+        assert_eq!(
+            d,
+            Drift::Differs {
+                path: PathBuf::from("docs/x.md"),
+                line: 2,
+                lines: 1,
+                committed: "\"b\"".into(),
+                generated: "\"B\"".into()
+            }
+        );
+        assert!(compare(Path::new("x"), "a\n", "a\n").is_none());
+    }
+}

@@ -1,0 +1,254 @@
+//! The `csms-emulator` command line, parsed into a [`Config`]. Kept in the library so that it is
+//! tested like the rest; the binary only calls [`parse`] and [`run`](super::run).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{data, Config, DataSpec};
+
+pub const USAGE: &str = "\
+csms-emulator: a local Huawei Cloud CSMS (ListSecretTask and the IAM project lookup)
+
+USAGE: csms-emulator [OPTIONS]
+
+Prints `listening on http://ADDR:PORT` as its first line, logs one line per request to stderr,
+and stops cleanly on Ctrl-C or SIGTERM.
+
+Server:
+  --listen ADDR            address to listen on [default: 127.0.0.1:0]
+  --project-id ID          the project served [default: 0123456789abcdef0123456789abcdef]
+  --region NAME            the region the IAM lookup maps to the project [default: cn-north-4]
+  --access-key AK          with --secret-key: require requests signed with this AK/SK
+  --secret-key SK          (without both, requests are not authenticated)
+  --max-limit N            largest accepted `limit` [default: 1000]
+  --last-page-marker       send next_marker on the last page too
+
+Data (one of; default --demo):
+  --demo                   the demo set: prod-db-password's latest rotation SUCCEEDED,
+                           legacy-api-key's latest rotation FAILED
+  --generate N             N generated tasks (deterministic for a --seed and the hour)
+  --seed S                 generator seed [default: 42]
+  --data FILE              a JSON array of SecretTask objects
+
+Faults (ListSecretTask only; N counts its requests from 1; composable):
+  --fail-every N[:STATUS]  answer every Nth request with STATUS [default status: 500]
+  --html-errors            ... with an HTML page instead of a JSON error body
+  --throttle-every N       every Nth request: 429 APIGW.0308 with Retry-After
+  --retry-after S          Retry-After seconds of throttled responses [default: 1]
+  --latency-ms MS          delay every request by MS milliseconds
+  --sticky-marker          next_marker never advances
+  --looping-marker         next_marker points back to an earlier page
+  --truncate-every N       every Nth request: half the body, then the connection closes
+  --reset-every N          every Nth request: half the body, then the connection is reset
+  --empty-every N          every Nth request: 200 with an empty body
+  --total-delta K          add K (may be negative) to every page's `total`
+
+  -h, --help               this text
+";
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Command {
+    Help,
+    Run { listen: String, config: Box<Config> },
+}
+
+enum Source {
+    Demo,
+    Generate(usize),
+    File(PathBuf),
+}
+
+/// Parses the arguments (without the program name). Errors are one-line messages.
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
+    let mut args = args.into_iter();
+    let mut listen = "127.0.0.1:0".to_string();
+    let mut config = Config::default();
+    let (mut ak, mut sk) = (None, None);
+    let mut source: Option<Source> = None;
+    let mut seed = 42u64;
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        let faults = &mut config.faults;
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--listen" => listen = value()?,
+            "--project-id" => config.project_id = value()?,
+            "--region" => config.region = value()?,
+            "--access-key" => ak = Some(value()?),
+            "--secret-key" => sk = Some(value()?),
+            "--max-limit" => config.max_limit = positive(&flag, &value()?)?,
+            "--last-page-marker" => config.last_page_marker = true,
+            "--demo" => set_source(&mut source, Source::Demo)?,
+            "--generate" => {
+                let n = number(&flag, &value()?)?;
+                set_source(&mut source, Source::Generate(n))?
+            }
+            "--seed" => seed = number(&flag, &value()?)?,
+            "--data" => set_source(&mut source, Source::File(value()?.into()))?,
+            "--fail-every" => {
+                let v = value()?;
+                let (n, status) = v.split_once(':').unwrap_or((&v, "500"));
+                let status: u16 = number(&flag, status)?;
+                if !(400..=599).contains(&status) {
+                    return Err(format!("{flag}: status {status} is not 400..599"));
+                }
+                faults.fail_every = Some((positive(&flag, n)?, status));
+            }
+            "--html-errors" => faults.html_errors = true,
+            "--throttle-every" => faults.throttle_every = Some(positive(&flag, &value()?)?),
+            "--retry-after" => faults.retry_after_secs = number(&flag, &value()?)?,
+            "--latency-ms" => faults.latency = Duration::from_millis(number(&flag, &value()?)?),
+            "--sticky-marker" => faults.sticky_marker = true,
+            "--looping-marker" => faults.looping_marker = true,
+            "--truncate-every" => faults.truncate_every = Some(positive(&flag, &value()?)?),
+            "--reset-every" => faults.reset_every = Some(positive(&flag, &value()?)?),
+            "--empty-every" => faults.empty_every = Some(positive(&flag, &value()?)?),
+            "--total-delta" => faults.total_delta = number(&flag, &value()?)?,
+            _ => return Err(format!("unknown argument {arg:?} (see --help)")),
+        }
+        if inline.is_some() && !takes_value(&flag) {
+            return Err(format!("{flag} takes no value"));
+        }
+    }
+    if config.faults.retry_after_secs == 0 {
+        config.faults.retry_after_secs = 1;
+    }
+    config.credentials = match (ak, sk) {
+        (Some(ak), Some(sk)) => Some((ak, sk)),
+        (None, None) => None,
+        _ => return Err("--access-key and --secret-key go together".into()),
+    };
+    let spec = DataSpec {
+        region: config.region.clone(),
+        project_id: config.project_id.clone(),
+        ..DataSpec::default()
+    };
+    config.tasks = match source.unwrap_or(Source::Demo) {
+        Source::Demo => data::demo(&spec),
+        Source::Generate(n) => data::generate_with(n, seed, &spec),
+        Source::File(path) => data::load(&path)?,
+    };
+    Ok(Command::Run {
+        listen,
+        config: Box::new(config),
+    })
+}
+
+fn takes_value(flag: &str) -> bool {
+    !matches!(
+        flag,
+        "--last-page-marker" | "--demo" | "--html-errors" | "--sticky-marker" | "--looping-marker"
+    )
+}
+
+fn set_source(source: &mut Option<Source>, new: Source) -> Result<(), String> {
+    if source.replace(new).is_some() {
+        return Err("--demo, --generate and --data exclude each other".into());
+    }
+    Ok(())
+}
+
+fn number<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, String> {
+    v.parse()
+        .map_err(|_| format!("{flag}: {v:?} is not a valid number"))
+}
+
+fn positive(flag: &str, v: &str) -> Result<u32, String> {
+    match number::<u32>(flag, v)? {
+        0 => Err(format!("{flag}: must be at least 1")),
+        n => Ok(n),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<(String, Config), String> {
+        match parse(args.iter().map(|s| s.to_string()))? {
+            Command::Run { listen, config } => Ok((listen, *config)),
+            Command::Help => Err("help".into()),
+        }
+    }
+
+    #[test]
+    fn defaults_serve_the_demo_set_openly() {
+        let (listen, c) = run(&[]).unwrap();
+        assert_eq!(listen, "127.0.0.1:0");
+        assert!(c.credentials.is_none());
+        assert_eq!(c.max_limit, 1000);
+        assert!(c.tasks.iter().any(|t| t.secret_name.as_deref() == Some("legacy-api-key")));
+    }
+
+    #[test]
+    fn flags_fill_the_config() {
+        let (listen, c) = run(&[
+            "--listen=127.0.0.1:8080",
+            "--project-id",
+            "p1",
+            "--access-key",
+            "AK",
+            "--secret-key",
+            "SK",
+            "--generate",
+            "30",
+            "--seed",
+            "9",
+            "--fail-every",
+            "3:503",
+            "--throttle-every=4",
+            "--retry-after",
+            "2",
+            "--latency-ms",
+            "15",
+            "--sticky-marker",
+            "--total-delta",
+            "-2",
+            "--max-limit",
+            "100",
+        ])
+        .unwrap();
+        assert_eq!(listen, "127.0.0.1:8080");
+        assert_eq!(c.project_id, "p1");
+        assert_eq!(c.credentials, Some(("AK".into(), "SK".into())));
+        assert_eq!(c.tasks.len(), 30);
+        assert!(c.tasks[0].rotation_func_urn.as_deref().unwrap().contains(":p1:"));
+        assert_eq!(c.faults.fail_every, Some((3, 503)));
+        assert_eq!(c.faults.throttle_every, Some(4));
+        assert_eq!(c.faults.retry_after_secs, 2);
+        assert_eq!(c.faults.latency, Duration::from_millis(15));
+        assert!(c.faults.sticky_marker);
+        assert_eq!(c.faults.total_delta, -2);
+        assert_eq!(c.max_limit, 100);
+        assert_eq!(run(&["--fail-every", "2"]).unwrap().1.faults.fail_every, Some((2, 500)));
+    }
+
+    #[test]
+    fn bad_arguments_are_refused_with_a_message() {
+        for (args, needle) in [
+            (&["--access-key", "AK"][..], "go together"),
+            (&["--generate", "5", "--demo"][..], "exclude"),
+            (&["--generate", "x"][..], "not a valid number"),
+            (&["--fail-every", "0"][..], "at least 1"),
+            (&["--fail-every", "2:200"][..], "400..599"),
+            (&["--bogus"][..], "unknown argument"),
+            (&["--listen"][..], "needs a value"),
+            (&["--demo=1"][..], "takes no value"),
+            (&["--data", "/nonexistent/x.json"][..], "cannot read"),
+        ] {
+            let e = run(args).unwrap_err();
+            assert!(e.contains(needle), "{args:?}: {e}");
+        }
+        assert!(matches!(parse(["--help".to_string()]), Ok(Command::Help)));
+    }
+}

@@ -1,0 +1,333 @@
+//! ListSecretTask semantics, independent of HTTP: validate the query, filter, page.
+//!
+//! - Filters: `secret_name` (exact), `status` (`SUCCESS` or `FAILED`, anything else is 400),
+//!   `task_id` (exact; may not be combined with `secret_name` or `status`: 400). An unknown
+//!   `task_id` or secret name is not an error, it matches nothing.
+//! - `limit`: default 50, `1..=max_limit`; 0, negative, non-numeric or above the maximum is 400.
+//! - `marker`: exclusive; the page starts after the task with that id in stored order. A marker
+//!   that is no task id at all is 400. A marker naming a task the filters exclude still works
+//!   (the page starts after its stored position), as a database cursor would.
+//! - `total`: the number of tasks matching the filters, whatever the marker and limit.
+//! - `next_marker`: the id of the last task of the page when more tasks follow; absent on the
+//!   last page unless [`ListOptions::last_page_marker`] is set (the real service may send it
+//!   there too, so clients must also stop on an empty page or after `total` tasks).
+//! - Empty parameter values (`secret_name=`) count as absent; unknown parameters are ignored.
+
+use super::error::ApiError;
+use crate::csms::task::{SecretTask, TaskPage};
+
+/// The API's default page size.
+pub const DEFAULT_LIMIT: u32 = 50;
+
+/// Server-side knobs of the listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListOptions {
+    /// Largest accepted `limit`.
+    pub max_limit: u32,
+    /// Send `next_marker` on the last (non-empty) page too.
+    pub last_page_marker: bool,
+}
+
+/// A page plus what the marker faults need to know about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listing {
+    pub page: TaskPage,
+    /// The `marker` of the request, if any.
+    pub marker: Option<String>,
+    /// Id of the last task of the first page of this query (the marker of page 2).
+    pub first_page_end: Option<String>,
+    /// Whether no matching task follows this page.
+    pub is_last: bool,
+}
+
+/// Answers one ListSecretTask query over `tasks` (stored order).
+pub fn list(
+    tasks: &[SecretTask],
+    query: &[(String, String)],
+    opts: ListOptions,
+) -> Result<Listing, ApiError> {
+    let get = |name: &str| {
+        query
+            .iter()
+            .find(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    };
+    let secret_name = get("secret_name");
+    let status = get("status");
+    let task_id = get("task_id");
+    let marker = get("marker");
+
+    if let Some(name) = secret_name {
+        if !valid_secret_name(name) {
+            return Err(ApiError::invalid_parameter(
+                "secret_name",
+                "expected 1 to 64 characters of a-z, A-Z, 0-9, '_' or '-'",
+            ));
+        }
+    }
+    if let Some(s) = status {
+        if s != "SUCCESS" && s != "FAILED" {
+            return Err(ApiError::invalid_parameter(
+                "status",
+                "expected SUCCESS or FAILED",
+            ));
+        }
+    }
+    if task_id.is_some() && (secret_name.is_some() || status.is_some()) {
+        return Err(ApiError::new(
+            400,
+            super::error::INVALID_REQUEST,
+            "The request is invalid: task_id cannot be combined with other search criteria (secret_name, status).",
+        ));
+    }
+    let limit = match get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(raw) => match raw.parse::<i64>() {
+            Ok(n) if n >= 1 && n <= i64::from(opts.max_limit) => n as u32,
+            _ => {
+                return Err(ApiError::invalid_parameter(
+                    "limit",
+                    &format!("expected an integer from 1 to {}", opts.max_limit),
+                ))
+            }
+        },
+    } as usize;
+    let start = match marker {
+        None => 0,
+        Some(m) => match tasks.iter().position(|t| t.task_id == m) {
+            Some(i) => i + 1,
+            None => {
+                return Err(ApiError::invalid_parameter(
+                    "marker",
+                    "no task has this id",
+                ))
+            }
+        },
+    };
+
+    let matches = |t: &SecretTask| {
+        task_id.is_none_or(|id| t.task_id == id)
+            && secret_name.is_none_or(|n| t.secret_name.as_deref() == Some(n))
+            && status.is_none_or(|s| t.task_status.as_deref() == Some(s))
+    };
+    let total = tasks.iter().filter(|t| matches(t)).count();
+    let first_page_end = tasks
+        .iter()
+        .filter(|t| matches(t))
+        .take(limit)
+        .last()
+        .map(|t| t.task_id.clone());
+    let mut rest = tasks[start..].iter().filter(|t| matches(t));
+    let page: Vec<SecretTask> = rest.by_ref().take(limit).cloned().collect();
+    let is_last = rest.next().is_none();
+    let next_marker = match page.last() {
+        Some(t) if !is_last || opts.last_page_marker => Some(t.task_id.clone()),
+        _ => None,
+    };
+    Ok(Listing {
+        page: TaskPage {
+            total: Some(total as i64),
+            tasks: page,
+            next_marker,
+        },
+        marker: marker.map(str::to_string),
+        first_page_end,
+        is_last,
+    })
+}
+
+/// `^[a-zA-Z0-9_-]{1,64}$`, the API's secret name rule.
+pub fn valid_secret_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPTS: ListOptions = ListOptions {
+        max_limit: 1000,
+        last_page_marker: false,
+    };
+
+    fn task(id: &str, name: &str, status: &str) -> SecretTask {
+        SecretTask {
+            task_id: id.into(),
+            secret_name: Some(name.into()),
+            task_status: Some(status.into()),
+            ..Default::default()
+        }
+    }
+
+    /// t1..t10, secrets a/b alternating, every third FAILED.
+    fn data() -> Vec<SecretTask> {
+        (1..=10)
+            .map(|i| {
+                task(
+                    &format!("t{i}"),
+                    if i % 2 == 0 { "b" } else { "a" },
+                    if i % 3 == 0 { "FAILED" } else { "SUCCESS" },
+                )
+            })
+            .collect()
+    }
+
+    fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn ids(l: &Listing) -> Vec<&str> {
+        l.page.tasks.iter().map(|t| t.task_id.as_str()).collect()
+    }
+
+    fn err(query: &[(&str, &str)]) -> ApiError {
+        list(&data(), &q(query), OPTS).unwrap_err()
+    }
+
+    #[test]
+    fn no_query_returns_everything_in_stored_order_without_next_marker() {
+        let l = list(&data(), &[], OPTS).unwrap();
+        assert_eq!(ids(&l).len(), 10);
+        assert_eq!(ids(&l)[0], "t1");
+        assert_eq!(l.page.total, Some(10));
+        assert_eq!(l.page.next_marker, None);
+        assert!(l.is_last);
+    }
+
+    #[test]
+    fn default_limit_is_50() {
+        let many: Vec<_> = (0..120)
+            .map(|i| task(&format!("x{i}"), "a", "SUCCESS"))
+            .collect();
+        let l = list(&many, &[], OPTS).unwrap();
+        assert_eq!(l.page.tasks.len(), 50);
+        assert_eq!(l.page.next_marker.as_deref(), Some("x49"));
+        assert_eq!(l.page.total, Some(120));
+    }
+
+    #[test]
+    fn paging_windows_follow_exclusive_markers() {
+        let d = data();
+        let p1 = list(&d, &q(&[("limit", "4")]), OPTS).unwrap();
+        assert_eq!(ids(&p1), ["t1", "t2", "t3", "t4"]);
+        assert_eq!(p1.page.next_marker.as_deref(), Some("t4"));
+        let p2 = list(&d, &q(&[("limit", "4"), ("marker", "t4")]), OPTS).unwrap();
+        assert_eq!(ids(&p2), ["t5", "t6", "t7", "t8"]);
+        let p3 = list(&d, &q(&[("limit", "4"), ("marker", "t8")]), OPTS).unwrap();
+        assert_eq!(ids(&p3), ["t9", "t10"]);
+        assert_eq!(p3.page.next_marker, None);
+        assert_eq!(p3.page.total, Some(10), "total ignores marker and limit");
+        assert_eq!(p3.first_page_end.as_deref(), Some("t4"));
+    }
+
+    #[test]
+    fn a_full_last_page_has_no_next_marker() {
+        let p = list(&data(), &q(&[("limit", "5"), ("marker", "t5")]), OPTS).unwrap();
+        assert_eq!(ids(&p), ["t6", "t7", "t8", "t9", "t10"]);
+        assert_eq!(p.page.next_marker, None);
+    }
+
+    #[test]
+    fn last_page_marker_toggle_sends_next_marker_on_the_last_page() {
+        let opts = ListOptions {
+            last_page_marker: true,
+            ..OPTS
+        };
+        let p = list(&data(), &q(&[("limit", "4"), ("marker", "t8")]), opts).unwrap();
+        assert_eq!(p.page.next_marker.as_deref(), Some("t10"));
+        let after = list(&data(), &q(&[("limit", "4"), ("marker", "t10")]), opts).unwrap();
+        assert!(after.page.tasks.is_empty());
+        assert_eq!(after.page.next_marker, None, "an empty page never has one");
+    }
+
+    #[test]
+    fn filters_combine_and_total_counts_matches() {
+        let l = list(
+            &data(),
+            &q(&[("secret_name", "a"), ("status", "FAILED")]),
+            OPTS,
+        )
+        .unwrap();
+        assert_eq!(ids(&l), ["t3", "t9"]);
+        assert_eq!(l.page.total, Some(2));
+        let l = list(&data(), &q(&[("secret_name", "b"), ("limit", "2")]), OPTS).unwrap();
+        assert_eq!(ids(&l), ["t2", "t4"]);
+        assert_eq!(l.page.total, Some(5));
+        assert_eq!(l.page.next_marker.as_deref(), Some("t4"));
+    }
+
+    #[test]
+    fn marker_of_a_filtered_out_task_starts_after_its_position() {
+        let l = list(&data(), &q(&[("secret_name", "b"), ("marker", "t5")]), OPTS).unwrap();
+        assert_eq!(ids(&l), ["t6", "t8", "t10"]);
+    }
+
+    #[test]
+    fn task_id_selects_one_task_and_unknown_ids_match_nothing() {
+        let l = list(&data(), &q(&[("task_id", "t7")]), OPTS).unwrap();
+        assert_eq!(ids(&l), ["t7"]);
+        assert_eq!(l.page.total, Some(1));
+        let l = list(&data(), &q(&[("task_id", "nope")]), OPTS).unwrap();
+        assert!(l.page.tasks.is_empty());
+        assert_eq!(l.page.total, Some(0));
+    }
+
+    #[test]
+    fn task_id_with_other_criteria_is_rejected() {
+        for other in [("secret_name", "a"), ("status", "SUCCESS")] {
+            let e = err(&[("task_id", "t1"), other]);
+            assert_eq!((e.status, e.code.as_str()), (400, "CSMS.0003"));
+        }
+        // limit and marker are not search criteria
+        assert!(list(&data(), &q(&[("task_id", "t1"), ("limit", "5")]), OPTS).is_ok());
+    }
+
+    #[test]
+    fn invalid_status_is_rejected() {
+        for s in ["success", "RUNNING", "FAILED "] {
+            let e = err(&[("status", s)]);
+            assert_eq!((e.status, e.code.as_str()), (400, "CSMS.0002"), "{s}");
+            assert!(e.message.contains("status"));
+        }
+    }
+
+    #[test]
+    fn limit_validation() {
+        for bad in ["0", "-1", "abc", "1001", "1.5", "99999999999999999999"] {
+            let e = err(&[("limit", bad)]);
+            assert_eq!((e.status, e.code.as_str()), (400, "CSMS.0002"), "{bad}");
+            assert!(e.message.contains("limit"));
+        }
+        for good in ["1", "1000"] {
+            assert!(list(&data(), &q(&[("limit", good)]), OPTS).is_ok(), "{good}");
+        }
+        let small = ListOptions {
+            max_limit: 100,
+            ..OPTS
+        };
+        assert!(list(&data(), &q(&[("limit", "101")]), small).is_err());
+        assert!(list(&data(), &q(&[("limit", "100")]), small).is_ok());
+    }
+
+    #[test]
+    fn unknown_marker_is_rejected() {
+        let e = err(&[("marker", "does-not-exist")]);
+        assert_eq!((e.status, e.code.as_str()), (400, "CSMS.0002"));
+        assert!(e.message.contains("marker"));
+    }
+
+    #[test]
+    fn invalid_secret_name_is_rejected_and_empty_values_are_absent() {
+        let e = err(&[("secret_name", "a b")]);
+        assert_eq!(e.code, "CSMS.0002");
+        assert!(err(&[("secret_name", &"x".repeat(65))]).message.contains("secret_name"));
+        let l = list(&data(), &q(&[("secret_name", ""), ("status", "")]), OPTS).unwrap();
+        assert_eq!(l.page.total, Some(10));
+    }
+}

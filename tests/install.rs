@@ -1,0 +1,293 @@
+//! `scripts/install` end to end: the provider it installs into a temporary HOME's
+//! `~/.terraform.d/plugins` is found by a real `terraform init` with an empty CLI configuration
+//! (no dev_overrides, no registry: HTTPS goes to a dead proxy), recorded in the lock file, and
+//! then serves `providers schema -json` and a `plan` against a local emulator.
+//!
+//! The test installs the binary cargo built for it (`CSMS_PROVIDER_BIN`), so it needs no release
+//! build. Terraform comes from `CSMS_TERRAFORM` or the project venv; without it the test fails.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use csms_provider::emulator::{generate, Config, Emulator};
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+const ADDRESS: &str = "registry.terraform.io/example/csms";
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn output(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    #[track_caller]
+    fn assert_ok(&self, what: &str) -> &Self {
+        assert_eq!(self.code, Some(0), "{what} failed:\n{}", self.output());
+        self
+    }
+}
+
+/// Runs `cmd` with a clean environment (only PATH plus `env`), stdin closed, killed after
+/// `secs` seconds.
+async fn run(mut cmd: tokio::process::Command, env: &[(&str, &str)], secs: u64) -> Run {
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(secs), cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("{cmd:?} did not finish within {secs} s"))
+        .expect("command started");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn install_script() -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new("bash");
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install"));
+    cmd
+}
+
+fn terraform_bin() -> PathBuf {
+    let path = std::env::var_os("CSMS_TERRAFORM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/terraform"));
+    assert!(
+        path.exists(),
+        "Terraform not found at {}: run ./scripts/venv (or ./scripts/test) first",
+        path.display()
+    );
+    path
+}
+
+/// Terraform's platform name for this machine (`linux_amd64`), as `scripts/install` derives it
+/// from uname.
+fn platform() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "arm" => "arm",
+        other => other,
+    };
+    format!("{}_{arch}", std::env::consts::OS)
+}
+
+fn installed_path(plugins: &Path) -> PathBuf {
+    plugins
+        .join(ADDRESS)
+        .join(VERSION)
+        .join(platform())
+        .join(format!("terraform-provider-csms_v{VERSION}"))
+}
+
+/// Proves a user can install the provider with `scripts/install` and use it from a plain
+/// configuration: init resolves `example/csms` `0.1.0` from the implied local mirror without
+/// touching the network and pins it in the lock file, and the installed binary then serves
+/// schemas and a plan that reads tasks from a local CSMS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn installed_provider_is_found_by_terraform_init_and_plans() {
+    let home = tempfile::tempdir().expect("temp HOME");
+    let home_str = home.path().to_str().expect("utf-8 temp path");
+    let bin = env!("CARGO_BIN_EXE_terraform-provider-csms");
+
+    let install = run(
+        install_script(),
+        &[("HOME", home_str), ("CSMS_PROVIDER_BIN", bin)],
+        60,
+    )
+    .await;
+    install.assert_ok("scripts/install");
+    let installed = installed_path(&home.path().join(".terraform.d/plugins"));
+    assert!(
+        installed.is_file(),
+        "{} not installed:\n{}",
+        installed.display(),
+        install.output()
+    );
+    assert!(
+        install
+            .stdout
+            .contains(&format!("installed {}", installed.display())),
+        "{}",
+        install.stdout
+    );
+    assert_eq!(
+        std::fs::read(&installed).expect("read installed"),
+        std::fs::read(bin).expect("read built")
+    );
+
+    let emu = Emulator::start(Config {
+        tasks: generate(7, 11),
+        ..Config::default()
+    })
+    .await
+    .expect("emulator starts");
+    let expected_total = emu.tasks().len();
+    let base_url = emu.base_url();
+
+    let work = home.path().join("work");
+    std::fs::create_dir(&work).expect("mkdir work");
+    std::fs::write(
+        work.join("main.tf"),
+        format!(
+            r#"terraform {{
+  required_providers {{
+    csms = {{
+      source  = "{ADDRESS}"
+      version = "{VERSION}"
+    }}
+  }}
+}}
+
+provider "csms" {{}}
+
+data "csms_rotation_tasks" "all" {{}}
+
+output "total" {{
+  value = data.csms_rotation_tasks.all.total
+}}
+"#
+        ),
+    )
+    .expect("write main.tf");
+    let cli_config = home.path().join("empty.tfrc");
+    std::fs::write(&cli_config, "").expect("write empty CLI config");
+    let cli_config = cli_config.to_str().expect("utf-8 temp path");
+    let xdg_data = format!("{home_str}/.local/share");
+    let env: Vec<(&str, &str)> = vec![
+        ("HOME", home_str),
+        ("XDG_DATA_HOME", &xdg_data),
+        ("TF_CLI_CONFIG_FILE", cli_config),
+        ("TF_IN_AUTOMATION", "1"),
+        ("CHECKPOINT_DISABLE", "1"),
+        ("NO_COLOR", "1"),
+        // Any registry request would go through this closed port and fail init.
+        ("HTTPS_PROXY", "http://127.0.0.1:9"),
+        ("https_proxy", "http://127.0.0.1:9"),
+        ("NO_PROXY", "127.0.0.1,localhost"),
+        ("HW_CSMS_ENDPOINT", &base_url),
+        ("HW_PROJECT_ID", emu.project_id()),
+        ("HW_ACCESS_KEY", "test-ak"),
+        ("HW_SECRET_KEY", "test-sk"),
+        ("HW_MAX_RETRIES", "0"),
+    ];
+    let terraform = |args: &[&str]| {
+        let mut cmd = tokio::process::Command::new(terraform_bin());
+        cmd.args(args).current_dir(&work);
+        cmd
+    };
+
+    let init = run(terraform(&["init", "-input=false", "-no-color"]), &env, 120).await;
+    init.assert_ok("terraform init");
+    assert!(
+        init.output()
+            .contains(&format!("Installed example/csms v{VERSION}")),
+        "init did not install from the mirror:\n{}",
+        init.output()
+    );
+    let lock =
+        std::fs::read_to_string(work.join(".terraform.lock.hcl")).expect("lock file written");
+    assert!(
+        lock.contains(&format!("provider \"{ADDRESS}\"")),
+        "lock file:\n{lock}"
+    );
+    assert!(
+        lock.contains(&format!("version     = \"{VERSION}\"")),
+        "lock file:\n{lock}"
+    );
+    assert!(
+        lock.contains("\"h1:"),
+        "lock file records no checksum:\n{lock}"
+    );
+
+    let schema = run(terraform(&["providers", "schema", "-json"]), &env, 120).await;
+    schema.assert_ok("terraform providers schema -json");
+    let json: serde_json::Value = serde_json::from_str(&schema.stdout).expect("schema is JSON");
+    let data_sources = &json["provider_schemas"][ADDRESS]["data_source_schemas"];
+    assert!(
+        data_sources.get("csms_rotation_tasks").is_some(),
+        "no csms_rotation_tasks in:\n{}",
+        schema.stdout
+    );
+
+    let plan = run(terraform(&["plan", "-input=false", "-no-color"]), &env, 120).await;
+    plan.assert_ok("terraform plan");
+    assert!(
+        plan.stdout.contains(&format!("total = {expected_total}")),
+        "plan does not show the emulator's {expected_total} tasks:\n{}",
+        plan.output()
+    );
+    assert!(
+        emu.stats().requests > 0,
+        "the plan never reached the emulator"
+    );
+    emu.shutdown().await.expect("emulator stops");
+}
+
+/// Proves `TF_PLUGIN_ROOT` redirects the install (for the XDG plugin directory or a
+/// `filesystem_mirror`) and a bad `CSMS_PROVIDER_BIN` is refused with a message, not copied.
+#[tokio::test]
+async fn install_honours_tf_plugin_root_and_refuses_a_missing_binary() {
+    let home = tempfile::tempdir().expect("temp HOME");
+    let home_str = home.path().to_str().expect("utf-8 temp path");
+    let root = home.path().join("mirror");
+    let root_str = root.to_str().expect("utf-8 temp path");
+    let bin = env!("CARGO_BIN_EXE_terraform-provider-csms");
+
+    let ok = run(
+        install_script(),
+        &[
+            ("HOME", home_str),
+            ("TF_PLUGIN_ROOT", root_str),
+            ("CSMS_PROVIDER_BIN", bin),
+        ],
+        60,
+    )
+    .await;
+    ok.assert_ok("scripts/install with TF_PLUGIN_ROOT");
+    assert!(
+        installed_path(&root).is_file(),
+        "not under TF_PLUGIN_ROOT:\n{}",
+        ok.output()
+    );
+    assert!(
+        !home.path().join(".terraform.d").exists(),
+        "also wrote to ~/.terraform.d"
+    );
+
+    let missing = home.path().join("no-such-binary");
+    let bad = run(
+        install_script(),
+        &[
+            ("HOME", home_str),
+            ("TF_PLUGIN_ROOT", root_str),
+            ("CSMS_PROVIDER_BIN", missing.to_str().unwrap()),
+        ],
+        60,
+    )
+    .await;
+    assert_eq!(
+        bad.code,
+        Some(1),
+        "install of a missing binary:\n{}",
+        bad.output()
+    );
+    assert!(
+        bad.stderr.contains("is not an executable file"),
+        "{}",
+        bad.stderr
+    );
+}
