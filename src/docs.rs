@@ -418,26 +418,36 @@ pub fn render_schema(schema: &Schema) -> String {
     out
 }
 
-/// tfplugindocs' groups: (top-level title, nested title, membership).
-const GROUPS: [(&str, &str, fn(Usage) -> bool); 3] = [
-    ("### Required", "Required:", |u| u == Usage::Required),
-    ("### Optional", "Optional:", |u| {
-        matches!(u, Usage::Optional | Usage::OptionalComputed)
-    }),
-    ("### Read-Only", "Read-Only:", |u| u == Usage::Computed),
+/// tfplugindocs' groups, in this order: (top-level title, nested title).
+const GROUPS: [(&str, &str); 3] = [
+    ("### Required", "Required:"),
+    ("### Optional", "Optional:"),
+    ("### Read-Only", "Read-Only:"),
 ];
+
+/// The index into [`GROUPS`]: optional-and-computed counts as Optional, as in tfplugindocs.
+fn group(usage: Usage) -> usize {
+    match usage {
+        Usage::Required => 0,
+        Usage::Optional | Usage::OptionalComputed => 1,
+        Usage::Computed => 2,
+    }
+}
 
 fn write_children(out: &mut String, parents: &[&str], attributes: &[Attribute], root: bool) {
     let mut nested: Vec<(Vec<&str>, &[Attribute])> = Vec::new();
-    for (top_title, nested_title, member) in GROUPS {
-        let mut group: Vec<&Attribute> = attributes.iter().filter(|a| member(a.usage)).collect();
-        if group.is_empty() {
+    for (index, (top_title, nested_title)) in GROUPS.into_iter().enumerate() {
+        let mut members: Vec<&Attribute> = attributes
+            .iter()
+            .filter(|a| group(a.usage) == index)
+            .collect();
+        if members.is_empty() {
             continue;
         }
-        group.sort_by_key(|a| a.name);
+        members.sort_by_key(|a| a.name);
         out.push_str(if root { top_title } else { nested_title });
         out.push_str("\n\n");
-        for a in group {
+        for a in members {
             let mut path = parents.to_vec();
             path.push(a.name);
             out.push_str(&format!("- `{}` ({}", a.name, type_label(&a.ty)));

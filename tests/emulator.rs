@@ -53,7 +53,12 @@ impl Reply {
     }
     /// Asserts a JSON error with this status and code whose request id matches the header.
     fn assert_error(&self, status: u16, code: &str) -> String {
-        assert_eq!(self.status, status, "{}", String::from_utf8_lossy(&self.body));
+        assert_eq!(
+            self.status,
+            status,
+            "{}",
+            String::from_utf8_lossy(&self.body)
+        );
         let j = self.json();
         assert_eq!(j["error_code"], code, "{j}");
         assert_eq!(j["request_id"], self.request_id());
@@ -79,7 +84,11 @@ async fn send(
     key: Option<(&str, &str, &str)>,
 ) -> Reply {
     let qs = canonical_query(query);
-    let url = format!("{}{path}{}{qs}", emu.base_url(), if qs.is_empty() { "" } else { "?" });
+    let url = format!(
+        "{}{path}{}{qs}",
+        emu.base_url(),
+        if qs.is_empty() { "" } else { "?" }
+    );
     let mut req = c.get(url);
     if let Some((ak, sk, date)) = key {
         let headers = vec![
@@ -105,11 +114,18 @@ async fn send(
 
 fn sdk_date(offset: time::Duration) -> String {
     let f = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    (time::OffsetDateTime::now_utc() + offset).format(f).unwrap()
+    (time::OffsetDateTime::now_utc() + offset)
+        .format(f)
+        .unwrap()
 }
 
 /// Follows `next_marker` until it is absent (at most `max_pages`), returning every page.
-async fn all_pages(c: &reqwest::Client, emu: &Emulator, limit: &str, max_pages: usize) -> Vec<TaskPage> {
+async fn all_pages(
+    c: &reqwest::Client,
+    emu: &Emulator,
+    limit: &str,
+    max_pages: usize,
+) -> Vec<TaskPage> {
     let mut pages = Vec::new();
     let mut marker: Option<String> = None;
     while pages.len() < max_pages {
@@ -140,12 +156,18 @@ async fn paging_through_everything_returns_the_data_set_exactly() {
     assert_eq!(pages.len(), 5);
     assert!(pages.iter().all(|p| p.total == Some(237)));
     assert_eq!(pages[4].tasks.len(), 37);
-    assert_eq!(pages[4].next_marker, None, "no next_marker on the last page");
+    assert_eq!(
+        pages[4].next_marker, None,
+        "no next_marker on the last page"
+    );
     let got: Vec<SecretTask> = pages.into_iter().flat_map(|p| p.tasks).collect();
     assert_eq!(got, data);
     let stats = emu.stats();
     assert_eq!(stats.requests, 5);
-    assert_eq!(stats.connections, 1, "the client's keep-alive connection was reused");
+    assert_eq!(
+        stats.connections, 1,
+        "the client's keep-alive connection was reused"
+    );
     assert_eq!(stats.by_path[&tasks_path(&emu)], 5);
     emu.shutdown().await.unwrap();
 }
@@ -156,13 +178,24 @@ async fn responses_use_the_api_field_names() {
     let emu = start(generate(20, 1), Faults::default()).await;
     let r = get(&client(), &emu, &tasks_path(&emu), &[("limit", "5")]).await;
     assert_eq!(r.status, 200);
-    assert!(r.headers["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(r.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
     let j = r.json();
     assert_eq!(j["total"], 20);
     assert_eq!(j["tasks"].as_array().unwrap().len(), 5);
     assert_eq!(j["next_marker"], j["tasks"][4]["task_id"]);
     let t = &j["tasks"][0];
-    for field in ["task_id", "secret_name", "rotation_func_urn", "task_status", "operate_type", "task_time", "attempt_nums"] {
+    for field in [
+        "task_id",
+        "secret_name",
+        "rotation_func_urn",
+        "task_status",
+        "operate_type",
+        "task_time",
+        "attempt_nums",
+    ] {
         assert!(!t[field].is_null(), "{field} in {t}");
     }
     assert!(t["task_time"].is_i64());
@@ -175,16 +208,34 @@ async fn filters_and_task_id_match_the_data_set() {
     let emu = start(data.clone(), Faults::default()).await;
     let c = client();
     let name = data[0].secret_name.clone().unwrap();
-    let r = get(&c, &emu, &tasks_path(&emu), &[("secret_name", &name), ("status", "FAILED"), ("limit", "1000")]).await;
+    let r = get(
+        &c,
+        &emu,
+        &tasks_path(&emu),
+        &[
+            ("secret_name", &name),
+            ("status", "FAILED"),
+            ("limit", "1000"),
+        ],
+    )
+    .await;
     let want: Vec<_> = data
         .iter()
-        .filter(|t| t.secret_name.as_deref() == Some(&name) && t.task_status.as_deref() == Some("FAILED"))
+        .filter(|t| {
+            t.secret_name.as_deref() == Some(&name) && t.task_status.as_deref() == Some("FAILED")
+        })
         .cloned()
         .collect();
     let page = r.page();
     assert_eq!(page.tasks, want);
     assert_eq!(page.total, Some(want.len() as i64));
-    let r = get(&c, &emu, &tasks_path(&emu), &[("task_id", &data[77].task_id)]).await;
+    let r = get(
+        &c,
+        &emu,
+        &tasks_path(&emu),
+        &[("task_id", &data[77].task_id)],
+    )
+    .await;
     assert_eq!(r.page().tasks, vec![data[77].clone()]);
 }
 
@@ -201,18 +252,45 @@ async fn errors_have_csms_shaped_bodies_and_request_ids() {
     .unwrap();
     let c = client();
     let p = tasks_path(&emu);
-    assert!(get(&c, &emu, &p, &[("status", "RUNNING")]).await.assert_error(400, "CSMS.0002").contains("status"));
-    get(&c, &emu, &p, &[("task_id", "x"), ("secret_name", "a")]).await.assert_error(400, "CSMS.0003");
-    assert!(get(&c, &emu, &p, &[("limit", "101")]).await.assert_error(400, "CSMS.0002").contains("limit"));
-    get(&c, &emu, &p, &[("limit", "0")]).await.assert_error(400, "CSMS.0002");
-    get(&c, &emu, &p, &[("limit", "ten")]).await.assert_error(400, "CSMS.0002");
-    assert!(get(&c, &emu, &p, &[("marker", "nope")]).await.assert_error(400, "CSMS.0002").contains("marker"));
-    let wrong = get(&c, &emu, "/v1/ffffffffffffffffffffffffffffffff/csms/tasks", &[]).await;
+    assert!(get(&c, &emu, &p, &[("status", "RUNNING")])
+        .await
+        .assert_error(400, "CSMS.0002")
+        .contains("status"));
+    get(&c, &emu, &p, &[("task_id", "x"), ("secret_name", "a")])
+        .await
+        .assert_error(400, "CSMS.0003");
+    assert!(get(&c, &emu, &p, &[("limit", "101")])
+        .await
+        .assert_error(400, "CSMS.0002")
+        .contains("limit"));
+    get(&c, &emu, &p, &[("limit", "0")])
+        .await
+        .assert_error(400, "CSMS.0002");
+    get(&c, &emu, &p, &[("limit", "ten")])
+        .await
+        .assert_error(400, "CSMS.0002");
+    assert!(get(&c, &emu, &p, &[("marker", "nope")])
+        .await
+        .assert_error(400, "CSMS.0002")
+        .contains("marker"));
+    let wrong = get(
+        &c,
+        &emu,
+        "/v1/ffffffffffffffffffffffffffffffff/csms/tasks",
+        &[],
+    )
+    .await;
     assert!(wrong.assert_error(404, "CSMS.0005").contains("project"));
-    get(&c, &emu, "/v2/whatever", &[]).await.assert_error(404, "APIGW.0101");
+    get(&c, &emu, "/v2/whatever", &[])
+        .await
+        .assert_error(404, "APIGW.0101");
     let ok = get(&c, &emu, &p, &[("limit", "100")]).await;
     assert_eq!(ok.status, 200);
-    assert_eq!(ok.request_id().len(), 32, "successes carry X-Request-Id too");
+    assert_eq!(
+        ok.request_id().len(),
+        32,
+        "successes carry X-Request-Id too"
+    );
     assert_ne!(ok.request_id(), wrong.request_id());
 }
 
@@ -256,37 +334,76 @@ async fn signatures_are_verified_when_credentials_are_set() {
     // Reserved and non-ASCII characters survive encoding, decoding and signing.
     let odd = vec![("task_id".to_string(), "t/é *~+=&x".to_string())];
     let now = sdk_date(time::Duration::ZERO);
-    assert_eq!(send(&c, &emu, &p, &odd, Some((AK, SK, &now))).await.status, 200);
-    assert_eq!(send(&c, &emu, &p, &q, Some((AK, SK, &now))).await.status, 200);
+    assert_eq!(
+        send(&c, &emu, &p, &odd, Some((AK, SK, &now))).await.status,
+        200
+    );
+    assert_eq!(
+        send(&c, &emu, &p, &q, Some((AK, SK, &now))).await.status,
+        200
+    );
     let iam = [("name".to_string(), "cn-north-4".to_string())];
-    assert_eq!(send(&c, &emu, "/v3/projects", &iam, Some((AK, SK, &now))).await.status, 200);
-    send(&c, &emu, "/v3/projects", &iam, None).await.assert_error(401, "APIGW.0301");
+    assert_eq!(
+        send(&c, &emu, "/v3/projects", &iam, Some((AK, SK, &now)))
+            .await
+            .status,
+        200
+    );
+    send(&c, &emu, "/v3/projects", &iam, None)
+        .await
+        .assert_error(401, "APIGW.0301");
 
-    let msg = send(&c, &emu, &p, &q, None).await.assert_error(401, "APIGW.0301");
+    let msg = send(&c, &emu, &p, &q, None)
+        .await
+        .assert_error(401, "APIGW.0301");
     assert!(msg.contains("Authorization"), "{msg}");
-    let msg = send(&c, &emu, &p, &q, Some((AK, "wrong", &now))).await.assert_error(401, "APIGW.0301");
+    let msg = send(&c, &emu, &p, &q, Some((AK, "wrong", &now)))
+        .await
+        .assert_error(401, "APIGW.0301");
     assert!(msg.contains("verify aksk signature fail"), "{msg}");
-    let msg = send(&c, &emu, &p, &q, Some(("AKOTHER", SK, &now))).await.assert_error(401, "APIGW.0301");
+    let msg = send(&c, &emu, &p, &q, Some(("AKOTHER", SK, &now)))
+        .await
+        .assert_error(401, "APIGW.0301");
     assert!(msg.contains("ak not exist"), "{msg}");
     let old = sdk_date(time::Duration::minutes(-20));
-    let msg = send(&c, &emu, &p, &q, Some((AK, SK, &old))).await.assert_error(401, "APIGW.0301");
+    let msg = send(&c, &emu, &p, &q, Some((AK, SK, &old)))
+        .await
+        .assert_error(401, "APIGW.0301");
     assert!(msg.contains("clock skew"), "{msg}");
     let near = sdk_date(time::Duration::minutes(-10));
-    assert_eq!(send(&c, &emu, &p, &q, Some((AK, SK, &near))).await.status, 200);
+    assert_eq!(
+        send(&c, &emu, &p, &q, Some((AK, SK, &near))).await.status,
+        200
+    );
 }
 
 /// `fail_every` answers every nth tasks request with the status and a JSON (or HTML) error.
 #[tokio::test]
 async fn fault_fail_every_nth_request() {
-    let emu = start(generate(10, 1), Faults { fail_every: Some((2, 503)), ..Faults::default() }).await;
+    let emu = start(
+        generate(10, 1),
+        Faults {
+            fail_every: Some((2, 503)),
+            ..Faults::default()
+        },
+    )
+    .await;
     let c = client();
     let p = tasks_path(&emu);
-    let statuses: Vec<u16> = futures_free_seq(&c, &emu, &p, 4).await;
+    let statuses: Vec<u16> = statuses(&c, &emu, &p, 4).await;
     assert_eq!(statuses, [200, 503, 200, 503]);
     get(&c, &emu, &p, &[]).await; // 5th
     get(&c, &emu, &p, &[]).await.assert_error(503, "APIGW.0201");
 
-    let emu = start(generate(10, 1), Faults { fail_every: Some((1, 502)), html_errors: true, ..Faults::default() }).await;
+    let emu = start(
+        generate(10, 1),
+        Faults {
+            fail_every: Some((1, 502)),
+            html_errors: true,
+            ..Faults::default()
+        },
+    )
+    .await;
     let r = get(&c, &emu, &tasks_path(&emu), &[]).await;
     assert_eq!(r.status, 502);
     assert_eq!(r.headers["content-type"], "text/html");
@@ -294,7 +411,7 @@ async fn fault_fail_every_nth_request() {
     assert!(serde_json::from_slice::<Value>(&r.body).is_err());
 }
 
-async fn futures_free_seq(c: &reqwest::Client, emu: &Emulator, p: &str, n: usize) -> Vec<u16> {
+async fn statuses(c: &reqwest::Client, emu: &Emulator, p: &str, n: usize) -> Vec<u16> {
     let mut out = Vec::new();
     for _ in 0..n {
         out.push(get(c, emu, p, &[]).await.status);
@@ -305,10 +422,18 @@ async fn futures_free_seq(c: &reqwest::Client, emu: &Emulator, p: &str, n: usize
 /// `throttle_every` answers 429 APIGW.0308 with Retry-After.
 #[tokio::test]
 async fn fault_throttle_with_retry_after() {
-    let emu = start(generate(10, 1), Faults { throttle_every: Some(3), retry_after_secs: 7, ..Faults::default() }).await;
+    let emu = start(
+        generate(10, 1),
+        Faults {
+            throttle_every: Some(3),
+            retry_after_secs: 7,
+            ..Faults::default()
+        },
+    )
+    .await;
     let c = client();
     let p = tasks_path(&emu);
-    assert_eq!(futures_free_seq(&c, &emu, &p, 2).await, [200, 200]);
+    assert_eq!(statuses(&c, &emu, &p, 2).await, [200, 200]);
     let r = get(&c, &emu, &p, &[]).await;
     r.assert_error(429, "APIGW.0308");
     assert_eq!(r.headers["retry-after"], "7");
@@ -317,16 +442,33 @@ async fn fault_throttle_with_retry_after() {
 /// `latency` delays every tasks response.
 #[tokio::test]
 async fn fault_latency_delays_responses() {
-    let emu = start(generate(10, 1), Faults { latency: Duration::from_millis(300), ..Faults::default() }).await;
+    let emu = start(
+        generate(10, 1),
+        Faults {
+            latency: Duration::from_millis(300),
+            ..Faults::default()
+        },
+    )
+    .await;
     let started = Instant::now();
-    assert_eq!(get(&client(), &emu, &tasks_path(&emu), &[]).await.status, 200);
+    assert_eq!(
+        get(&client(), &emu, &tasks_path(&emu), &[]).await.status,
+        200
+    );
     assert!(started.elapsed() >= Duration::from_millis(300));
 }
 
 /// A sticky marker never advances: page 2 says to fetch page 2 again.
 #[tokio::test]
 async fn fault_sticky_marker_never_advances() {
-    let emu = start(generate(100, 1), Faults { sticky_marker: true, ..Faults::default() }).await;
+    let emu = start(
+        generate(100, 1),
+        Faults {
+            sticky_marker: true,
+            ..Faults::default()
+        },
+    )
+    .await;
     let pages = all_pages(&client(), &emu, "10", 4).await;
     assert_eq!(pages.len(), 4, "a naive client never stops");
     assert_eq!(pages[1].next_marker, pages[0].next_marker);
@@ -336,13 +478,24 @@ async fn fault_sticky_marker_never_advances() {
 /// A looping marker sends the client back to an earlier page: 1, 2, 3, 2, 3, ...
 #[tokio::test]
 async fn fault_looping_marker_points_back() {
-    let emu = start(generate(100, 1), Faults { looping_marker: true, ..Faults::default() }).await;
+    let emu = start(
+        generate(100, 1),
+        Faults {
+            looping_marker: true,
+            ..Faults::default()
+        },
+    )
+    .await;
     let pages = all_pages(&client(), &emu, "10", 6).await;
     assert_eq!(pages.len(), 6);
     assert_eq!(pages[2].next_marker, pages[0].next_marker);
     assert_eq!(pages[3].tasks, pages[1].tasks);
     assert_eq!(pages[4].tasks, pages[2].tasks);
-    let ids: HashSet<_> = pages.iter().flat_map(|p| &p.tasks).map(|t| &t.task_id).collect();
+    let ids: HashSet<_> = pages
+        .iter()
+        .flat_map(|p| &p.tasks)
+        .map(|t| &t.task_id)
+        .collect();
     assert_eq!(ids.len(), 30, "only three distinct pages");
 }
 
@@ -352,7 +505,10 @@ async fn fault_total_lie_and_last_page_marker() {
     let emu = Emulator::start(Config {
         tasks: generate(15, 1),
         last_page_marker: true,
-        faults: Faults { total_delta: -4, ..Faults::default() },
+        faults: Faults {
+            total_delta: -4,
+            ..Faults::default()
+        },
         ..Config::default()
     })
     .await
@@ -362,8 +518,13 @@ async fn fault_total_lie_and_last_page_marker() {
     let page = get(&c, &emu, &p, &[("limit", "100")]).await.page();
     assert_eq!(page.total, Some(11));
     assert_eq!(page.tasks.len(), 15);
-    assert_eq!(page.next_marker.as_deref(), Some(page.tasks[14].task_id.as_str()));
-    let after = get(&c, &emu, &p, &[("marker", &page.tasks[14].task_id)]).await.page();
+    assert_eq!(
+        page.next_marker.as_deref(),
+        Some(page.tasks[14].task_id.as_str())
+    );
+    let after = get(&c, &emu, &p, &[("marker", &page.tasks[14].task_id)])
+        .await
+        .page();
     assert!(after.tasks.is_empty());
     assert_eq!(after.next_marker, None);
 }
@@ -371,7 +532,14 @@ async fn fault_total_lie_and_last_page_marker() {
 /// `empty_every` answers 200 with an empty body.
 #[tokio::test]
 async fn fault_empty_body() {
-    let emu = start(generate(10, 1), Faults { empty_every: Some(1), ..Faults::default() }).await;
+    let emu = start(
+        generate(10, 1),
+        Faults {
+            empty_every: Some(1),
+            ..Faults::default()
+        },
+    )
+    .await;
     let r = get(&client(), &emu, &tasks_path(&emu), &[]).await;
     assert_eq!(r.status, 200);
     assert!(r.body.is_empty());
@@ -381,8 +549,14 @@ async fn fault_empty_body() {
 /// Sends one raw HTTP/1.1 request and reads until the server closes the connection.
 async fn raw_get(emu: &Emulator, path: &str) -> std::io::Result<Vec<u8>> {
     let mut s = tokio::net::TcpStream::connect(emu.addr()).await?;
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", emu.addr()).as_bytes())
-        .await?;
+    s.write_all(
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            emu.addr()
+        )
+        .as_bytes(),
+    )
+    .await?;
     let mut out = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out))
         .await
@@ -393,8 +567,17 @@ async fn raw_get(emu: &Emulator, path: &str) -> std::io::Result<Vec<u8>> {
 /// `truncate_every` sends half the declared body, then closes the connection cleanly.
 #[tokio::test]
 async fn fault_truncated_body_then_close() {
-    let emu = start(generate(40, 1), Faults { truncate_every: Some(1), ..Faults::default() }).await;
-    let raw = raw_get(&emu, &tasks_path(&emu)).await.expect("a clean close, not a reset");
+    let emu = start(
+        generate(40, 1),
+        Faults {
+            truncate_every: Some(1),
+            ..Faults::default()
+        },
+    )
+    .await;
+    let raw = raw_get(&emu, &tasks_path(&emu))
+        .await
+        .expect("a clean close, not a reset");
     let text = String::from_utf8_lossy(&raw);
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
     assert!(head.starts_with("HTTP/1.1 200"));
@@ -407,15 +590,33 @@ async fn fault_truncated_body_then_close() {
     assert_eq!(body.len(), declared / 2);
     assert!(body.starts_with("{\"total\":40"));
     // A normal client sees an incomplete body.
-    let emu2 = start(generate(40, 1), Faults { truncate_every: Some(1), ..Faults::default() }).await;
-    let r = client().get(format!("{}{}", emu2.base_url(), tasks_path(&emu2))).send().await.unwrap();
+    let emu2 = start(
+        generate(40, 1),
+        Faults {
+            truncate_every: Some(1),
+            ..Faults::default()
+        },
+    )
+    .await;
+    let r = client()
+        .get(format!("{}{}", emu2.base_url(), tasks_path(&emu2)))
+        .send()
+        .await
+        .unwrap();
     assert!(r.bytes().await.is_err());
 }
 
 /// `reset_every` sends half the body, then resets the connection.
 #[tokio::test]
 async fn fault_connection_reset_mid_body() {
-    let emu = start(generate(40, 1), Faults { reset_every: Some(2), ..Faults::default() }).await;
+    let emu = start(
+        generate(40, 1),
+        Faults {
+            reset_every: Some(2),
+            ..Faults::default()
+        },
+    )
+    .await;
     let p = tasks_path(&emu);
     assert!(raw_get(&emu, &p).await.is_ok(), "request 1 is fine");
     let e = raw_get(&emu, &p).await.expect_err("request 2 is reset");
@@ -442,11 +643,19 @@ async fn binary_prints_listening_line_and_stops_on_sigterm() {
         .expect("a line within 30s")
         .unwrap()
         .unwrap();
-    let url = line.strip_prefix("listening on http://127.0.0.1:").unwrap_or_else(|| panic!("{line:?}"));
+    let url = line
+        .strip_prefix("listening on http://127.0.0.1:")
+        .unwrap_or_else(|| panic!("{line:?}"));
     let port: u16 = url.parse().unwrap();
     let r = client()
-        .get(format!("http://127.0.0.1:{port}/v1/{}/csms/tasks?limit=5", csms_provider::emulator::DEFAULT_PROJECT_ID))
-        .header("Authorization", "SDK-HMAC-SHA256 Access=AKX, SignedHeaders=host;x-sdk-date, Signature=secretsig")
+        .get(format!(
+            "http://127.0.0.1:{port}/v1/{}/csms/tasks?limit=5",
+            csms_provider::emulator::DEFAULT_PROJECT_ID
+        ))
+        .header(
+            "Authorization",
+            "SDK-HMAC-SHA256 Access=AKX, SignedHeaders=host;x-sdk-date, Signature=secretsig",
+        )
         .header("X-Sdk-Date", sdk_date(time::Duration::ZERO))
         .send()
         .await
@@ -454,21 +663,33 @@ async fn binary_prints_listening_line_and_stops_on_sigterm() {
     assert_eq!(r.status(), 401);
 
     let pid = child.id().unwrap() as i32;
-    assert_eq!(unsafe_kill(pid), 0);
+    assert_eq!(send_sigterm(pid), 0);
     let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
         .await
         .expect("exits within 10s of SIGTERM")
         .unwrap();
     assert_eq!(status.code(), Some(0));
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).await.unwrap();
-    assert!(err.contains("GET /v1/") && err.contains("limit=5 401"), "{err}");
-    assert!(!err.contains("secretsig") && !err.contains("SDK-HMAC"), "{err}");
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .await
+        .unwrap();
+    assert!(
+        err.contains("GET /v1/") && err.contains("limit=5 401"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("secretsig") && !err.contains("SDK-HMAC"),
+        "{err}"
+    );
 }
 
-/// SIGTERM through the `kill` command (no libc dependency).
+/// Sends SIGTERM through the `kill` command (no libc dependency); returns its exit code.
 #[cfg(unix)]
-fn unsafe_kill(pid: i32) -> i32 {
+fn send_sigterm(pid: i32) -> i32 {
     std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status()
@@ -481,10 +702,16 @@ fn unsafe_kill(pid: i32) -> i32 {
 #[test]
 fn binary_help_and_bad_flags() {
     let bin = env!("CARGO_BIN_EXE_csms-emulator");
-    let out = std::process::Command::new(bin).arg("--help").output().unwrap();
+    let out = std::process::Command::new(bin)
+        .arg("--help")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("--fail-every"));
-    let out = std::process::Command::new(bin).arg("--bogus").output().unwrap();
+    let out = std::process::Command::new(bin)
+        .arg("--bogus")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown argument"));
 }

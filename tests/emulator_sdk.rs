@@ -114,7 +114,10 @@ async fn run_sdk(emu: &Emulator, secret_name: &str) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("SDK script output is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+        panic!(
+            "SDK script output is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
     })
 }
 
@@ -150,10 +153,15 @@ async fn official_sdk_lists_tasks_from_the_emulator_with_signatures_checked() {
     // secret_name + status.
     let want: Vec<SecretTask> = data
         .iter()
-        .filter(|t| t.secret_name.as_deref() == Some(&secret) && t.task_status.as_deref() == Some("FAILED"))
+        .filter(|t| {
+            t.secret_name.as_deref() == Some(&secret) && t.task_status.as_deref() == Some("FAILED")
+        })
         .cloned()
         .collect();
-    assert!(!want.is_empty(), "the data set has failed tasks of {secret}");
+    assert!(
+        !want.is_empty(),
+        "the data set has failed tasks of {secret}"
+    );
     assert_eq!(tasks(&out["filtered"]["tasks"]), want);
     assert_eq!(out["filtered"]["total"], want.len());
 
@@ -166,11 +174,17 @@ async fn official_sdk_lists_tasks_from_the_emulator_with_signatures_checked() {
     // Errors surface as the SDK's exceptions, with code and request id.
     let bad = &out["bad_status"];
     assert_eq!(bad["exception"], "ClientRequestException");
-    assert_eq!((bad["status"].as_u64(), bad["error_code"].as_str()), (Some(400), Some("CSMS.0002")));
+    assert_eq!(
+        (bad["status"].as_u64(), bad["error_code"].as_str()),
+        (Some(400), Some("CSMS.0002"))
+    );
     assert_eq!(bad["request_id"].as_str().map(str::len), Some(32));
     let wrong = &out["wrong_sk"];
     assert_eq!(wrong["exception"], "ClientRequestException");
-    assert_eq!((wrong["status"].as_u64(), wrong["error_code"].as_str()), (Some(401), Some("APIGW.0301")));
+    assert_eq!(
+        (wrong["status"].as_u64(), wrong["error_code"].as_str()),
+        (Some(401), Some("APIGW.0301"))
+    );
     assert!(wrong["error_msg"].as_str().unwrap().contains("signature"));
 
     // 5 pages + filtered + by id + bad status + wrong key; all signed by the SDK.

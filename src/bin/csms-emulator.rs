@@ -30,7 +30,9 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let addr = listener.local_addr().expect("a bound listener has an address");
+    let addr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
     // Handlers are installed before the line is printed, so a signal sent on seeing it counts.
     let shutdown = shutdown_signal();
     println!("listening on http://{addr}");

@@ -149,7 +149,11 @@ mod tests {
         SignedHeaders=content-type;host;x-project-id;x-sdk-date, \
         Signature=b7d48358a231b80616ace72222af809b3057af0c31d6dc0f4ae6fcf86ae79f58";
 
-    fn check(headers: &HeaderMap, query: &[(String, String)], now: OffsetDateTime) -> Result<(), ApiError> {
+    fn check(
+        headers: &HeaderMap,
+        query: &[(String, String)],
+        now: OffsetDateTime,
+    ) -> Result<(), ApiError> {
         verify(
             &Signer::new(AK, SK),
             &Request {
@@ -177,7 +181,9 @@ mod tests {
     #[test]
     fn rejects_a_wrong_signature_or_changed_query() {
         let bad = V1_AUTH.replace("b7d4", "b7d5");
-        assert!(message(check(&v1_headers(&bad), &query(), vector_time())).contains("signature fail"));
+        assert!(
+            message(check(&v1_headers(&bad), &query(), vector_time())).contains("signature fail")
+        );
         let mut q = query();
         q[1].1 = "11".into();
         assert!(message(check(&v1_headers(V1_AUTH), &q, vector_time())).contains("signature fail"));
@@ -204,7 +210,9 @@ mod tests {
     #[test]
     fn rejects_an_unknown_access_key_and_missing_authorization() {
         let other = V1_AUTH.replace("AKTESTEXAMPLE0000001", "AKOTHER");
-        assert!(message(check(&v1_headers(&other), &query(), vector_time())).contains("ak not exist"));
+        assert!(
+            message(check(&v1_headers(&other), &query(), vector_time())).contains("ak not exist")
+        );
         let mut h = v1_headers(V1_AUTH);
         h.remove("authorization");
         assert!(message(check(&h, &query(), vector_time())).contains("Authorization not found"));
@@ -219,7 +227,11 @@ mod tests {
             check(&h, &query(), vector_time() + time::Duration::minutes(ok)).unwrap();
         }
         for skewed in [-16, 16, 600] {
-            let msg = message(check(&h, &query(), vector_time() + time::Duration::minutes(skewed)));
+            let msg = message(check(
+                &h,
+                &query(),
+                vector_time() + time::Duration::minutes(skewed),
+            ));
             assert!(msg.contains("clock skew"), "{msg}");
             assert!(msg.contains("signature time:20240102T030405Z"), "{msg}");
         }
@@ -228,7 +240,10 @@ mod tests {
     #[test]
     fn missing_or_unparseable_date_is_rejected() {
         let mut h = v1_headers(V1_AUTH);
-        h.insert("x-sdk-date", HeaderValue::from_static("2024-01-02T03:04:05Z"));
+        h.insert(
+            "x-sdk-date",
+            HeaderValue::from_static("2024-01-02T03:04:05Z"),
+        );
         assert!(message(check(&h, &query(), vector_time())).contains("YYYYMMDDTHHMMSSZ"));
         h.remove("x-sdk-date");
         assert!(message(check(&h, &query(), vector_time())).contains("X-Sdk-Date not found"));

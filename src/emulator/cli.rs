@@ -187,7 +187,10 @@ mod tests {
         assert_eq!(listen, "127.0.0.1:0");
         assert!(c.credentials.is_none());
         assert_eq!(c.max_limit, 1000);
-        assert!(c.tasks.iter().any(|t| t.secret_name.as_deref() == Some("legacy-api-key")));
+        assert!(c
+            .tasks
+            .iter()
+            .any(|t| t.secret_name.as_deref() == Some("legacy-api-key")));
     }
 
     #[test]
@@ -222,7 +225,11 @@ mod tests {
         assert_eq!(c.project_id, "p1");
         assert_eq!(c.credentials, Some(("AK".into(), "SK".into())));
         assert_eq!(c.tasks.len(), 30);
-        assert!(c.tasks[0].rotation_func_urn.as_deref().unwrap().contains(":p1:"));
+        assert!(c.tasks[0]
+            .rotation_func_urn
+            .as_deref()
+            .unwrap()
+            .contains(":p1:"));
         assert_eq!(c.faults.fail_every, Some((3, 503)));
         assert_eq!(c.faults.throttle_every, Some(4));
         assert_eq!(c.faults.retry_after_secs, 2);
@@ -230,7 +237,10 @@ mod tests {
         assert!(c.faults.sticky_marker);
         assert_eq!(c.faults.total_delta, -2);
         assert_eq!(c.max_limit, 100);
-        assert_eq!(run(&["--fail-every", "2"]).unwrap().1.faults.fail_every, Some((2, 500)));
+        assert_eq!(
+            run(&["--fail-every", "2"]).unwrap().1.faults.fail_every,
+            Some((2, 500))
+        );
     }
 
     #[test]

@@ -117,7 +117,13 @@ pub fn demo(spec: &DataSpec) -> Vec<SecretTask> {
         for (age, outcome) in outcomes.iter().rev().enumerate() {
             let time = latest - (age as i64) * 7 * DAY_MS;
             let failed = matches!(outcome, Outcome::Failed);
-            tasks.push(task(&mut rng, spec, secret, failed, time - time.rem_euclid(1000)));
+            tasks.push(task(
+                &mut rng,
+                spec,
+                secret,
+                failed,
+                time - time.rem_euclid(1000),
+            ));
         }
     }
     rng.shuffle(&mut tasks);

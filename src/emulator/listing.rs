@@ -96,12 +96,7 @@ pub fn list(
         None => 0,
         Some(m) => match tasks.iter().position(|t| t.task_id == m) {
             Some(i) => i + 1,
-            None => {
-                return Err(ApiError::invalid_parameter(
-                    "marker",
-                    "no task has this id",
-                ))
-            }
+            None => return Err(ApiError::invalid_parameter("marker", "no task has this id")),
         },
     };
 
@@ -305,7 +300,10 @@ mod tests {
             assert!(e.message.contains("limit"));
         }
         for good in ["1", "1000"] {
-            assert!(list(&data(), &q(&[("limit", good)]), OPTS).is_ok(), "{good}");
+            assert!(
+                list(&data(), &q(&[("limit", good)]), OPTS).is_ok(),
+                "{good}"
+            );
         }
         let small = ListOptions {
             max_limit: 100,
@@ -326,7 +324,9 @@ mod tests {
     fn invalid_secret_name_is_rejected_and_empty_values_are_absent() {
         let e = err(&[("secret_name", "a b")]);
         assert_eq!(e.code, "CSMS.0002");
-        assert!(err(&[("secret_name", &"x".repeat(65))]).message.contains("secret_name"));
+        assert!(err(&[("secret_name", &"x".repeat(65))])
+            .message
+            .contains("secret_name"));
         let l = list(&data(), &q(&[("secret_name", ""), ("status", "")]), OPTS).unwrap();
         assert_eq!(l.page.total, Some(10));
     }

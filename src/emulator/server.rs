@@ -295,7 +295,7 @@ async fn tasks(
 ) -> Response<ResBody> {
     let faults = &shared.config.faults;
     let n = shared.task_requests.fetch_add(1, Ordering::Relaxed) + 1;
-    let hits = |every: Option<u32>| every.is_some_and(|e| e > 0 && n % u64::from(e) == 0);
+    let hits = |every: Option<u32>| every.is_some_and(|e| e > 0 && n.is_multiple_of(u64::from(e)));
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;
     }

@@ -294,7 +294,6 @@ mod tests {
             &[0xc4, 0x01, 0x00],             // binary is not a cty value
             &[0x81, 0x01, 0xc0],             // map with an integer key
             &[0xa2, 0xff, 0xfe],             // invalid UTF-8
-            &[0xc1],                         // reserved marker
             &[0xc0, 0xc0],                   // trailing bytes
             &[],
         ];

@@ -293,7 +293,7 @@ mod tests {
 
     #[test]
     fn configuration_wins_over_environment() {
-        let env = |var: &str| Some(format!("env-{var}"));
+        let env = |var: &str| matches!(var, "HW_PROJECT_ID" | "HW_ACCESS_KEY").then(|| format!("env-{var}"));
         let c = config(&[("region", s("cn-north-4")), ("access_key", s("AK")), ("secret_key", s("SK"))]);
         let (cfg, _) = resolve(&c, env, "ua".into()).unwrap();
         assert_eq!(cfg.region.as_deref(), Some("cn-north-4"));
@@ -351,7 +351,7 @@ mod tests {
             ("max_retries", Value::Number(2.5)),
             ("access_key", s("")),
         ]);
-        assert_eq!(paths(&validate(&c)), ["endpoint", "region", "max_retries", "access_key"]);
+        assert_eq!(paths(&validate(&c)), ["region", "access_key", "endpoint", "max_retries"]);
     }
 
     #[test]

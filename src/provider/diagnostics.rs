@@ -5,15 +5,43 @@ use crate::csms::{Error, ServiceError};
 use crate::plugin::Diagnostic;
 
 pub fn from_error(err: &Error) -> Diagnostic {
-    match err {
-        Error::Service(e) => service(e),
-        Error::Cancelled => Diagnostic::error("Read cancelled", "Terraform asked the provider to stop before every page was read."),
-        other => Diagnostic::error("Error listing CSMS rotation tasks", format!("{other}.")),
-    }
+    let (summary, hint) = match err {
+        Error::Service(e) => return service("CSMS API error", e, ""),
+        Error::ProjectLookup { .. } => match err.service() {
+            Some(e) => return service("Project lookup failed", e, &format!("{err}.")),
+            None => ("Cannot determine the project ID", ""),
+        },
+        Error::Transport { .. } => (
+            "Cannot reach the CSMS API",
+            " Check `endpoint` (HW_CSMS_ENDPOINT) or `region`, the network path and any HTTPS_PROXY setting.",
+        ),
+        Error::Decode { .. } => (
+            "Unexpected response from the CSMS API",
+            " The body is not the documented JSON; a proxy or gateway may have answered instead of the service. \
+             Check `endpoint`.",
+        ),
+        Error::Paging(_) => (
+            "Inconsistent pages from the CSMS API",
+            " No partial list is returned, so that no assertion runs on incomplete data. Try again later; \
+             if it persists, report it to the service's support.",
+        ),
+        Error::DeadlineExceeded { .. } => (
+            "Reading rotation tasks timed out",
+            " The service is slow or unreachable; try again later, or narrow the query with `secret_name` or `status`.",
+        ),
+        Error::Cancelled => ("Read cancelled", " Terraform asked the provider to stop before every page was read."),
+        Error::Config(_) => ("Invalid provider configuration", " Fix the provider block or the HW_* environment variables."),
+    };
+    Diagnostic::error(summary, format!("{}.{hint}", capitalize(&err.to_string())))
 }
 
-fn service(e: &ServiceError) -> Diagnostic {
-    let mut detail = format!("The CSMS API answered HTTP {}", e.status);
+fn service(summary: &str, e: &ServiceError, context: &str) -> Diagnostic {
+    let mut detail = String::new();
+    if !context.is_empty() {
+        detail.push_str(&capitalize(context));
+        detail.push(' ');
+    }
+    detail.push_str(&format!("The service answered HTTP {}", e.status));
     if let Some(code) = &e.code {
         detail.push_str(&format!(" with error code {code}"));
     }
@@ -24,13 +52,15 @@ fn service(e: &ServiceError) -> Diagnostic {
     if let Some(id) = &e.request_id {
         detail.push_str(&format!(" Request ID: {id}."));
     }
-    if e.retries > 0 {
-        detail.push_str(&format!(" The request was retried {} times.", e.retries));
+    match e.retries {
+        0 => {}
+        1 => detail.push_str(" The request was retried once."),
+        n => detail.push_str(&format!(" The request was retried {n} times.")),
     }
-    let hint = match e.status {
+    detail.push_str(match e.status {
         401 | 403 => {
             " Check the access key and secret key (`access_key`/`secret_key` or HW_ACCESS_KEY/HW_SECRET_KEY), \
-             that a security token for temporary credentials has not expired, that the user may call \
+             that a security token of temporary credentials has not expired, that the user may call \
              csms:task:list, and that this machine's clock is right (signatures more than 15 minutes off are refused)."
         }
         404 => " Check `project_id` (HW_PROJECT_ID) and `region`: the project must exist in that region.",
@@ -38,7 +68,66 @@ fn service(e: &ServiceError) -> Diagnostic {
         400 => " The service refused the query; check the data source's filters.",
         500..=599 => " The service failed; try again later.",
         _ => "",
-    };
-    detail.push_str(hint);
-    Diagnostic::error(format!("CSMS API error (HTTP {})", e.status), detail)
+    });
+    Diagnostic::error(format!("{summary} (HTTP {})", e.status), detail)
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service_error(status: u16) -> ServiceError {
+        ServiceError {
+            status,
+            code: Some("APIGW.0301".into()),
+            message: Some("Incorrect IAM authentication information".into()),
+            request_id: Some("req-1".into()),
+            retries: 0,
+        }
+    }
+
+    #[test]
+    fn service_error_names_status_code_message_request_id_and_hint() {
+        let d = from_error(&Error::Service(service_error(401)));
+        assert_eq!(d.summary, "CSMS API error (HTTP 401)");
+        for part in ["HTTP 401", "APIGW.0301", "Incorrect IAM authentication information", "req-1", "clock"] {
+            assert!(d.detail.contains(part), "{part} missing from {}", d.detail);
+        }
+    }
+
+    #[test]
+    fn throttling_says_how_often_it_retried() {
+        let e = ServiceError { retries: 5, ..service_error(429) };
+        let d = from_error(&Error::Service(e));
+        assert!(d.detail.contains("retried 5 times") && d.detail.contains("max_retries"), "{}", d.detail);
+    }
+
+    #[test]
+    fn not_found_points_at_project_and_region() {
+        assert!(from_error(&Error::Service(service_error(404))).detail.contains("project_id"));
+    }
+
+    #[test]
+    fn project_lookup_rejected_keeps_the_credential_hint() {
+        let err = Error::ProjectLookup {
+            region: "cn-north-4".into(),
+            reason: "IAM refused the request".into(),
+            source: Some(Box::new(Error::Service(service_error(401)))),
+        };
+        let d = from_error(&err);
+        assert!(d.summary.starts_with("Project lookup failed"), "{}", d.summary);
+        assert!(d.detail.contains("cn-north-4") && d.detail.contains("secret key"), "{}", d.detail);
+    }
+
+    #[test]
+    fn paging_fault_says_no_partial_list() {
+        let d = from_error(&Error::Paging("the marker did not advance".into()));
+        assert!(d.detail.starts_with("Paging stopped: the marker did not advance."), "{}", d.detail);
+        assert!(d.detail.contains("No partial list"));
+    }
 }

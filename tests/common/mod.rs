@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests. Each test crate uses only some of them.
 #![allow(dead_code)]
 
+pub mod plugin;
 pub mod scripted_server;
 pub mod terraform;
-pub mod plugin;

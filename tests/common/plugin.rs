@@ -63,8 +63,12 @@ impl ClientCert {
         };
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
         let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-        params.distinguished_name.push(DnType::CommonName, "localhost");
-        params.distinguished_name.push(DnType::OrganizationName, "HashiCorp");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, "HashiCorp");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![
             KeyUsagePurpose::DigitalSignature,
@@ -177,7 +181,11 @@ impl Plugin {
             .await
             .expect("handshake line in time")
             .expect("read stdout");
-        assert!(!line.is_empty(), "no handshake line; stderr:\n{}", stderr.text());
+        assert!(
+            !line.is_empty(),
+            "no handshake line; stderr:\n{}",
+            stderr.text()
+        );
         // Like go-plugin, keep draining stdout; the test asserts nothing else appears.
         tokio::spawn(async move {
             let mut rest = String::new();

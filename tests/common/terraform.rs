@@ -31,7 +31,12 @@ impl Run {
     /// line wrapping folded away) contains every one of `needles`.
     #[track_caller]
     pub fn assert_error(&self, needles: &[&str]) -> &Self {
-        assert_ne!(self.code, 0, "terraform succeeded but should not have:\n{}", self.output());
+        assert_ne!(
+            self.code,
+            0,
+            "terraform succeeded but should not have:\n{}",
+            self.output()
+        );
         self.assert_contains(needles)
     }
 
@@ -39,7 +44,11 @@ impl Run {
     pub fn assert_contains(&self, needles: &[&str]) -> &Self {
         let folded = fold(&self.output());
         for needle in needles {
-            assert!(folded.contains(&fold(needle)), "output lacks {needle:?}:\n{}", self.output());
+            assert!(
+                folded.contains(&fold(needle)),
+                "output lacks {needle:?}:\n{}",
+                self.output()
+            );
         }
         self
     }
@@ -47,7 +56,10 @@ impl Run {
 
 /// Collapses whitespace and the `│` frame so that wrapped diagnostics compare as one line.
 pub fn fold(text: &str) -> String {
-    text.replace('│', " ").split_whitespace().collect::<Vec<_>>().join(" ")
+    text.replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The Terraform CLI: `CSMS_TERRAFORM` (set by `scripts/test`), else the project venv's shim.
@@ -56,7 +68,11 @@ pub fn terraform_bin() -> PathBuf {
     let path = std::env::var_os("CSMS_TERRAFORM")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/terraform"));
-    assert!(path.exists(), "Terraform not found at {}: run ./scripts/venv (or ./scripts/test) first", path.display());
+    assert!(
+        path.exists(),
+        "Terraform not found at {}: run ./scripts/venv (or ./scripts/test) first",
+        path.display()
+    );
     path
 }
 
@@ -66,7 +82,9 @@ pub fn provider_dir() -> PathBuf {
     let bin = std::env::var_os("CSMS_PROVIDER_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-csms")));
-    bin.parent().expect("provider binary has a directory").to_path_buf()
+    bin.parent()
+        .expect("provider binary has a directory")
+        .to_path_buf()
 }
 
 /// A fresh Terraform working directory with a CLI config whose `dev_overrides` point at the
@@ -88,7 +106,10 @@ impl Workdir {
         for (name, content) in files {
             std::fs::write(dir.path().join(name), content).expect("write config");
         }
-        Workdir { dir, env: Vec::new() }
+        Workdir {
+            dir,
+            env: Vec::new(),
+        }
     }
 
     /// Sets an environment variable for every command run here.
@@ -98,7 +119,13 @@ impl Workdir {
     }
 
     /// Provider settings that point at an emulator.
-    pub fn emulator_env(self, base_url: &str, project_id: &str, access_key: &str, secret_key: &str) -> Workdir {
+    pub fn emulator_env(
+        self,
+        base_url: &str,
+        project_id: &str,
+        access_key: &str,
+        secret_key: &str,
+    ) -> Workdir {
         self.env("HW_CSMS_ENDPOINT", base_url)
             .env("HW_PROJECT_ID", project_id)
             .env("HW_ACCESS_KEY", access_key)
@@ -149,10 +176,13 @@ impl Workdir {
 
     /// `terraform apply` and then the outputs as JSON (`name -> value`).
     pub async fn apply_outputs(&self) -> serde_json::Value {
-        self.run(&["apply", "-auto-approve", "-input=false", "-no-color"]).await.assert_ok();
+        self.run(&["apply", "-auto-approve", "-input=false", "-no-color"])
+            .await
+            .assert_ok();
         let out = self.run(&["output", "-json"]).await;
         out.assert_ok();
-        let outputs: serde_json::Value = serde_json::from_str(&out.stdout).expect("output -json is JSON");
+        let outputs: serde_json::Value =
+            serde_json::from_str(&out.stdout).expect("output -json is JSON");
         outputs
             .as_object()
             .expect("outputs object")
