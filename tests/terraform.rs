@@ -16,28 +16,49 @@ const SK: &str = "e2e-secret-key-never-logged";
 
 /// An emulator with signature checking on, serving `tasks`.
 async fn emulator_with(tasks: Vec<SecretTask>, faults: Faults) -> Emulator {
-    Emulator::start(Config { credentials: Some((AK.into(), SK.into())), tasks, faults, ..Config::default() })
-        .await
-        .expect("emulator starts")
+    Emulator::start(Config {
+        credentials: Some((AK.into(), SK.into())),
+        tasks,
+        faults,
+        ..Config::default()
+    })
+    .await
+    .expect("emulator starts")
 }
 
 async fn demo_emulator() -> Emulator {
-    emulator_with(emulator::demo(&emulator::DataSpec::default()), Faults::default()).await
+    emulator_with(
+        emulator::demo(&emulator::DataSpec::default()),
+        Faults::default(),
+    )
+    .await
 }
 
 /// A working directory with `config` (after the provider block) pointed at `emu`.
 fn workdir(emu: &Emulator, config: &str) -> Workdir {
-    Workdir::new(&[("main.tf", &format!("{PROVIDER}\n{config}"))]).emulator_env(&emu.base_url(), emu.project_id(), AK, SK)
+    Workdir::new(&[("main.tf", &format!("{PROVIDER}\n{config}"))]).emulator_env(
+        &emu.base_url(),
+        emu.project_id(),
+        AK,
+        SK,
+    )
 }
 
 fn tasks_requests(emu: &Emulator) -> u64 {
-    emu.stats().by_path.get(&format!("/v1/{}/csms/tasks", emu.project_id())).copied().unwrap_or(0)
+    emu.stats()
+        .by_path
+        .get(&format!("/v1/{}/csms/tasks", emu.project_id()))
+        .copied()
+        .unwrap_or(0)
 }
 
 /// The expected order, computed here independently of the provider: newest first, then task id.
 fn newest_first(tasks: &[SecretTask]) -> Vec<SecretTask> {
     let mut sorted = tasks.to_vec();
-    sorted.sort_by(|a, b| (std::cmp::Reverse(a.task_time), &a.task_id).cmp(&(std::cmp::Reverse(b.task_time), &b.task_id)));
+    sorted.sort_by(|a, b| {
+        (std::cmp::Reverse(a.task_time), &a.task_id)
+            .cmp(&(std::cmp::Reverse(b.task_time), &b.task_id))
+    });
     sorted
 }
 
@@ -58,25 +79,48 @@ fn ids(outputs: &Json) -> Vec<String> {
 async fn reads_every_page_and_matches_the_data_set() {
     let data = emulator::generate(237, 11);
     let emu = emulator_with(data.clone(), Faults::default()).await;
-    let dir = workdir(&emu, &format!("data \"csms_rotation_tasks\" \"q\" {{\n  page_size = 50\n}}\n{ALL_TASKS_OUTPUTS}"));
+    let dir = workdir(
+        &emu,
+        &format!(
+            "data \"csms_rotation_tasks\" \"q\" {{\n  page_size = 50\n}}\n{ALL_TASKS_OUTPUTS}"
+        ),
+    );
     let outputs = dir.apply_outputs().await;
 
     let expected = newest_first(&data);
-    assert_eq!(ids(&outputs), expected.iter().map(|t| t.task_id.clone()).collect::<Vec<_>>());
+    assert_eq!(
+        ids(&outputs),
+        expected
+            .iter()
+            .map(|t| t.task_id.clone())
+            .collect::<Vec<_>>()
+    );
     assert_eq!(outputs["total"], 237);
     let mut latest = BTreeMap::new();
     for t in &expected {
-        latest.entry(t.secret_name.clone().unwrap()).or_insert(t.task_id.clone());
+        latest
+            .entry(t.secret_name.clone().unwrap())
+            .or_insert(t.task_id.clone());
     }
-    assert_eq!(serde_json::from_value::<BTreeMap<String, String>>(outputs["latest"].clone()).unwrap(), latest);
+    assert_eq!(
+        serde_json::from_value::<BTreeMap<String, String>>(outputs["latest"].clone()).unwrap(),
+        latest
+    );
 
     let first = &outputs["first"];
     let t = &expected[0];
     assert_eq!(first["secret_name"], t.secret_name.clone().unwrap());
     assert_eq!(first["task_time"], t.task_time.unwrap());
-    assert_eq!(first["rotation_func_urn"], t.rotation_func_urn.clone().unwrap());
+    assert_eq!(
+        first["rotation_func_urn"],
+        t.rotation_func_urn.clone().unwrap()
+    );
     assert_eq!(first["attempt_nums"], t.attempt_nums.unwrap());
-    let created = time::OffsetDateTime::parse(first["created_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    let created = time::OffsetDateTime::parse(
+        first["created_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
     assert_eq!(created.unix_timestamp() * 1000, t.task_time.unwrap());
     // One read (apply plans, and a data source read at plan time is not read again): 5 pages of 50.
     assert_eq!(tasks_requests(&emu), 5);
@@ -94,12 +138,27 @@ async fn secret_name_and_status_filter() {
     let outputs = workdir(&emu, &config).apply_outputs().await;
     let matching: Vec<SecretTask> = data
         .iter()
-        .filter(|t| t.secret_name.as_deref() == Some(&secret) && t.task_status.as_deref() == Some("FAILED"))
+        .filter(|t| {
+            t.secret_name.as_deref() == Some(&secret) && t.task_status.as_deref() == Some("FAILED")
+        })
         .cloned()
         .collect();
-    assert!(!matching.is_empty(), "the data set has failed tasks of {secret}");
-    assert_eq!(ids(&outputs), newest_first(&matching).iter().map(|t| t.task_id.clone()).collect::<Vec<_>>());
-    assert!(outputs["first"]["task_error_code"].is_string(), "failed tasks carry an error code: {}", outputs["first"]);
+    assert!(
+        !matching.is_empty(),
+        "the data set has failed tasks of {secret}"
+    );
+    assert_eq!(
+        ids(&outputs),
+        newest_first(&matching)
+            .iter()
+            .map(|t| t.task_id.clone())
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        outputs["first"]["task_error_code"].is_string(),
+        "failed tasks carry an error code: {}",
+        outputs["first"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,7 +166,9 @@ async fn task_id_selects_one_task() {
     let data = emulator::generate(120, 8);
     let wanted = data[77].task_id.clone();
     let emu = emulator_with(data, Faults::default()).await;
-    let config = format!("data \"csms_rotation_tasks\" \"q\" {{\n  task_id = \"{wanted}\"\n}}\n{ALL_TASKS_OUTPUTS}");
+    let config = format!(
+        "data \"csms_rotation_tasks\" \"q\" {{\n  task_id = \"{wanted}\"\n}}\n{ALL_TASKS_OUTPUTS}"
+    );
     let outputs = workdir(&emu, &config).apply_outputs().await;
     assert_eq!(ids(&outputs), [wanted]);
     assert_eq!(outputs["total"], 1);
@@ -133,7 +194,10 @@ data "csms_rotation_tasks" "legacy" {
     );
     let run = dir.run(&["plan", "-input=false", "-no-color"]).await;
     assert_eq!(run.code, 1, "{}", run.output());
-    run.assert_contains(&["Resource postcondition failed", "The last rotation of legacy-api-key did not succeed."]);
+    run.assert_contains(&[
+        "Resource postcondition failed",
+        "The last rotation of legacy-api-key did not succeed.",
+    ]);
 }
 
 /// The same assertion in a `check` block warns and lets the plan succeed.
@@ -142,11 +206,19 @@ async fn check_block_warns() {
     let emu = demo_emulator().await;
     let dir = workdir(&emu, &example("data-sources/csms_rotation_tasks/check.tf"));
     let run = dir.run(&["plan", "-input=false", "-no-color"]).await;
-    run.assert_ok().assert_contains(&["Warning: Check block assertion failed", "The newest rotation failed for: legacy-api-key."]);
+    run.assert_ok().assert_contains(&[
+        "Warning: Check block assertion failed",
+        "The newest rotation failed for: legacy-api-key.",
+    ]);
 }
 
 fn example(path: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(path)).expect("example exists")
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(path),
+    )
+    .expect("example exists")
 }
 
 /// Every example users copy plans against the emulator, so examples never rot.
@@ -154,18 +226,33 @@ fn example(path: &str) -> String {
 async fn every_example_plans() {
     let emu = demo_emulator().await;
     let provider = example("provider/provider.tf");
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data-sources/csms_rotation_tasks");
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data-sources/csms_rotation_tasks");
     let mut planned = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let body = std::fs::read_to_string(&path).unwrap();
-        let work = Workdir::new(&[("provider.tf", &provider), ("main.tf", &body)]).emulator_env(&emu.base_url(), emu.project_id(), AK, SK);
+        let work = Workdir::new(&[("provider.tf", &provider), ("main.tf", &body)]).emulator_env(
+            &emu.base_url(),
+            emu.project_id(),
+            AK,
+            SK,
+        );
         let run = work.run(&["plan", "-input=false", "-no-color"]).await;
-        assert_eq!(run.code, 0, "{} does not plan:\n{}", path.display(), run.output());
+        assert_eq!(
+            run.code,
+            0,
+            "{} does not plan:\n{}",
+            path.display(),
+            run.output()
+        );
         planned += 1;
     }
     assert_eq!(planned, 3, "data-source.tf, postcondition.tf, check.tf");
-    assert_eq!(emu.stats().by_path.values().sum::<u64>(), emu.stats().requests);
+    assert_eq!(
+        emu.stats().by_path.values().sum::<u64>(),
+        emu.stats().requests
+    );
 }
 
 /// The demo: with `enforce = false` the plan shows the tasks and warns; by default the
@@ -173,15 +260,27 @@ async fn every_example_plans() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_warns_then_fails() {
     let emu = demo_emulator().await;
-    let work = Workdir::new(&[("main.tf", &example("demo/main.tf"))]).emulator_env(&emu.base_url(), emu.project_id(), AK, SK);
-    work.run(&["plan", "-input=false", "-no-color", "-var", "enforce=false"]).await.assert_ok().assert_contains(&[
-        "task_count = 19",
-        "prod-db-password",
-        "Warning: Check block assertion failed",
-    ]);
+    let work = Workdir::new(&[("main.tf", &example("demo/main.tf"))]).emulator_env(
+        &emu.base_url(),
+        emu.project_id(),
+        AK,
+        SK,
+    );
+    work.run(&["plan", "-input=false", "-no-color", "-var", "enforce=false"])
+        .await
+        .assert_ok()
+        .assert_contains(&[
+            "task_count = 19",
+            "prod-db-password",
+            "Warning: Check block assertion failed",
+        ]);
     let run = work.run(&["plan", "-input=false", "-no-color"]).await;
     run.assert_error(&["The last rotation of legacy-api-key did not succeed"]);
-    assert!(!fold_contains(&run.output(), "The last rotation of prod-db-password"), "only legacy-api-key fails:\n{}", run.output());
+    assert!(
+        !fold_contains(&run.output(), "The last rotation of prod-db-password"),
+        "only legacy-api-key fails:\n{}",
+        run.output()
+    );
 }
 
 fn fold_contains(haystack: &str, needle: &str) -> bool {
@@ -197,28 +296,52 @@ async fn invalid_configs_are_refused_before_any_request() {
         ("status = \"failed\"", "status", "Invalid status"),
         ("page_size = 0", "page_size", "Invalid page_size"),
         ("page_size = 5000", "page_size", "Invalid page_size"),
-        ("secret_name = \"no spaces allowed\"", "secret_name", "Invalid secret_name"),
-        ("task_id = \"t-1\"\n  status = \"FAILED\"", "task_id", "Conflicting filters"),
+        (
+            "secret_name = \"no spaces allowed\"",
+            "secret_name",
+            "Invalid secret_name",
+        ),
+        (
+            "task_id = \"t-1\"\n  status = \"FAILED\"",
+            "task_id",
+            "Conflicting filters",
+        ),
     ];
     for (body, attribute, summary) in cases {
-        let dir = workdir(&emu, &format!("data \"csms_rotation_tasks\" \"bad\" {{\n  {body}\n}}\n"));
+        let dir = workdir(
+            &emu,
+            &format!("data \"csms_rotation_tasks\" \"bad\" {{\n  {body}\n}}\n"),
+        );
         let run = dir.run(&["plan", "-input=false", "-no-color"]).await;
         // Terraform quotes the offending line under the diagnostic.
-        let line = body.lines().find(|l| l.trim_start().starts_with(attribute)).unwrap().trim();
+        let line = body
+            .lines()
+            .find(|l| l.trim_start().starts_with(attribute))
+            .unwrap()
+            .trim();
         run.assert_error(&[&format!("Error: {summary}"), line]);
     }
-    assert_eq!(emu.stats().requests, 0, "no request may be sent for an invalid config");
+    assert_eq!(
+        emu.stats().requests,
+        0,
+        "no request may be sent for an invalid config"
+    );
 }
 
 /// A missing credential names the argument and the environment variable that can set it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_secret_key_is_explained() {
     let emu = demo_emulator().await;
-    let dir = Workdir::new(&[("main.tf", &format!("{PROVIDER}\ndata \"csms_rotation_tasks\" \"q\" {{}}\n"))])
-        .env("HW_CSMS_ENDPOINT", emu.base_url())
-        .env("HW_PROJECT_ID", emu.project_id())
-        .env("HW_ACCESS_KEY", AK);
-    dir.run(&["plan", "-input=false", "-no-color"]).await.assert_error(&["Missing secret_key", "HW_SECRET_KEY"]);
+    let dir = Workdir::new(&[(
+        "main.tf",
+        &format!("{PROVIDER}\ndata \"csms_rotation_tasks\" \"q\" {{}}\n"),
+    )])
+    .env("HW_CSMS_ENDPOINT", emu.base_url())
+    .env("HW_PROJECT_ID", emu.project_id())
+    .env("HW_ACCESS_KEY", AK);
+    dir.run(&["plan", "-input=false", "-no-color"])
+        .await
+        .assert_error(&["Missing secret_key", "HW_SECRET_KEY"]);
     assert_eq!(emu.stats().requests, 0);
 }
 
@@ -226,11 +349,23 @@ async fn missing_secret_key_is_explained() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_secret_key_shows_the_gateway_error() {
     let emu = demo_emulator().await;
-    let dir = Workdir::new(&[("main.tf", &format!("{PROVIDER}\ndata \"csms_rotation_tasks\" \"q\" {{}}\n"))])
-        .emulator_env(&emu.base_url(), emu.project_id(), AK, "not-the-secret-key");
+    let dir = Workdir::new(&[(
+        "main.tf",
+        &format!("{PROVIDER}\ndata \"csms_rotation_tasks\" \"q\" {{}}\n"),
+    )])
+    .emulator_env(&emu.base_url(), emu.project_id(), AK, "not-the-secret-key");
     let run = dir.run(&["plan", "-input=false", "-no-color"]).await;
-    run.assert_error(&["HTTP 401", "APIGW.0301", "Request ID", "access key and secret key"]);
-    assert!(!run.output().contains("not-the-secret-key"), "the secret key leaked:\n{}", run.output());
+    run.assert_error(&[
+        "HTTP 401",
+        "APIGW.0301",
+        "Request ID",
+        "access key and secret key",
+    ]);
+    assert!(
+        !run.output().contains("not-the-secret-key"),
+        "the secret key leaked:\n{}",
+        run.output()
+    );
 }
 
 /// Transient faults are retried and the result is still exactly the data set.
@@ -238,21 +373,54 @@ async fn wrong_secret_key_shows_the_gateway_error() {
 async fn transient_faults_are_retried_to_the_exact_result() {
     let data = emulator::generate(260, 3);
     let fault_sets = [
-        Faults { fail_every: Some((3, 503)), ..Faults::default() },
-        Faults { fail_every: Some((2, 502)), html_errors: true, ..Faults::default() },
-        Faults { throttle_every: Some(2), retry_after_secs: 1, ..Faults::default() },
-        Faults { truncate_every: Some(3), ..Faults::default() },
-        Faults { reset_every: Some(3), ..Faults::default() },
+        Faults {
+            fail_every: Some((3, 503)),
+            ..Faults::default()
+        },
+        Faults {
+            fail_every: Some((2, 502)),
+            html_errors: true,
+            ..Faults::default()
+        },
+        Faults {
+            throttle_every: Some(2),
+            retry_after_secs: 1,
+            ..Faults::default()
+        },
+        Faults {
+            truncate_every: Some(3),
+            ..Faults::default()
+        },
+        Faults {
+            reset_every: Some(3),
+            ..Faults::default()
+        },
     ];
     for faults in fault_sets {
         let emu = emulator_with(data.clone(), faults.clone()).await;
-        let dir = workdir(&emu, &format!("data \"csms_rotation_tasks\" \"q\" {{\n  page_size = 100\n}}\n{ALL_TASKS_OUTPUTS}"));
+        let dir = workdir(
+            &emu,
+            &format!(
+                "data \"csms_rotation_tasks\" \"q\" {{\n  page_size = 100\n}}\n{ALL_TASKS_OUTPUTS}"
+            ),
+        );
         let run = dir.run(&["plan", "-input=false", "-no-color"]).await;
         run.assert_ok();
         let outputs = dir.apply_outputs().await;
-        assert_eq!(ids(&outputs), newest_first(&data).iter().map(|t| t.task_id.clone()).collect::<Vec<_>>(), "{faults:?}");
+        assert_eq!(
+            ids(&outputs),
+            newest_first(&data)
+                .iter()
+                .map(|t| t.task_id.clone())
+                .collect::<Vec<_>>(),
+            "{faults:?}"
+        );
         // Two reads (plan, apply) of 3 pages each; every fault set forces at least one retry per read.
-        assert!(tasks_requests(&emu) >= 8, "faults forced retries: {faults:?} {:?}", emu.stats());
+        assert!(
+            tasks_requests(&emu) >= 8,
+            "faults forced retries: {faults:?} {:?}",
+            emu.stats()
+        );
     }
 }
 
@@ -260,19 +428,42 @@ async fn transient_faults_are_retried_to_the_exact_result() {
 /// instead of hanging or returning a partial list.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_markers_fail_clearly() {
-    for faults in [Faults { sticky_marker: true, ..Faults::default() }, Faults { looping_marker: true, ..Faults::default() }] {
+    for faults in [
+        Faults {
+            sticky_marker: true,
+            ..Faults::default()
+        },
+        Faults {
+            looping_marker: true,
+            ..Faults::default()
+        },
+    ] {
         let emu = emulator_with(emulator::generate(500, 9), faults.clone()).await;
-        let dir = workdir(&emu, "data \"csms_rotation_tasks\" \"q\" {\n  page_size = 50\n}\n");
+        let dir = workdir(
+            &emu,
+            "data \"csms_rotation_tasks\" \"q\" {\n  page_size = 50\n}\n",
+        );
         let run = dir.run(&["plan", "-input=false", "-no-color"]).await;
         run.assert_error(&["marker"]);
-        assert!(tasks_requests(&emu) < 20, "stopped early: {faults:?} {:?}", emu.stats());
+        assert!(
+            tasks_requests(&emu) < 20,
+            "stopped early: {faults:?} {:?}",
+            emu.stats()
+        );
     }
 }
 
 /// A service whose `total` disagrees with the tasks it returned gets a warning, not silence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lying_total_warns() {
-    let emu = emulator_with(emulator::generate(120, 4), Faults { total_delta: 7, ..Faults::default() }).await;
+    let emu = emulator_with(
+        emulator::generate(120, 4),
+        Faults {
+            total_delta: 7,
+            ..Faults::default()
+        },
+    )
+    .await;
     let dir = workdir(&emu, "data \"csms_rotation_tasks\" \"q\" {}\n");
     let run = dir.run(&["plan", "-input=false", "-no-color"]).await;
     run.assert_ok().assert_contains(&["Warning:", "127"]);
@@ -287,26 +478,43 @@ async fn schema_json_describes_every_attribute() {
     run.assert_ok();
     let schema: Json = serde_json::from_str(&run.stdout).expect("schema JSON");
     let provider = &schema["provider_schemas"]["registry.terraform.io/example/csms"];
-    let attrs = provider["provider"]["block"]["attributes"].as_object().expect("provider attributes");
+    let attrs = provider["provider"]["block"]["attributes"]
+        .as_object()
+        .expect("provider attributes");
     assert_eq!(attrs.len(), 10);
     assert_eq!(attrs["secret_key"]["sensitive"], true);
     assert_eq!(attrs["security_token"]["sensitive"], true);
     let ds = &provider["data_source_schemas"]["csms_rotation_tasks"]["block"];
     let mut described = 0;
-    for (scope, attrs) in [("provider", attrs), ("data source", ds["attributes"].as_object().unwrap())] {
+    for (scope, attrs) in [
+        ("provider", attrs),
+        ("data source", ds["attributes"].as_object().unwrap()),
+    ] {
         for (name, attr) in attrs {
-            assert!(attr["description"].as_str().is_some_and(|d| !d.is_empty()), "{scope} attribute {name} lacks a description");
+            assert!(
+                attr["description"].as_str().is_some_and(|d| !d.is_empty()),
+                "{scope} attribute {name} lacks a description"
+            );
             described += 1;
             if let Some(nested) = attr.get("nested_type") {
                 for (field, f) in nested["attributes"].as_object().unwrap() {
-                    assert!(f["description"].as_str().is_some_and(|d| !d.is_empty()), "{name}.{field} lacks a description");
+                    assert!(
+                        f["description"].as_str().is_some_and(|d| !d.is_empty()),
+                        "{name}.{field} lacks a description"
+                    );
                     described += 1;
                 }
             }
         }
     }
-    assert_eq!(ds["attributes"]["tasks"]["nested_type"]["nesting_mode"], "list");
-    assert_eq!(ds["attributes"]["latest"]["nested_type"]["nesting_mode"], "map");
+    assert_eq!(
+        ds["attributes"]["tasks"]["nested_type"]["nesting_mode"],
+        "list"
+    );
+    assert_eq!(
+        ds["attributes"]["latest"]["nested_type"]["nesting_mode"],
+        "map"
+    );
     assert_eq!(described, 10 + 8 + 2 * 10);
 }
 
@@ -315,12 +523,37 @@ async fn schema_json_describes_every_attribute() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn debug_log_shows_provider_lines_without_secrets() {
     let emu = demo_emulator().await;
-    let dir = workdir(&emu, "data \"csms_rotation_tasks\" \"q\" {\n  page_size = 5\n}\n");
-    let run = dir.run_with(&["plan", "-input=false", "-no-color"], &[("TF_LOG_PROVIDER", "DEBUG")]).await;
+    let dir = workdir(
+        &emu,
+        "data \"csms_rotation_tasks\" \"q\" {\n  page_size = 5\n}\n",
+    );
+    let run = dir
+        .run_with(
+            &["plan", "-input=false", "-no-color"],
+            &[("TF_LOG_PROVIDER", "DEBUG")],
+        )
+        .await;
     run.assert_ok();
-    let provider_lines: Vec<&str> = run.stderr.lines().filter(|l| l.contains("provider.terraform-provider-csms")).collect();
-    assert!(provider_lines.iter().any(|l| l.contains("[DEBUG]")), "no provider DEBUG line:\n{}", run.stderr);
-    assert!(provider_lines.iter().any(|l| l.contains("[INFO]") && l.contains("configuring provider")), "{}", run.stderr);
+    let provider_lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("provider.terraform-provider-csms"))
+        .collect();
+    assert!(
+        provider_lines.iter().any(|l| l.contains("[DEBUG]")),
+        "no provider DEBUG line:\n{}",
+        run.stderr
+    );
+    assert!(
+        provider_lines
+            .iter()
+            .any(|l| l.contains("[INFO]") && l.contains("configuring provider")),
+        "{}",
+        run.stderr
+    );
     assert!(!run.output().contains(SK), "secret key in the log");
-    assert!(!run.output().contains("SDK-HMAC-SHA256 Access"), "Authorization header in the log");
+    assert!(
+        !run.output().contains("SDK-HMAC-SHA256 Access"),
+        "Authorization header in the log"
+    );
 }

@@ -73,6 +73,26 @@ impl Client {
         if cfg.secret_key.is_empty() {
             return Err(Error::Config("secret_key is empty".into()));
         }
+        // The access key travels inside the Authorization header and the project id in
+        // X-Project-Id: refuse what no header can carry here, naming the argument, rather than
+        // failing every request later with a message about a header the user never set.
+        let access_key = cfg.access_key.trim();
+        if !access_key
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b',')
+        {
+            return Err(Error::Config(
+                "access_key may only contain printable ASCII characters (no spaces or commas)"
+                    .into(),
+            ));
+        }
+        if let Some(p) = cfg.project_id.as_deref().map(str::trim) {
+            if !p.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(Error::Config(
+                    "project_id may only contain printable ASCII characters".into(),
+                ));
+            }
+        }
         let security_token = cfg.security_token.clone().filter(|t| !t.is_empty());
         if let Some(t) = &security_token {
             if HeaderValue::from_str(t).is_err() {
@@ -343,6 +363,20 @@ impl Client {
             body.extend_from_slice(&chunk);
         }
         if (200..300).contains(&status) {
+            // No JSON document is empty: a 2xx without a body is a gateway or connection
+            // glitch, and the GET is idempotent, so it is retried like a 503 (and named as
+            // what it is if it persists).
+            if body.iter().all(u8::is_ascii_whitespace) {
+                return Err(Failure::Retryable {
+                    error: Error::Decode {
+                        url: shown_url,
+                        status,
+                        message: "the response body is empty".into(),
+                        excerpt: String::new(),
+                    },
+                    retry_after: None,
+                });
+            }
             return Ok(Answer {
                 status,
                 url: shown_url,

@@ -176,10 +176,7 @@ fn reason_phrase(status: u16) -> &'static str {
 pub fn parse_error_body(status: u16, header_request_id: Option<&str>, body: &[u8]) -> ServiceError {
     let mut err = ServiceError {
         status,
-        request_id: header_request_id
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(String::from),
+        request_id: header_request_id.map(printable).filter(|s| !s.is_empty()),
         ..ServiceError::default()
     };
     let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
@@ -213,10 +210,40 @@ pub fn parse_error_body(status: u16, header_request_id: Option<&str>, body: &[u8
 
 fn field(obj: &serde_json::Map<String, serde_json::Value>, names: &[&str]) -> Option<String> {
     names.iter().find_map(|n| match obj.get(*n) {
-        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Some(serde_json::Value::String(s)) => Some(printable(s)).filter(|s| !s.is_empty()),
         Some(serde_json::Value::Number(n)) => Some(n.to_string()),
         _ => None,
     })
+}
+
+/// Longest field (code, message, request id) taken from an error body, in characters.
+pub const FIELD_CHARS: usize = 1000;
+
+/// A field of an error body as it may be shown to the user: control characters (terminal
+/// escapes, newlines that would forge diagnostic lines) become spaces, runs of whitespace
+/// collapse, and at most [`FIELD_CHARS`] characters are kept (with `...` when cut). The body
+/// comes from the network, possibly from a proxy that is not the service.
+fn printable(s: &str) -> String {
+    let mut out = String::new();
+    let mut count = 0;
+    for word in s
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+            count += 1;
+        }
+        for c in word.chars() {
+            if count >= FIELD_CHARS {
+                out.push_str("...");
+                return out;
+            }
+            out.push(c);
+            count += 1;
+        }
+    }
+    out
 }
 
 /// A short, single-line, printable excerpt of `body`: HTML tags dropped, whitespace collapsed,
@@ -348,6 +375,25 @@ mod tests {
         let e = parse_error_body(503, None, b"");
         assert_eq!(e.message, None);
         assert_eq!(e.to_string(), "HTTP 503: service unavailable");
+    }
+
+    #[test]
+    fn fields_are_printable_and_bounded() {
+        let long = "x".repeat(5000);
+        let body = serde_json::json!({
+            "error_code": "A.1\u{1b}[31m",
+            "error_msg": format!("line one\n\rError: forged\u{7} {long}"),
+            "request_id": "\t rid \u{0}",
+        });
+        let e = parse_error_body(500, None, body.to_string().as_bytes());
+        assert_eq!(e.code.as_deref(), Some("A.1 [31m"));
+        let m = e.message.unwrap();
+        assert!(m.starts_with("line one Error: forged x"), "{m}");
+        assert!(
+            m.ends_with("...") && m.chars().count() == FIELD_CHARS + 3,
+            "{m}"
+        );
+        assert_eq!(e.request_id.as_deref(), Some("rid"));
     }
 
     #[test]

@@ -186,8 +186,14 @@ impl TaskPager {
             self.used_markers.insert(m, self.pages);
         }
         let collected_all = self.total.is_some_and(|t| self.tasks.len() as i64 >= t);
+        // A full page that names a next marker may hide more tasks even when `total` says
+        // everything has been collected: a `total` that lies low must not cut the list short.
+        // One more request settles it (an honest service answers it with an empty page).
+        let full = received >= self.limit as usize;
         let next = match next {
-            Some(m) if received > 0 && !collected_all && self.query.task_id.is_none() => m,
+            Some(m) if received > 0 && (!collected_all || full) && self.query.task_id.is_none() => {
+                m
+            }
             _ => {
                 self.done = true;
                 return Ok(());
@@ -397,6 +403,24 @@ mod tests {
             l.warnings[0].contains("dropped 2 tasks"),
             "{:?}",
             l.warnings
+        );
+    }
+
+    #[test]
+    fn a_total_that_lies_low_does_not_cut_the_list_short() {
+        let mut p = TaskPager::new(TaskQuery {
+            page_size: Some(2),
+            ..TaskQuery::default()
+        });
+        p.accept(page(&["a", "b"], Some("b"), Some(1))).unwrap();
+        assert!(!p.is_done(), "a full page with a marker is followed");
+        p.accept(page(&["c"], Some("c"), Some(1))).unwrap();
+        assert!(p.is_done(), "a short page past total ends the listing");
+        let l = p.finish(2);
+        assert_eq!(ids(&l), ["a", "b", "c"]);
+        assert_eq!(
+            l.warnings,
+            ["the service reported total=1 but 3 distinct tasks were listed"]
         );
     }
 

@@ -1,6 +1,17 @@
 //! The Terraform plugin layer: go-plugin handshake, mutual TLS, the tfplugin6 gRPC service,
 //! values, schemas, diagnostics and logging. Nothing here knows about CSMS; a provider plugs in
 //! through the [`Provider`] trait and is started with [`serve`].
+//!
+//! # Layout
+//! - [`handshake`]: magic cookie, protocol negotiation, the listener (private Unix socket or
+//!   loopback TCP) and the handshake line.
+//! - [`tls`]: the fresh server certificate and the verifier that pins Terraform's client
+//!   certificate (mutual TLS that is real).
+//! - `server`: the gRPC services (tfplugin6 Provider, go-plugin controller/stdio/broker,
+//!   health) and the serve loop; `debug`: `-debug` mode's reattach line; `log`: hclog lines.
+//! - [`codec`] and [`convert`]: DynamicValue msgpack/JSON and the conversions of schemas and
+//!   diagnostics to tfplugin6 messages; [`proto`]: the generated code.
+//! - [`value`], [`schema`], [`diag`]: the small types a provider is written against.
 
 pub mod codec;
 pub mod convert;

@@ -22,7 +22,14 @@ pub const MAX_RETRIES: (&str, &str) = ("max_retries", "HW_MAX_RETRIES");
 const MAX_RETRIES_LIMIT: f64 = 20.0;
 
 pub fn schema() -> Schema {
-    let string = |name, description| Attribute::new(name, AttrType::Plain(Type::String), Usage::Optional, description);
+    let string = |name, description| {
+        Attribute::new(
+            name,
+            AttrType::Plain(Type::String),
+            Usage::Optional,
+            description,
+        )
+    };
     Schema {
         version: 0,
         description: "The `csms` provider reads the secret rotation tasks of Huawei Cloud's Cloud Secret \
@@ -76,7 +83,16 @@ pub fn schema() -> Schema {
 }
 
 /// The string arguments, each with its check.
-const STRINGS: [(&str, &str); 8] = [REGION, PROJECT_ID, ACCESS_KEY, SECRET_KEY, SECURITY_TOKEN, ENDPOINT, CLOUD, IAM_ENDPOINT];
+const STRINGS: [(&str, &str); 8] = [
+    REGION,
+    PROJECT_ID,
+    ACCESS_KEY,
+    SECRET_KEY,
+    SECURITY_TOKEN,
+    ENDPOINT,
+    CLOUD,
+    IAM_ENDPOINT,
+];
 
 /// Checks what can be checked from the configuration alone. Unknown values skip their checks;
 /// missing values are not errors yet, because the environment may supply them at configure time.
@@ -108,10 +124,16 @@ pub fn resolve(
     let [region, project_id, access_key, secret_key, security_token, endpoint, cloud, iam_endpoint] =
         STRINGS.map(|setting| lookup(config, setting, &env, &mut diags));
     if region.is_none() && endpoint.is_none() {
-        diags.push(missing(REGION, "the region, e.g. `cn-north-4`, or `endpoint` with the full URL of the API"));
+        diags.push(missing(
+            REGION,
+            "the region, e.g. `cn-north-4`, or `endpoint` with the full URL of the API",
+        ));
     }
     if region.is_none() && project_id.is_none() {
-        diags.push(missing(PROJECT_ID, "the project ID (it can only be looked up when `region` is set)"));
+        diags.push(missing(
+            PROJECT_ID,
+            "the project ID (it can only be looked up when `region` is set)",
+        ));
     }
     if access_key.is_none() {
         diags.push(missing(ACCESS_KEY, "the access key (AK)"));
@@ -122,7 +144,9 @@ pub fn resolve(
     let defaults = ClientConfig::default();
     let insecure = match config.bool_attr(INSECURE.0) {
         Ok(Attr::Set(b)) => b,
-        _ => env(INSECURE.1).is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes")),
+        _ => env(INSECURE.1).is_some_and(|v| {
+            matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes")
+        }),
     };
     if insecure {
         diags.push(
@@ -176,14 +200,17 @@ fn lookup(
     let check = match attr {
         "endpoint" | "iam_endpoint" => check_url(&value),
         "region" => check_region(&value),
-        _ if value.is_empty() || value.chars().any(char::is_control) => {
-            Err(format!("`{attr}` must be a non-empty string without control characters."))
-        }
+        _ if value.is_empty() || value.chars().any(char::is_control) => Err(format!(
+            "`{attr}` must be a non-empty string without control characters."
+        )),
         _ => Ok(()),
     };
     if let Err(why) = check {
         diags.push(match source {
-            Some(var) => invalid(attr, format!("{why} (The value comes from the {var} environment variable.)")),
+            Some(var) => invalid(
+                attr,
+                format!("{why} (The value comes from the {var} environment variable.)"),
+            ),
             None => invalid(attr, why),
         });
     }
@@ -191,7 +218,11 @@ fn lookup(
 }
 
 /// `max_retries` from the block or `HW_MAX_RETRIES`, checked.
-fn max_retries(config: &Value, env: &impl Fn(&str) -> Option<String>, diags: &mut Vec<Diagnostic>) -> Option<u32> {
+fn max_retries(
+    config: &Value,
+    env: &impl Fn(&str) -> Option<String>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<u32> {
     let (attr, var) = MAX_RETRIES;
     let checked = match config.number_attr(attr) {
         Ok(Attr::Set(n)) => check_max_retries(n).map(|_| n),
@@ -200,9 +231,13 @@ fn max_retries(config: &Value, env: &impl Fn(&str) -> Option<String>, diags: &mu
             let raw = env(var).filter(|v| !v.trim().is_empty())?;
             raw.trim()
                 .parse::<f64>()
-                .map_err(|_| format!("max_retries must be a whole number from 0 to {MAX_RETRIES_LIMIT}."))
+                .map_err(|_| {
+                    format!("max_retries must be a whole number from 0 to {MAX_RETRIES_LIMIT}.")
+                })
                 .and_then(|n| check_max_retries(n).map(|_| n))
-                .map_err(|why| format!("{why} (The value {raw:?} comes from the {var} environment variable.)"))
+                .map_err(|why| {
+                    format!("{why} (The value {raw:?} comes from the {var} environment variable.)")
+                })
         }
         Err(e) => Err(e.to_string()),
     };
@@ -233,8 +268,13 @@ fn check_url(url: &str) -> Result<(), String> {
         .or_else(|| url.strip_prefix("http://"))
         .ok_or_else(|| format!("{url:?} is not an http:// or https:// URL."))?;
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) || url.contains(['?', '#']) {
-        return Err(format!("{url:?} is not a base URL: it needs a host, and no spaces, query or fragment."));
+    if host.is_empty()
+        || url.chars().any(|c| c.is_whitespace() || c.is_control())
+        || url.contains(['?', '#'])
+    {
+        return Err(format!(
+            "{url:?} is not a base URL: it needs a host, and no spaces, query or fragment."
+        ));
     }
     Ok(())
 }
@@ -242,7 +282,9 @@ fn check_url(url: &str) -> Result<(), String> {
 fn check_region(region: &str) -> Result<(), String> {
     let ok = !region.is_empty()
         && region.len() <= 64
-        && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
@@ -254,7 +296,9 @@ fn check_max_retries(n: f64) -> Result<(), String> {
     if n.fract() == 0.0 && (0.0..=MAX_RETRIES_LIMIT).contains(&n) {
         Ok(())
     } else {
-        Err(format!("max_retries must be a whole number from 0 to {MAX_RETRIES_LIMIT}, got {n}."))
+        Err(format!(
+            "max_retries must be a whole number from 0 to {MAX_RETRIES_LIMIT}, got {n}."
+        ))
     }
 }
 
@@ -264,8 +308,11 @@ mod tests {
     use crate::plugin::PathStep;
 
     fn config(pairs: &[(&str, Value)]) -> Value {
-        let mut fields: std::collections::BTreeMap<String, Value> =
-            schema().attributes.iter().map(|a| (a.name.to_string(), Value::Null)).collect();
+        let mut fields: std::collections::BTreeMap<String, Value> = schema()
+            .attributes
+            .iter()
+            .map(|a| (a.name.to_string(), Value::Null))
+            .collect();
         for (k, v) in pairs {
             fields.insert(k.to_string(), v.clone());
         }
@@ -293,8 +340,14 @@ mod tests {
 
     #[test]
     fn configuration_wins_over_environment() {
-        let env = |var: &str| matches!(var, "HW_PROJECT_ID" | "HW_ACCESS_KEY").then(|| format!("env-{var}"));
-        let c = config(&[("region", s("cn-north-4")), ("access_key", s("AK")), ("secret_key", s("SK"))]);
+        let env = |var: &str| {
+            matches!(var, "HW_PROJECT_ID" | "HW_ACCESS_KEY").then(|| format!("env-{var}"))
+        };
+        let c = config(&[
+            ("region", s("cn-north-4")),
+            ("access_key", s("AK")),
+            ("secret_key", s("SK")),
+        ]);
         let (cfg, _) = resolve(&c, env, "ua".into()).unwrap();
         assert_eq!(cfg.region.as_deref(), Some("cn-north-4"));
         assert_eq!(cfg.access_key, "AK");
@@ -312,16 +365,24 @@ mod tests {
             _ => None,
         };
         let (cfg, diags) = resolve(&config(&[]), env, "ua".into()).unwrap();
-        assert_eq!((cfg.region.as_deref(), cfg.max_retries, cfg.insecure), (Some("ap-southeast-1"), 2, true));
+        assert_eq!(
+            (cfg.region.as_deref(), cfg.max_retries, cfg.insecure),
+            (Some("ap-southeast-1"), 2, true)
+        );
         assert_eq!(diags.len(), 1, "insecure warns: {diags:?}");
         assert!(!diags[0].is_error());
     }
 
     #[test]
     fn missing_credentials_name_attribute_and_variable() {
-        let diags = resolve(&config(&[("region", s("cn-north-4"))]), no_env, "ua".into()).unwrap_err();
+        let diags =
+            resolve(&config(&[("region", s("cn-north-4"))]), no_env, "ua".into()).unwrap_err();
         assert_eq!(paths(&diags), ["access_key", "secret_key"]);
-        assert!(diags[0].detail.contains("HW_ACCESS_KEY"), "{}", diags[0].detail);
+        assert!(
+            diags[0].detail.contains("HW_ACCESS_KEY"),
+            "{}",
+            diags[0].detail
+        );
     }
 
     #[test]
@@ -351,19 +412,29 @@ mod tests {
             ("max_retries", Value::Number(2.5)),
             ("access_key", s("")),
         ]);
-        assert_eq!(paths(&validate(&c)), ["region", "access_key", "endpoint", "max_retries"]);
+        assert_eq!(
+            paths(&validate(&c)),
+            ["region", "access_key", "endpoint", "max_retries"]
+        );
     }
 
     #[test]
     fn unknown_values_skip_checks_at_validate() {
-        let c = config(&[("endpoint", Value::Unknown), ("max_retries", Value::Unknown)]);
+        let c = config(&[
+            ("endpoint", Value::Unknown),
+            ("max_retries", Value::Unknown),
+        ]);
         assert!(validate(&c).is_empty());
     }
 
     #[test]
     fn bad_max_retries_from_environment() {
         let env = |var: &str| (var == "HW_MAX_RETRIES").then(|| "lots".to_string());
-        let c = config(&[("region", s("cn-north-4")), ("access_key", s("AK")), ("secret_key", s("SK"))]);
+        let c = config(&[
+            ("region", s("cn-north-4")),
+            ("access_key", s("AK")),
+            ("secret_key", s("SK")),
+        ]);
         let diags = resolve(&c, env, "ua".into()).unwrap_err();
         assert_eq!(paths(&diags), ["max_retries"]);
         assert!(diags[0].detail.contains("HW_MAX_RETRIES"));

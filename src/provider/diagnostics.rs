@@ -74,7 +74,9 @@ fn service(summary: &str, e: &ServiceError, context: &str) -> Diagnostic {
 
 fn capitalize(s: &str) -> String {
     let mut chars = s.chars();
-    chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
 #[cfg(test)]
@@ -95,21 +97,36 @@ mod tests {
     fn service_error_names_status_code_message_request_id_and_hint() {
         let d = from_error(&Error::Service(service_error(401)));
         assert_eq!(d.summary, "CSMS API error (HTTP 401)");
-        for part in ["HTTP 401", "APIGW.0301", "Incorrect IAM authentication information", "req-1", "clock"] {
+        for part in [
+            "HTTP 401",
+            "APIGW.0301",
+            "Incorrect IAM authentication information",
+            "req-1",
+            "clock",
+        ] {
             assert!(d.detail.contains(part), "{part} missing from {}", d.detail);
         }
     }
 
     #[test]
     fn throttling_says_how_often_it_retried() {
-        let e = ServiceError { retries: 5, ..service_error(429) };
+        let e = ServiceError {
+            retries: 5,
+            ..service_error(429)
+        };
         let d = from_error(&Error::Service(e));
-        assert!(d.detail.contains("retried 5 times") && d.detail.contains("max_retries"), "{}", d.detail);
+        assert!(
+            d.detail.contains("retried 5 times") && d.detail.contains("max_retries"),
+            "{}",
+            d.detail
+        );
     }
 
     #[test]
     fn not_found_points_at_project_and_region() {
-        assert!(from_error(&Error::Service(service_error(404))).detail.contains("project_id"));
+        assert!(from_error(&Error::Service(service_error(404)))
+            .detail
+            .contains("project_id"));
     }
 
     #[test]
@@ -120,14 +137,27 @@ mod tests {
             source: Some(Box::new(Error::Service(service_error(401)))),
         };
         let d = from_error(&err);
-        assert!(d.summary.starts_with("Project lookup failed"), "{}", d.summary);
-        assert!(d.detail.contains("cn-north-4") && d.detail.contains("secret key"), "{}", d.detail);
+        assert!(
+            d.summary.starts_with("Project lookup failed"),
+            "{}",
+            d.summary
+        );
+        assert!(
+            d.detail.contains("cn-north-4") && d.detail.contains("secret key"),
+            "{}",
+            d.detail
+        );
     }
 
     #[test]
     fn paging_fault_says_no_partial_list() {
         let d = from_error(&Error::Paging("the marker did not advance".into()));
-        assert!(d.detail.starts_with("Paging stopped: the marker did not advance."), "{}", d.detail);
+        assert!(
+            d.detail
+                .starts_with("Paging stopped: the marker did not advance."),
+            "{}",
+            d.detail
+        );
         assert!(d.detail.contains("No partial list"));
     }
 }

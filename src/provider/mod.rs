@@ -40,13 +40,21 @@ impl Provider for CsmsProvider {
 
     async fn configure(&self, config: &Value, terraform_version: &str) -> Vec<Diagnostic> {
         let user_agent = format!("terraform-provider-csms/{VERSION} terraform/{terraform_version}");
-        let (cfg, mut diags) = match config::resolve(config, |var| std::env::var(var).ok(), user_agent) {
-            Ok(resolved) => resolved,
-            Err(diags) => return diags,
-        };
-        tracing::info!(version = VERSION, terraform_version, region = cfg.region.as_deref(), "configuring provider");
+        let (cfg, mut diags) =
+            match config::resolve(config, |var| std::env::var(var).ok(), user_agent) {
+                Ok(resolved) => resolved,
+                Err(diags) => return diags,
+            };
+        tracing::info!(
+            version = VERSION,
+            terraform_version,
+            region = cfg.region.as_deref(),
+            "configuring provider"
+        );
         match Client::new(cfg) {
-            Ok(client) => *self.client.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(client)),
+            Ok(client) => {
+                *self.client.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(client))
+            }
             Err(e) => diags.push(diagnostics::from_error(&e)),
         }
         diags
@@ -72,7 +80,12 @@ impl Provider for CsmsProvider {
             Ok(q) => q,
             Err(diags) => return (None, diags),
         };
-        let Some(client) = self.client.read().unwrap_or_else(|e| e.into_inner()).clone() else {
+        let Some(client) = self
+            .client
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        else {
             return (
                 None,
                 vec![Diagnostic::error(
@@ -99,6 +112,9 @@ impl Provider for CsmsProvider {
 fn unknown_data_source(type_name: &str) -> Diagnostic {
     Diagnostic::error(
         "Unknown data source",
-        format!("The csms provider has no data source {type_name:?}; it serves {:?}.", rotation_tasks::TYPE_NAME),
+        format!(
+            "The csms provider has no data source {type_name:?}; it serves {:?}.",
+            rotation_tasks::TYPE_NAME
+        ),
     )
 }

@@ -17,8 +17,12 @@ pub const MAX_PAGE_SIZE: u32 = 1000;
 const STATUSES: [&str; 2] = ["SUCCESS", "FAILED"];
 
 pub fn schema() -> Schema {
-    let optional = |name, ty, description| Attribute::new(name, AttrType::Plain(ty), Usage::Optional, description);
-    let computed = |name, ty, description| Attribute::new(name, AttrType::Plain(ty), Usage::Computed, description);
+    let optional = |name, ty, description| {
+        Attribute::new(name, AttrType::Plain(ty), Usage::Optional, description)
+    };
+    let computed = |name, ty, description| {
+        Attribute::new(name, AttrType::Plain(ty), Usage::Computed, description)
+    };
     Schema {
         version: 0,
         description: "Lists the secret rotation tasks of CSMS (API `ListSecretTask`), reading every page, newest \
@@ -61,7 +65,9 @@ pub fn schema() -> Schema {
 }
 
 fn task_attributes() -> Vec<Attribute> {
-    let field = |name, ty, description| Attribute::new(name, AttrType::Plain(ty), Usage::Computed, description);
+    let field = |name, ty, description| {
+        Attribute::new(name, AttrType::Plain(ty), Usage::Computed, description)
+    };
     vec![
         field("task_id", Type::String, "Task ID."),
         field("secret_name", Type::String, "Name of the rotated secret."),
@@ -100,7 +106,8 @@ pub fn query(config: &Value) -> Result<Query, Vec<Diagnostic>> {
             Attr::Null
         }
     };
-    let (secret_name, status, task_id) = (string("secret_name"), string("status"), string("task_id"));
+    let (secret_name, status, task_id) =
+        (string("secret_name"), string("status"), string("task_id"));
     if let Attr::Set(name) = &secret_name {
         if !valid_secret_name(name) {
             diags.push(
@@ -118,15 +125,22 @@ pub fn query(config: &Value) -> Result<Query, Vec<Diagnostic>> {
     if let Attr::Set(s) = &status {
         if !STATUSES.contains(&s.as_str()) {
             diags.push(
-                Diagnostic::error("Invalid status", format!("status is {s:?}; it must be \"SUCCESS\" or \"FAILED\" (upper case).")).at("status"),
+                Diagnostic::error(
+                    "Invalid status",
+                    format!("status is {s:?}; it must be \"SUCCESS\" or \"FAILED\" (upper case)."),
+                )
+                .at("status"),
             );
         }
     }
     if let Attr::Set(id) = &task_id {
         if id.is_empty() || id.len() > 128 || id.chars().any(char::is_control) {
             diags.push(
-                Diagnostic::error("Invalid task_id", "task_id must be a task ID: 1 to 128 characters, no control characters.")
-                    .at("task_id"),
+                Diagnostic::error(
+                    "Invalid task_id",
+                    "task_id must be a task ID: 1 to 128 characters, no control characters.",
+                )
+                .at("task_id"),
             );
         }
         let others: Vec<&str> = [("secret_name", &secret_name), ("status", &status)]
@@ -148,7 +162,9 @@ pub fn query(config: &Value) -> Result<Query, Vec<Diagnostic>> {
         }
     }
     let page_size = match config.number_attr("page_size") {
-        Ok(Attr::Set(n)) if n.fract() == 0.0 && (1.0..=f64::from(MAX_PAGE_SIZE)).contains(&n) => Some(n as u32),
+        Ok(Attr::Set(n)) if n.fract() == 0.0 && (1.0..=f64::from(MAX_PAGE_SIZE)).contains(&n) => {
+            Some(n as u32)
+        }
         Ok(Attr::Set(n)) => {
             diags.push(
                 Diagnostic::error(
@@ -168,12 +184,20 @@ pub fn query(config: &Value) -> Result<Query, Vec<Diagnostic>> {
     if !diags.is_empty() {
         return Err(diags);
     }
-    Ok(Query { secret_name: secret_name.set(), status: status.set(), task_id: task_id.set(), page_size })
+    Ok(Query {
+        secret_name: secret_name.set(),
+        status: status.set(),
+        task_id: task_id.set(),
+        page_size,
+    })
 }
 
 /// `^[a-zA-Z0-9_-]{1,64}$`, the API's rule for secret names.
 fn valid_secret_name(name: &str) -> bool {
-    (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 impl Query {
@@ -189,10 +213,14 @@ impl Query {
     /// Stable for the same filters: the filters themselves, readable in plan output.
     /// `page_size` is left out because it does not change the result.
     pub fn id(&self) -> String {
-        let filters: Vec<(String, String)> = [("secret_name", &self.secret_name), ("status", &self.status), ("task_id", &self.task_id)]
-            .into_iter()
-            .filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v)))
-            .collect();
+        let filters: Vec<(String, String)> = [
+            ("secret_name", &self.secret_name),
+            ("status", &self.status),
+            ("task_id", &self.task_id),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v)))
+        .collect();
         if filters.is_empty() {
             "tasks".to_string()
         } else {
@@ -203,12 +231,16 @@ impl Query {
 
 /// The data source's state: tasks newest first, the newest per secret, and the echoed config.
 pub fn state(query: &Query, listing: Listing) -> Value {
-    let Listing { mut tasks, total, .. } = listing;
+    let Listing {
+        mut tasks, total, ..
+    } = listing;
     sort_newest_first(&mut tasks);
     let mut latest = BTreeMap::new();
     for task in &tasks {
         if let Some(name) = &task.secret_name {
-            latest.entry(name.clone()).or_insert_with(|| task_value(task));
+            latest
+                .entry(name.clone())
+                .or_insert_with(|| task_value(task));
         }
     }
     let total = total.map_or(tasks.len() as f64, |t| t as f64);
@@ -227,7 +259,11 @@ pub fn state(query: &Query, listing: Listing) -> Value {
 /// Newest first by `task_time`, ties (and tasks without a time, which go last) by `task_id`, so
 /// the order never depends on the order pages arrived in.
 pub fn sort_newest_first(tasks: &mut [SecretTask]) {
-    tasks.sort_by(|a, b| b.task_time.cmp(&a.task_time).then_with(|| a.task_id.cmp(&b.task_id)));
+    tasks.sort_by(|a, b| {
+        b.task_time
+            .cmp(&a.task_time)
+            .then_with(|| a.task_id.cmp(&b.task_id))
+    });
 }
 
 fn task_value(t: &SecretTask) -> Value {
@@ -235,14 +271,26 @@ fn task_value(t: &SecretTask) -> Value {
     Value::object([
         ("task_id", Value::String(t.task_id.clone())),
         ("secret_name", Value::opt_string(t.secret_name.clone())),
-        ("rotation_func_urn", Value::opt_string(t.rotation_func_urn.clone())),
+        (
+            "rotation_func_urn",
+            Value::opt_string(t.rotation_func_urn.clone()),
+        ),
         ("task_status", Value::opt_string(t.task_status.clone())),
         ("operate_type", Value::opt_string(t.operate_type.clone())),
         ("task_time", Value::opt_number(as_f64(t.task_time))),
-        ("created_at", Value::opt_string(t.task_time.and_then(rfc3339))),
+        (
+            "created_at",
+            Value::opt_string(t.task_time.and_then(rfc3339)),
+        ),
         ("attempt_nums", Value::opt_number(as_f64(t.attempt_nums))),
-        ("task_error_code", Value::opt_string(t.task_error_code.clone())),
-        ("task_error_msg", Value::opt_string(t.task_error_msg.clone())),
+        (
+            "task_error_code",
+            Value::opt_string(t.task_error_code.clone()),
+        ),
+        (
+            "task_error_msg",
+            Value::opt_string(t.task_error_msg.clone()),
+        ),
     ])
 }
 
@@ -258,7 +306,11 @@ mod tests {
     use crate::plugin::PathStep;
 
     fn block(pairs: &[(&str, Value)]) -> Value {
-        let mut fields: BTreeMap<String, Value> = schema().attributes.iter().map(|a| (a.name.to_string(), Value::Null)).collect();
+        let mut fields: BTreeMap<String, Value> = schema()
+            .attributes
+            .iter()
+            .map(|a| (a.name.to_string(), Value::Null))
+            .collect();
         for (k, v) in pairs {
             fields.insert(k.to_string(), v.clone());
         }
@@ -293,32 +345,76 @@ mod tests {
     #[test]
     fn each_invalid_attribute_is_named() {
         assert_eq!(error_paths(&block(&[("status", s("failed"))])), ["status"]);
-        assert_eq!(error_paths(&block(&[("secret_name", s("bad name!"))])), ["secret_name"]);
-        assert_eq!(error_paths(&block(&[("secret_name", s(&"a".repeat(65)))])), ["secret_name"]);
-        assert_eq!(error_paths(&block(&[("page_size", Value::Number(0.0))])), ["page_size"]);
-        assert_eq!(error_paths(&block(&[("page_size", Value::Number(1001.0))])), ["page_size"]);
-        assert_eq!(error_paths(&block(&[("page_size", Value::Number(10.5))])), ["page_size"]);
-        assert_eq!(error_paths(&block(&[("task_id", s("t")), ("status", s("FAILED"))])), ["task_id"]);
+        assert_eq!(
+            error_paths(&block(&[("secret_name", s("bad name!"))])),
+            ["secret_name"]
+        );
+        assert_eq!(
+            error_paths(&block(&[("secret_name", s(&"a".repeat(65)))])),
+            ["secret_name"]
+        );
+        assert_eq!(
+            error_paths(&block(&[("page_size", Value::Number(0.0))])),
+            ["page_size"]
+        );
+        assert_eq!(
+            error_paths(&block(&[("page_size", Value::Number(1001.0))])),
+            ["page_size"]
+        );
+        assert_eq!(
+            error_paths(&block(&[("page_size", Value::Number(10.5))])),
+            ["page_size"]
+        );
+        assert_eq!(
+            error_paths(&block(&[("task_id", s("t")), ("status", s("FAILED"))])),
+            ["task_id"]
+        );
     }
 
     #[test]
     fn conflict_names_every_other_filter() {
-        let diags = query(&block(&[("task_id", s("t")), ("status", s("FAILED")), ("secret_name", s("x"))])).unwrap_err();
-        assert!(diags[0].detail.contains("secret_name and status"), "{}", diags[0].detail);
+        let diags = query(&block(&[
+            ("task_id", s("t")),
+            ("status", s("FAILED")),
+            ("secret_name", s("x")),
+        ]))
+        .unwrap_err();
+        assert!(
+            diags[0].detail.contains("secret_name and status"),
+            "{}",
+            diags[0].detail
+        );
     }
 
     #[test]
     fn unknown_values_skip_checks_but_still_conflict() {
-        assert!(query(&block(&[("status", Value::Unknown), ("page_size", Value::Unknown)])).is_ok());
-        assert_eq!(error_paths(&block(&[("task_id", s("t")), ("status", Value::Unknown)])), ["task_id"]);
+        assert!(query(&block(&[
+            ("status", Value::Unknown),
+            ("page_size", Value::Unknown)
+        ]))
+        .is_ok());
+        assert_eq!(
+            error_paths(&block(&[("task_id", s("t")), ("status", Value::Unknown)])),
+            ["task_id"]
+        );
     }
 
     #[test]
     fn valid_block_becomes_a_query() {
-        let q = query(&block(&[("secret_name", s("prod-db_1")), ("status", s("FAILED")), ("page_size", Value::Number(50.0))])).unwrap();
+        let q = query(&block(&[
+            ("secret_name", s("prod-db_1")),
+            ("status", s("FAILED")),
+            ("page_size", Value::Number(50.0)),
+        ]))
+        .unwrap();
         assert_eq!(
             q,
-            Query { secret_name: Some("prod-db_1".into()), status: Some("FAILED".into()), task_id: None, page_size: Some(50) }
+            Query {
+                secret_name: Some("prod-db_1".into()),
+                status: Some("FAILED".into()),
+                task_id: None,
+                page_size: Some(50)
+            }
         );
         assert_eq!(q.id(), "tasks?secret_name=prod-db_1&status=FAILED");
         assert_eq!(Query::default().id(), "tasks");
@@ -360,14 +456,21 @@ mod tests {
     #[test]
     fn state_object_has_every_schema_attribute() {
         let state = state(&Query::default(), Listing::default());
-        let Value::Object(fields) = &state else { panic!() };
+        let Value::Object(fields) = &state else {
+            panic!()
+        };
         let names: Vec<&str> = schema().attributes.iter().map(|a| a.name).collect();
-        assert_eq!(fields.keys().map(String::as_str).collect::<Vec<_>>().len(), names.len());
+        assert_eq!(
+            fields.keys().map(String::as_str).collect::<Vec<_>>().len(),
+            names.len()
+        );
         for name in names {
             assert!(fields.contains_key(name), "{name} missing");
         }
         let task = task_value(&SecretTask::default());
-        let Value::Object(task_fields) = &task else { panic!() };
+        let Value::Object(task_fields) = &task else {
+            panic!()
+        };
         assert_eq!(task_fields.len(), task_attributes().len());
     }
 }
