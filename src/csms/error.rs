@@ -231,6 +231,10 @@ fn printable(s: &str) -> String {
         .filter(|w| !w.is_empty())
     {
         if !out.is_empty() {
+            if count + 1 >= FIELD_CHARS {
+                out.push_str("...");
+                return out;
+            }
             out.push(' ');
             count += 1;
         }
@@ -272,14 +276,16 @@ pub fn excerpt(body: &[u8]) -> String {
             }
             _ => {}
         }
-        if pending_space && !out.is_empty() {
-            out.push(' ');
-            count += 1;
-        }
+        let space = pending_space && !out.is_empty();
         pending_space = false;
-        if count >= EXCERPT_CHARS {
+        // The space (if any) and `c` must both fit, so the excerpt never ends in " ...".
+        if count + usize::from(space) >= EXCERPT_CHARS {
             out.push_str("...");
             return out;
+        }
+        if space {
+            out.push(' ');
+            count += 1;
         }
         out.push(c);
         count += 1;

@@ -32,7 +32,8 @@ pub struct SecretTask {
 pub struct TaskPage {
     #[serde(default)]
     pub total: Option<i64>,
-    #[serde(default)]
+    /// Required: a 2xx body without it (`{}`, `[]`, a proxy's JSON) is not a page, and reading
+    /// it as an empty one would return an empty list as if complete.
     pub tasks: Vec<SecretTask>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_marker: Option<String>,

@@ -205,7 +205,9 @@ async fn route(
     body: &[u8],
     request_id: &str,
 ) -> Response<ResBody> {
-    let path = percent_decode(parts.uri.path(), false);
+    let path = percent_encoding::percent_decode_str(parts.uri.path())
+        .decode_utf8_lossy()
+        .into_owned();
     let query = parse_query(parts.uri.query().unwrap_or(""));
     let segments: Vec<&str> = path.split('/').collect();
     let is_get = parts.method == Method::GET;
@@ -431,40 +433,9 @@ fn request_id() -> String {
 
 /// Query pairs, percent-decoded, `+` as space (form encoding, as the gateway's parser does).
 pub(crate) fn parse_query(raw: &str) -> Vec<(String, String)> {
-    raw.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k, true), percent_decode(v, true))
-        })
-        .collect()
-}
-
-/// Decodes `%XX` (invalid escapes stay as they are); `+` becomes a space when `plus_is_space`.
-pub(crate) fn percent_decode(s: &str, plus_is_space: bool) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match bytes[i] {
-            b'%' => match (
-                bytes.get(i + 1).and_then(|b| hex(*b)),
-                bytes.get(i + 2).and_then(|b| hex(*b)),
-            ) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b'+' if plus_is_space => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    reqwest::Url::parse(&format!("http://q/?{raw}"))
+        .map(|u| u.query_pairs().into_owned().collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -483,6 +454,5 @@ mod tests {
                 ("bad".into(), "%zz%4".into()),
             ]
         );
-        assert_eq!(percent_decode("/v1/a%20b+c", false), "/v1/a b+c");
     }
 }

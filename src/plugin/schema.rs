@@ -76,3 +76,19 @@ pub struct Schema {
     pub description: &'static str,
     pub attributes: Vec<Attribute>,
 }
+
+impl Schema {
+    /// A configuration object as Terraform sends it: every attribute present, null unless set
+    /// in `pairs`. For tests of validation and reads.
+    pub fn config(&self, pairs: &[(&str, crate::plugin::Value)]) -> crate::plugin::Value {
+        let mut fields: std::collections::BTreeMap<String, crate::plugin::Value> = self
+            .attributes
+            .iter()
+            .map(|a| (a.name.to_string(), crate::plugin::Value::Null))
+            .collect();
+        for (name, value) in pairs {
+            fields.insert(name.to_string(), value.clone());
+        }
+        crate::plugin::Value::Object(fields)
+    }
+}

@@ -43,41 +43,50 @@ pub struct ServerIdentity {
 }
 
 impl ServerIdentity {
-    /// A fresh self-signed P-256 certificate for `localhost`, shaped like go-plugin's
-    /// (CA, server and client auth, valid from 30 s ago for 30 years). Go's client verifies it
-    /// as its own root and checks the name `localhost`.
+    /// A fresh self-signed P-256 certificate shaped like go-plugin's (see [`go_plugin_cert`]).
+    /// Go's client verifies it as its own root and checks the name `localhost`.
     pub fn generate() -> Result<Self, TlsError> {
-        use rcgen::{
-            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-            KeyUsagePurpose,
-        };
-        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
-        let mut params = CertificateParams::new(vec!["localhost".to_string()])?;
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "localhost");
-        params
-            .distinguished_name
-            .push(DnType::OrganizationName, "HashiCorp");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-            KeyUsagePurpose::KeyCertSign,
-        ];
-        params.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ClientAuth,
-            ExtendedKeyUsagePurpose::ServerAuth,
-        ];
-        let now = time::OffsetDateTime::now_utc();
-        params.not_before = now - time::Duration::seconds(30);
-        params.not_after = now + time::Duration::days(30 * 365);
-        let cert = params.self_signed(&key)?;
+        let (cert, key) = go_plugin_cert(&rcgen::PKCS_ECDSA_P256_SHA256)?;
         Ok(ServerIdentity {
             cert: cert.der().clone(),
             key: PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
         })
     }
+}
+
+/// A self-signed certificate for `localhost` as go-plugin makes both of its certificates: CA,
+/// server and client auth, valid from 30 s ago for 30 years. Terraform's own client
+/// certificate is the same with P-521, which is how the protocol tests make theirs.
+pub fn go_plugin_cert(
+    alg: &'static rcgen::SignatureAlgorithm,
+) -> Result<(rcgen::Certificate, rcgen::KeyPair), rcgen::Error> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+        KeyUsagePurpose,
+    };
+    let key = KeyPair::generate_for(alg)?;
+    let mut params = CertificateParams::new(vec!["localhost".to_string()])?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "HashiCorp");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+        KeyUsagePurpose::KeyCertSign,
+    ];
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ClientAuth,
+        ExtendedKeyUsagePurpose::ServerAuth,
+    ];
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::seconds(30);
+    params.not_after = now + time::Duration::days(30 * 365);
+    let cert = params.self_signed(&key)?;
+    Ok((cert, key))
 }
 
 /// The rustls server configuration: our identity, the pinned client certificate, ALPN `h2`.

@@ -308,15 +308,7 @@ mod tests {
     use crate::plugin::PathStep;
 
     fn config(pairs: &[(&str, Value)]) -> Value {
-        let mut fields: std::collections::BTreeMap<String, Value> = schema()
-            .attributes
-            .iter()
-            .map(|a| (a.name.to_string(), Value::Null))
-            .collect();
-        for (k, v) in pairs {
-            fields.insert(k.to_string(), v.clone());
-        }
-        Value::Object(fields)
+        schema().config(pairs)
     }
 
     fn s(v: &str) -> Value {
