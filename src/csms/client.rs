@@ -95,9 +95,13 @@ impl Client {
         }
         let security_token = cfg.security_token.clone().filter(|t| !t.is_empty());
         if let Some(t) = &security_token {
-            if HeaderValue::from_str(t).is_err() {
+            // `HeaderValue` would take non-ASCII bytes, but servers read such a header as
+            // absent or mangled and the signature then fails with a misleading 401.
+            if !t.bytes().all(|b| b.is_ascii_graphic()) {
                 return Err(Error::Config(
-                    "security_token contains characters not allowed in an HTTP header".into(),
+                    "security_token contains characters not allowed in an HTTP header \
+                     (only printable ASCII)"
+                        .into(),
                 ));
             }
         }
