@@ -557,3 +557,26 @@ async fn debug_log_shows_provider_lines_without_secrets() {
         "Authorization header in the log"
     );
 }
+
+/// `terraform validate` needs no credentials and no service: a good config validates, a bad one
+/// is refused on its attribute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_works_offline_and_names_the_attribute() {
+    let good = Workdir::new(&[(
+        "main.tf",
+        &format!("{PROVIDER}\ndata \"csms_rotation_tasks\" \"q\" {{\n  status = \"FAILED\"\n}}\n"),
+    )]);
+    good.run(&["validate", "-no-color"])
+        .await
+        .assert_ok()
+        .assert_contains(&["Success! The configuration is valid"]);
+    let bad = Workdir::new(&[(
+        "main.tf",
+        &format!("{PROVIDER}\ndata \"csms_rotation_tasks\" \"q\" {{\n  page_size = 2000\n}}\n"),
+    )]);
+    bad.run(&["validate", "-no-color"]).await.assert_error(&[
+        "Error: Invalid page_size",
+        "page_size = 2000",
+        "from 1 to 1000",
+    ]);
+}
