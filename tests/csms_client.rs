@@ -9,7 +9,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use csms_provider::csms::signer::{canonical_query, SignedRequest};
-use csms_provider::csms::{Client, ClientConfig, Error, Listing, RetryPolicy, Signer, TaskQuery};
+use csms_provider::csms::{
+    Client, ClientConfig, Error, Listing, ListingWarning, RetryPolicy, Signer, TaskQuery,
+};
 use scripted_server::{percent_decode, Recorded, Reply, ScriptedServer};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -266,11 +268,7 @@ async fn overlapping_pages_repeat_the_boundary_task_which_is_dropped() {
     assert_eq!(ids(&l), ["a", "b", "c", "d", "e", "f"]);
     assert_eq!(l.requests, 3);
     assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
-    assert!(
-        l.warnings[0].contains("dropped 2 tasks"),
-        "{:?}",
-        l.warnings
-    );
+    assert_eq!(l.warnings, [ListingWarning::DuplicatesDropped(2)]);
 }
 
 #[tokio::test]
@@ -295,7 +293,10 @@ async fn total_mismatch_is_a_warning() {
     assert_eq!(l.requests, 2);
     assert_eq!(
         l.warnings,
-        ["the service reported total=10 but 3 distinct tasks were listed"]
+        [ListingWarning::TotalMismatch {
+            reported: 10,
+            listed: 3
+        }]
     );
 }
 
@@ -333,8 +334,16 @@ async fn limit_1000_rejected_with_400_falls_back_to_50_with_a_warning() {
     assert_eq!(l.tasks.len(), 120);
     assert_eq!((l.pages, l.requests), (3, 4));
     assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
-    assert!(l.warnings[0].contains("limit=1000") && l.warnings[0].contains("limit=50"));
-    assert!(l.warnings[0].contains("CSMS.0005"), "{:?}", l.warnings);
+    let ListingWarning::PageSizeRefused {
+        refused,
+        used,
+        error,
+    } = &l.warnings[0]
+    else {
+        panic!("{:?}", l.warnings)
+    };
+    assert_eq!((*refused, *used), (1000, 50));
+    assert_eq!(error.code.as_deref(), Some("CSMS.0005"));
     let limits: Vec<String> = server
         .requests()
         .iter()

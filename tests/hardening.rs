@@ -159,7 +159,7 @@ async fn total_lying_low_still_reads_every_task_and_warns() {
     );
     let run = dir.run(&plan_args()).await;
     run.assert_ok().assert_contains(&[
-        "Warning: CSMS task listing",
+        "Warning: Task count differs from the reported total",
         "the service reported total=95 but 120 distinct tasks were listed",
     ]);
     let outputs = dir.apply_outputs().await;
@@ -363,7 +363,7 @@ async fn twenty_parallel_reads_with_latency_and_retries_are_all_exact() {
     assert_within(start, Duration::from_secs(90), "apply of 20 data sources");
     run.assert_ok();
     assert!(
-        !run.output().contains("Warning: CSMS task listing"),
+        !run.output().contains("Warning: Task count differs from the reported total"),
         "{}",
         run.output()
     );

@@ -39,7 +39,7 @@ pub mod task;
 pub use client::Client;
 pub use config::ClientConfig;
 pub use error::{Error, ServiceError};
-pub use pager::{Listing, TaskPager, TaskQuery};
+pub use pager::{Listing, ListingWarning, TaskPager, TaskQuery};
 pub use retry::RetryPolicy;
 pub use signer::Signer;
 pub use task::{SecretTask, TaskPage};

@@ -54,8 +54,42 @@ pub struct Listing {
     /// HTTP requests sent to CSMS for this listing, retries and the page-size fallback included
     /// (the IAM project lookup is not counted).
     pub requests: u32,
-    /// Things the caller should tell the user: page-size fallback, `total` mismatch, repeats.
-    pub warnings: Vec<String>,
+    /// Things the caller should tell the user.
+    pub warnings: Vec<ListingWarning>,
+}
+
+/// A listing that succeeded but deserves the user's attention.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ListingWarning {
+    /// The service refused the default page size; the listing went on with a smaller one.
+    PageSizeRefused {
+        refused: u32,
+        used: u32,
+        error: ServiceError,
+    },
+    /// Tasks that came back on more than one page were dropped (first occurrence kept).
+    DuplicatesDropped(u64),
+    /// The service's `total` disagrees with the distinct tasks it listed.
+    TotalMismatch { reported: i64, listed: usize },
+}
+
+impl std::fmt::Display for ListingWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ListingWarning::PageSizeRefused { refused, used, error } => write!(
+                f,
+                "the service refused limit={refused} ({error}); listing with limit={used} instead"
+            ),
+            ListingWarning::DuplicatesDropped(n) => write!(
+                f,
+                "dropped {n} tasks that the service returned more than once (same task_id on several pages)"
+            ),
+            ListingWarning::TotalMismatch { reported, listed } => write!(
+                f,
+                "the service reported total={reported} but {listed} distinct tasks were listed"
+            ),
+        }
+    }
 }
 
 /// The paging state of one listing.
@@ -73,7 +107,7 @@ pub struct TaskPager {
     total: Option<i64>,
     pages: u32,
     duplicates: u64,
-    warnings: Vec<String>,
+    warnings: Vec<ListingWarning>,
     max_pages: u32,
     done: bool,
 }
@@ -144,12 +178,13 @@ impl TaskPager {
             return false;
         }
         self.fallback_allowed = false;
-        let msg = format!(
-            "the service refused limit={} ({err}); listing with limit={FALLBACK_PAGE_SIZE} instead",
-            self.limit
-        );
-        tracing::warn!("{msg}");
-        self.warnings.push(msg);
+        let warning = ListingWarning::PageSizeRefused {
+            refused: self.limit,
+            used: FALLBACK_PAGE_SIZE,
+            error: err.clone(),
+        };
+        tracing::warn!("{warning}");
+        self.warnings.push(warning);
         self.limit = FALLBACK_PAGE_SIZE;
         true
     }
@@ -244,17 +279,15 @@ impl TaskPager {
     /// The listing, with its warnings; `requests` is the caller's count of HTTP requests.
     pub fn finish(mut self, requests: u32) -> Listing {
         if self.duplicates > 0 {
-            self.warnings.push(format!(
-                "dropped {} tasks that the service returned more than once (same task_id on several pages)",
-                self.duplicates
-            ));
+            self.warnings
+                .push(ListingWarning::DuplicatesDropped(self.duplicates));
         }
         if let Some(t) = self.total {
             if t != self.tasks.len() as i64 {
-                self.warnings.push(format!(
-                    "the service reported total={t} but {} distinct tasks were listed",
-                    self.tasks.len()
-                ));
+                self.warnings.push(ListingWarning::TotalMismatch {
+                    reported: t,
+                    listed: self.tasks.len(),
+                });
             }
         }
         for w in &self.warnings {
@@ -399,11 +432,7 @@ mod tests {
         let l = p.finish(3);
         assert_eq!(ids(&l), ["a", "b", "c", "d"]);
         assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
-        assert!(
-            l.warnings[0].contains("dropped 2 tasks"),
-            "{:?}",
-            l.warnings
-        );
+        assert_eq!(l.warnings, [ListingWarning::DuplicatesDropped(2)]);
     }
 
     #[test]
@@ -419,8 +448,8 @@ mod tests {
         let l = p.finish(2);
         assert_eq!(ids(&l), ["a", "b", "c"]);
         assert_eq!(
-            l.warnings,
-            ["the service reported total=1 but 3 distinct tasks were listed"]
+            l.warnings[0].to_string(),
+            "the service reported total=1 but 3 distinct tasks were listed"
         );
     }
 
@@ -433,7 +462,10 @@ mod tests {
         assert_eq!(l.total, Some(5));
         assert_eq!(
             l.warnings,
-            ["the service reported total=5 but 1 distinct tasks were listed"]
+            [ListingWarning::TotalMismatch {
+                reported: 5,
+                listed: 1
+            }]
         );
     }
 
@@ -486,7 +518,11 @@ mod tests {
         assert_eq!(p.next_query(), Some(q(&[("limit", "50")])));
         assert!(!p.limit_rejected(&bad), "only once");
         let l = p.finish(2);
-        assert!(l.warnings[0].contains("limit=1000"), "{:?}", l.warnings);
+        assert!(
+            l.warnings[0].to_string().contains("limit=1000"),
+            "{:?}",
+            l.warnings
+        );
 
         let mut p = TaskPager::new(TaskQuery {
             page_size: Some(1000),

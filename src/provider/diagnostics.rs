@@ -1,7 +1,7 @@
 //! The one place where CSMS client errors become Terraform diagnostics: a short summary, then a
 //! detail with everything the service said and what the user can do about it.
 
-use crate::csms::{Error, ServiceError};
+use crate::csms::{Error, ListingWarning, ServiceError};
 use crate::plugin::Diagnostic;
 
 pub fn from_error(err: &Error) -> Diagnostic {
@@ -33,6 +33,30 @@ pub fn from_error(err: &Error) -> Diagnostic {
         Error::Config(_) => ("Invalid provider configuration", " Fix the provider block or the HW_* environment variables."),
     };
     Diagnostic::error(summary, format!("{}.{hint}", capitalize(&err.to_string())))
+}
+
+/// A listing that succeeded with something the user should know.
+pub fn from_warning(warning: &ListingWarning) -> Diagnostic {
+    let (summary, hint) = match warning {
+        ListingWarning::PageSizeRefused { .. } => (
+            "Page size reduced",
+            " Every page was still read. Set `page_size` to a value the service accepts to skip the \
+             refused first request.",
+        ),
+        ListingWarning::DuplicatesDropped(_) => (
+            "Duplicate tasks dropped",
+            " Each task appears once in `tasks`; the service repeated some across pages.",
+        ),
+        ListingWarning::TotalMismatch { .. } => (
+            "Task count differs from the reported total",
+            " Every page the service offered was read; `tasks` holds what it returned. Tasks created \
+             or deleted during the read cause this; if it persists, the service's `total` is wrong.",
+        ),
+    };
+    Diagnostic::warning(
+        summary,
+        format!("{}.{hint}", capitalize(&warning.to_string())),
+    )
 }
 
 fn service(summary: &str, e: &ServiceError, context: &str) -> Diagnostic {
@@ -144,6 +168,39 @@ mod tests {
         );
         assert!(
             d.detail.contains("cn-north-4") && d.detail.contains("secret key"),
+            "{}",
+            d.detail
+        );
+    }
+
+    #[test]
+    fn each_warning_has_its_own_summary() {
+        let warnings = [
+            ListingWarning::PageSizeRefused {
+                refused: 1000,
+                used: 50,
+                error: service_error(400),
+            },
+            ListingWarning::DuplicatesDropped(2),
+            ListingWarning::TotalMismatch {
+                reported: 127,
+                listed: 120,
+            },
+        ];
+        let summaries: Vec<String> = warnings.iter().map(|w| from_warning(w).summary).collect();
+        assert_eq!(
+            summaries,
+            [
+                "Page size reduced",
+                "Duplicate tasks dropped",
+                "Task count differs from the reported total"
+            ]
+        );
+        let d = from_warning(&warnings[2]);
+        assert!(!d.is_error());
+        assert!(
+            d.detail
+                .starts_with("The service reported total=127 but 120"),
             "{}",
             d.detail
         );

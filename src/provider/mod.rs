@@ -100,7 +100,7 @@ impl Provider for CsmsProvider {
                 let warnings = listing
                     .warnings
                     .iter()
-                    .map(|w| Diagnostic::warning("CSMS task listing", w.clone()))
+                    .map(diagnostics::from_warning)
                     .collect();
                 (Some(rotation_tasks::state(&query, listing)), warnings)
             }
