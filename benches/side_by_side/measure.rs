@@ -2,9 +2,10 @@
 //! and the emulator as a separate release process (so that it never shares the harness's
 //! threads and costs every client the same).
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,20 @@ pub fn status_kib(pid: u32, field: &str) -> Option<u64> {
     })
 }
 
+/// CPU time a process has used so far, all its threads, in seconds (from
+/// `/proc/PID/task/*/schedstat`, nanosecond resolution).
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0.0;
+    };
+    let ns: u64 = tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    ns as f64 / 1e9
+}
+
 pub fn mib(kib: f64) -> f64 {
     kib / 1024.0
 }
@@ -59,8 +74,46 @@ pub fn kill(child: &mut Child) {
     let _ = child.wait();
 }
 
-/// Runs a command to completion within [`TIMEOUT`], returning its status, stdout and stderr.
-pub fn run(cmd: &mut Command) -> Result<(std::process::ExitStatus, String, String), String> {
+/// CPU time and peak RSS of a reaped child, as the kernel counts them: the child's own plus
+/// those of its descendants it reaped (Terraform reaps the providers it starts).
+#[derive(Clone, Copy)]
+pub struct Usage {
+    pub cpu_seconds: f64,
+    pub max_rss_kib: f64,
+}
+
+/// Waits for `child` within [`TIMEOUT`] (killing it after that) and returns its exit status and
+/// usage, from `wait4` (microsecond CPU times; GNU time prints only hundredths).
+pub fn wait_with_usage(child: &mut Child) -> Result<(ExitStatus, Usage), String> {
+    let pid = child.id() as libc::pid_t;
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let mut status = 0;
+        // SAFETY: `rusage` is plain old data, valid when zeroed; `wait4` only writes to the two
+        // out-parameters, and `pid` is our own unreaped child.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if reaped == pid {
+            let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+            let usage = Usage {
+                cpu_seconds: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+                max_rss_kib: usage.ru_maxrss as f64,
+            };
+            return Ok((ExitStatus::from_raw(status), usage));
+        }
+        if reaped < 0 {
+            return Err(format!("wait4: {}", std::io::Error::last_os_error()));
+        }
+        if Instant::now() > deadline {
+            kill(child);
+            return Err(format!("process {pid} did not finish within {TIMEOUT:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Runs a command to completion within [`TIMEOUT`]: its status, stdout and stderr.
+pub fn run(cmd: &mut Command) -> Result<(ExitStatus, String, String), String> {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -76,18 +129,30 @@ pub fn run(cmd: &mut Command) -> Result<(std::process::ExitStatus, String, Strin
     };
     let out = collect(Box::new(child.stdout.take().unwrap()));
     let err = collect(Box::new(child.stderr.take().unwrap()));
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        match child.try_wait().map_err(|e| e.to_string())? {
-            Some(status) => break status,
-            None if Instant::now() > deadline => {
-                kill(&mut child);
-                return Err(format!("{cmd:?} did not finish within {TIMEOUT:?}"));
-            }
-            None => std::thread::sleep(Duration::from_millis(2)),
-        }
-    };
+    let (status, _) = wait_with_usage(&mut child)?;
     Ok((status, out.join().unwrap(), err.join().unwrap()))
+}
+
+/// Section 4's wrapper (`side_by_side --wrap FILE PROGRAM ARGS...`): runs PROGRAM with this
+/// process's stdin, stdout and stderr, appends `<cpu seconds> <peak RSS KiB>` to FILE when it
+/// exits, and exits with its code. A small process of its own, because Linux starts a child's
+/// peak RSS at its parent's (the harness holds large responses by then).
+pub fn wrap(mut args: impl Iterator<Item = String>) -> Result<i32, String> {
+    let (Some(file), Some(program)) = (args.next(), args.next()) else {
+        return Err("--wrap FILE PROGRAM [ARGS...]".into());
+    };
+    let mut child = Command::new(&program)
+        .args(args)
+        .spawn()
+        .map_err(|e| format!("start {program}: {e}"))?;
+    let (status, usage) = wait_with_usage(&mut child)?;
+    let mut out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&file)
+        .map_err(|e| format!("{file}: {e}"))?;
+    writeln!(out, "{} {}", usage.cpu_seconds, usage.max_rss_kib).map_err(|e| e.to_string())?;
+    Ok(status.code().unwrap_or(1))
 }
 
 /// The project id, AK and SK the benchmarks use. The emulator runs without signature checking
@@ -114,7 +179,9 @@ impl Emulator {
             .spawn()
             .map_err(|e| format!("start {}: {e}", bin.display()))?;
         let line = first_line(child.stdout.take().unwrap(), TIMEOUT);
-        let Some(url) = line.as_ref().and_then(|(l, _)| l.trim().strip_prefix("listening on "))
+        let Some(url) = line
+            .as_ref()
+            .and_then(|(l, _)| l.trim().strip_prefix("listening on "))
         else {
             kill(&mut child);
             return Err(format!("the emulator did not start: {line:?}"));
@@ -124,6 +191,11 @@ impl Emulator {
             child,
             tasks,
         })
+    }
+
+    /// CPU seconds the emulator has used so far.
+    pub fn cpu_seconds(&self) -> f64 {
+        cpu_seconds(self.child.id())
     }
 
     /// `host:port` of the emulator.
