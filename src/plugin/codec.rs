@@ -50,10 +50,15 @@ pub fn decode(value: Option<&DynamicValue>) -> Result<Value, DecodeError> {
     }
 }
 
-/// Encodes a response value; responses are always msgpack.
-pub fn encode(value: &Value) -> DynamicValue {
+/// Encodes a response value; responses are always msgpack. An [`Value::Encoded`] value is
+/// handed over as it is, without a copy.
+pub fn encode(value: Value) -> DynamicValue {
+    let msgpack = match value {
+        Value::Encoded(bytes) => bytes,
+        other => encode_msgpack(&other),
+    };
     DynamicValue {
-        msgpack: encode_msgpack(value),
+        msgpack,
         json: Vec::new(),
     }
 }
@@ -136,6 +141,7 @@ pub fn encode_msgpack(value: &Value) -> Vec<u8> {
 fn write(out: &mut Vec<u8>, value: &Value) {
     // Writing to a Vec cannot fail, so the encoder's io::Result is always Ok.
     match value {
+        Value::Encoded(bytes) => out.extend_from_slice(bytes),
         Value::Unknown => out.extend_from_slice(&UNKNOWN),
         Value::Null => out.push(0xc0),
         Value::Bool(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
@@ -164,6 +170,66 @@ fn write(out: &mut Vec<u8>, value: &Value) {
                 write(out, item);
             }
         }
+    }
+}
+
+/// Writes msgpack straight into one buffer, for responses too large to build as a [`Value`]
+/// tree first. The caller writes a well-formed value (a map header, then that many key/value
+/// pairs; an array header, then that many values); [`Writer::finish`] wraps the bytes as
+/// [`Value::Encoded`].
+#[derive(Debug, Default)]
+pub struct Writer {
+    out: Vec<u8>,
+}
+
+impl Writer {
+    /// A writer whose buffer never grows (and so never copies) if `bytes` is an upper bound.
+    pub fn with_capacity(bytes: usize) -> Self {
+        Writer {
+            out: Vec::with_capacity(bytes),
+        }
+    }
+
+    /// An object (or map) header: `len` key/value pairs follow.
+    pub fn object(&mut self, len: usize) {
+        let _ = rmp::encode::write_map_len(&mut self.out, len_u32(len));
+    }
+
+    /// A list header: `len` values follow.
+    pub fn list(&mut self, len: usize) {
+        let _ = rmp::encode::write_array_len(&mut self.out, len_u32(len));
+    }
+
+    /// An object key, or a string value.
+    pub fn str(&mut self, s: &str) {
+        let _ = rmp::encode::write_str(&mut self.out, s);
+    }
+
+    /// Any value, encoded as [`encode_msgpack`] does.
+    pub fn value(&mut self, value: &Value) {
+        write(&mut self.out, value);
+    }
+
+    /// A string, or null.
+    pub fn opt_str(&mut self, s: Option<&str>) {
+        match s {
+            Some(s) => self.str(s),
+            None => self.out.push(0xc0),
+        }
+    }
+
+    /// An integer, or null.
+    pub fn opt_int(&mut self, n: Option<i64>) {
+        match n {
+            Some(n) => {
+                let _ = rmp::encode::write_sint(&mut self.out, n);
+            }
+            None => self.out.push(0xc0),
+        }
+    }
+
+    pub fn finish(self) -> Value {
+        Value::Encoded(self.out)
     }
 }
 

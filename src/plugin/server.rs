@@ -488,7 +488,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         };
         served("ReadDataSource", started, &diags);
         Ok(Response::new(pb::read_data_source::Response {
-            state: state.as_ref().map(codec::encode),
+            state: state.map(codec::encode),
             diagnostics: convert::diagnostics(&diags),
             deferred: None,
         }))

@@ -20,6 +20,11 @@ pub enum Value {
     String(String),
     List(Vec<Value>),
     Object(BTreeMap<String, Value>),
+    /// A value already encoded as msgpack by a [`crate::plugin::codec::Writer`]. Responses
+    /// only: a provider returning tens of thousands of computed objects writes them straight
+    /// into the response bytes instead of building (and then encoding) a tree of them, which
+    /// measured about a third of a large read's CPU and most of its memory.
+    Encoded(Vec<u8>),
 }
 
 /// An attribute read from a config object, with unknown and null kept apart from set values so
