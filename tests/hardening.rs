@@ -17,37 +17,18 @@ use std::time::{Duration, Instant};
 
 use common::plugin::{connect, ClientCert, Plugin};
 use common::scripted_server::{Reply, ScriptedServer};
-use common::terraform::{provider_dir, terraform_bin, Run, Workdir, PROVIDER};
-use csms_provider::emulator::{self, Config, Emulator, Faults, SecretTask};
+use common::terraform::{
+    emulator_with, newest_first_ids, provider_dir, tasks_requests, terraform_bin, workdir, Run,
+    Workdir, AK, PROVIDER, SK,
+};
+use csms_provider::emulator::{self, Config, Emulator, Faults};
 use csms_provider::plugin::proto::go_plugin::{
     grpc_controller_client::GrpcControllerClient, Empty,
 };
 use csms_provider::plugin::proto::tfplugin6::{self as pb, provider_client::ProviderClient};
 use serde_json::{json, Value as Json};
 
-const AK: &str = "HARDENING_ACCESS_KEY";
-const SK: &str = "hardening-SK-must-never-appear-0f9e8d";
 const TOKEN: &str = "hardening-SECURITY-TOKEN-must-never-appear-7a6b5c";
-
-async fn emulator_with(tasks: Vec<SecretTask>, faults: Faults) -> Emulator {
-    Emulator::start(Config {
-        credentials: Some((AK.into(), SK.into())),
-        tasks,
-        faults,
-        ..Config::default()
-    })
-    .await
-    .expect("emulator starts")
-}
-
-fn workdir(emu: &Emulator, config: &str) -> Workdir {
-    Workdir::new(&[("main.tf", &format!("{PROVIDER}\n{config}"))]).emulator_env(
-        &emu.base_url(),
-        emu.project_id(),
-        AK,
-        SK,
-    )
-}
 
 /// A working directory pointed at a scripted server (no signature checking, project `p`).
 fn scripted_workdir(server: &ScriptedServer, config: &str) -> Workdir {
@@ -57,24 +38,6 @@ fn scripted_workdir(server: &ScriptedServer, config: &str) -> Workdir {
         AK,
         SK,
     )
-}
-
-fn tasks_requests(emu: &Emulator) -> u64 {
-    emu.stats()
-        .by_path
-        .get(&format!("/v1/{}/csms/tasks", emu.project_id()))
-        .copied()
-        .unwrap_or(0)
-}
-
-/// Task ids newest first, as the data source orders them (computed independently here).
-fn newest_first_ids<'a>(tasks: impl IntoIterator<Item = &'a SecretTask>) -> Vec<String> {
-    let mut sorted: Vec<&SecretTask> = tasks.into_iter().collect();
-    sorted.sort_by(|a, b| {
-        (std::cmp::Reverse(a.task_time), &a.task_id)
-            .cmp(&(std::cmp::Reverse(b.task_time), &b.task_id))
-    });
-    sorted.iter().map(|t| t.task_id.clone()).collect()
 }
 
 const IDS_OUTPUT: &str = r#"

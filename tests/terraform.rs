@@ -7,24 +7,11 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::terraform::{Workdir, PROVIDER};
-use csms_provider::emulator::{self, Config, Emulator, Faults, SecretTask};
+use common::terraform::{
+    emulator_with, newest_first_ids, tasks_requests, workdir, Workdir, AK, PROVIDER, SK,
+};
+use csms_provider::emulator::{self, Emulator, Faults, SecretTask};
 use serde_json::Value as Json;
-
-const AK: &str = "E2E_ACCESS_KEY";
-const SK: &str = "e2e-secret-key-never-logged";
-
-/// An emulator with signature checking on, serving `tasks`.
-async fn emulator_with(tasks: Vec<SecretTask>, faults: Faults) -> Emulator {
-    Emulator::start(Config {
-        credentials: Some((AK.into(), SK.into())),
-        tasks,
-        faults,
-        ..Config::default()
-    })
-    .await
-    .expect("emulator starts")
-}
 
 async fn demo_emulator() -> Emulator {
     emulator_with(
@@ -32,34 +19,6 @@ async fn demo_emulator() -> Emulator {
         Faults::default(),
     )
     .await
-}
-
-/// A working directory with `config` (after the provider block) pointed at `emu`.
-fn workdir(emu: &Emulator, config: &str) -> Workdir {
-    Workdir::new(&[("main.tf", &format!("{PROVIDER}\n{config}"))]).emulator_env(
-        &emu.base_url(),
-        emu.project_id(),
-        AK,
-        SK,
-    )
-}
-
-fn tasks_requests(emu: &Emulator) -> u64 {
-    emu.stats()
-        .by_path
-        .get(&format!("/v1/{}/csms/tasks", emu.project_id()))
-        .copied()
-        .unwrap_or(0)
-}
-
-/// The expected order, computed here independently of the provider: newest first, then task id.
-fn newest_first(tasks: &[SecretTask]) -> Vec<SecretTask> {
-    let mut sorted = tasks.to_vec();
-    sorted.sort_by(|a, b| {
-        (std::cmp::Reverse(a.task_time), &a.task_id)
-            .cmp(&(std::cmp::Reverse(b.task_time), &b.task_id))
-    });
-    sorted
 }
 
 const ALL_TASKS_OUTPUTS: &str = r#"
@@ -87,14 +46,10 @@ async fn reads_every_page_and_matches_the_data_set() {
     );
     let outputs = dir.apply_outputs().await;
 
-    let expected = newest_first(&data);
-    assert_eq!(
-        ids(&outputs),
-        expected
-            .iter()
-            .map(|t| t.task_id.clone())
-            .collect::<Vec<_>>()
-    );
+    let expected_ids = newest_first_ids(&data);
+    assert_eq!(ids(&outputs), expected_ids);
+    let by_id: BTreeMap<&str, &SecretTask> = data.iter().map(|t| (t.task_id.as_str(), t)).collect();
+    let expected: Vec<&SecretTask> = expected_ids.iter().map(|id| by_id[id.as_str()]).collect();
     assert_eq!(outputs["total"], 237);
     let mut latest = BTreeMap::new();
     for t in &expected {
@@ -108,7 +63,7 @@ async fn reads_every_page_and_matches_the_data_set() {
     );
 
     let first = &outputs["first"];
-    let t = &expected[0];
+    let t = expected[0];
     assert_eq!(first["secret_name"], t.secret_name.clone().unwrap());
     assert_eq!(first["task_time"], t.task_time.unwrap());
     assert_eq!(
@@ -147,13 +102,7 @@ async fn secret_name_and_status_filter() {
         !matching.is_empty(),
         "the data set has failed tasks of {secret}"
     );
-    assert_eq!(
-        ids(&outputs),
-        newest_first(&matching)
-            .iter()
-            .map(|t| t.task_id.clone())
-            .collect::<Vec<_>>()
-    );
+    assert_eq!(ids(&outputs), newest_first_ids(&matching));
     assert!(
         outputs["first"]["task_error_code"].is_string(),
         "failed tasks carry an error code: {}",
@@ -407,14 +356,7 @@ async fn transient_faults_are_retried_to_the_exact_result() {
         let run = dir.run(&["plan", "-input=false", "-no-color"]).await;
         run.assert_ok();
         let outputs = dir.apply_outputs().await;
-        assert_eq!(
-            ids(&outputs),
-            newest_first(&data)
-                .iter()
-                .map(|t| t.task_id.clone())
-                .collect::<Vec<_>>(),
-            "{faults:?}"
-        );
+        assert_eq!(ids(&outputs), newest_first_ids(&data), "{faults:?}");
         // Two reads (plan, apply) of 3 pages each; every fault set forces at least one retry per read.
         assert!(
             tasks_requests(&emu) >= 8,

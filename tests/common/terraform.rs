@@ -3,6 +3,8 @@
 //! environment cleaned of the user's settings.
 
 use std::path::{Path, PathBuf};
+
+use csms_provider::emulator::{Config, Emulator, Faults, SecretTask};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -204,3 +206,49 @@ provider "csms" {
   region = "cn-north-4"
 }
 "#;
+
+/// The credentials every end-to-end emulator checks; the secret key is distinctive so that tests
+/// can grep logs and diagnostics for it.
+pub const AK: &str = "E2E_ACCESS_KEY";
+pub const SK: &str = "e2e-secret-key-must-never-appear-0f9e8d";
+
+/// An emulator on 127.0.0.1 with signature checking on, serving `tasks` with `faults`.
+pub async fn emulator_with(tasks: Vec<SecretTask>, faults: Faults) -> Emulator {
+    Emulator::start(Config {
+        credentials: Some((AK.into(), SK.into())),
+        tasks,
+        faults,
+        ..Config::default()
+    })
+    .await
+    .expect("emulator starts")
+}
+
+/// A working directory with `config` (after the provider block) pointed at `emu`.
+pub fn workdir(emu: &Emulator, config: &str) -> Workdir {
+    Workdir::new(&[("main.tf", &format!("{PROVIDER}\n{config}"))]).emulator_env(
+        &emu.base_url(),
+        emu.project_id(),
+        AK,
+        SK,
+    )
+}
+
+/// ListSecretTask requests the emulator received.
+pub fn tasks_requests(emu: &Emulator) -> u64 {
+    emu.stats()
+        .by_path
+        .get(&format!("/v1/{}/csms/tasks", emu.project_id()))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// Task ids newest first, as the data source orders them, computed here independently of it.
+pub fn newest_first_ids<'a>(tasks: impl IntoIterator<Item = &'a SecretTask>) -> Vec<String> {
+    let mut sorted: Vec<&SecretTask> = tasks.into_iter().collect();
+    sorted.sort_by(|a, b| {
+        (std::cmp::Reverse(a.task_time), &a.task_id)
+            .cmp(&(std::cmp::Reverse(b.task_time), &b.task_id))
+    });
+    sorted.iter().map(|t| t.task_id.clone()).collect()
+}
