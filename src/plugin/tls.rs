@@ -198,10 +198,7 @@ mod tests {
 
     /// A client certificate like Terraform's: self-signed P-521 CA.
     fn p521_cert() -> (CertificateDer<'static>, PrivateKeyDer<'static>, String) {
-        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
-        let mut params = rcgen::CertificateParams::new(vec!["localhost".into()]).unwrap();
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        let cert = params.self_signed(&key).unwrap();
+        let (cert, key) = go_plugin_cert(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
         let key_der = PrivatePkcs8KeyDer::from(key.serialize_der()).into();
         (cert.der().clone(), key_der, cert.pem())
     }
