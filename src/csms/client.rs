@@ -157,15 +157,6 @@ impl Client {
         self
     }
 
-    pub fn retry_policy(&self) -> &RetryPolicy {
-        &self.policy
-    }
-
-    /// The CSMS base URL requests go to.
-    pub fn endpoint(&self) -> &Url {
-        &self.endpoint
-    }
-
     /// The project id: from the configuration, else looked up once through IAM
     /// (`GET /v3/projects?name={region}`) and cached.
     pub async fn project_id(&self) -> Result<String, Error> {

@@ -143,11 +143,6 @@ impl TaskPager {
         self.pages
     }
 
-    /// The page size being asked for.
-    pub fn limit(&self) -> u32 {
-        self.limit
-    }
-
     /// The query pairs of the next request, or `None` when the listing is complete.
     pub fn next_query(&self) -> Option<Vec<(String, String)>> {
         if self.done {

@@ -44,9 +44,6 @@ impl<T> Attr<T> {
             _ => None,
         }
     }
-    pub fn is_unknown(&self) -> bool {
-        matches!(self, Attr::Unknown)
-    }
 }
 
 /// Why an attribute could not be read as the type the schema promises.
@@ -65,16 +62,6 @@ impl Value {
         K: Into<String>,
     {
         Value::Object(fields.into_iter().map(|(k, v)| (k.into(), v)).collect())
-    }
-
-    /// A string value, or null when `s` is `None`.
-    pub fn opt_string(s: Option<impl Into<String>>) -> Value {
-        s.map_or(Value::Null, |s| Value::String(s.into()))
-    }
-
-    /// A number value, or null when `n` is `None`.
-    pub fn opt_number(n: Option<impl Into<f64>>) -> Value {
-        n.map_or(Value::Null, |n| Value::Number(n.into()))
     }
 
     /// The attribute `name` of an object; a missing attribute reads as null.
