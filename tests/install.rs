@@ -6,70 +6,22 @@
 //! The test installs the binary cargo built for it (`CSMS_PROVIDER_BIN`), so it needs no release
 //! build. Terraform comes from `CSMS_TERRAFORM` or the project venv; without it the test fails.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
+
+use common::terraform::{run_clean, terraform_bin};
 
 use csms_provider::emulator::{generate, Config, Emulator};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const ADDRESS: &str = "registry.terraform.io/example/csms";
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn output(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-
-    #[track_caller]
-    fn assert_ok(&self, what: &str) -> &Self {
-        assert_eq!(self.code, Some(0), "{what} failed:\n{}", self.output());
-        self
-    }
-}
-
-/// Runs `cmd` with a clean environment (only PATH plus `env`), stdin closed, killed after
-/// `secs` seconds.
-async fn run(mut cmd: tokio::process::Command, env: &[(&str, &str)], secs: u64) -> Run {
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let out = tokio::time::timeout(Duration::from_secs(secs), cmd.output())
-        .await
-        .unwrap_or_else(|_| panic!("{cmd:?} did not finish within {secs} s"))
-        .expect("command started");
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
 fn install_script() -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new("bash");
     cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install"));
     cmd
-}
-
-fn terraform_bin() -> PathBuf {
-    let path = std::env::var_os("CSMS_TERRAFORM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/terraform"));
-    assert!(
-        path.exists(),
-        "Terraform not found at {}: run ./scripts/venv (or ./scripts/test) first",
-        path.display()
-    );
-    path
 }
 
 /// Terraform's platform name for this machine (`linux_amd64`), as `scripts/install` derives it
@@ -103,13 +55,13 @@ async fn installed_provider_is_found_by_terraform_init_and_plans() {
     let home_str = home.path().to_str().expect("utf-8 temp path");
     let bin = env!("CARGO_BIN_EXE_terraform-provider-csms");
 
-    let install = run(
+    let install = run_clean(
         install_script(),
         &[("HOME", home_str), ("CSMS_PROVIDER_BIN", bin)],
-        60,
+        Duration::from_secs(60),
     )
     .await;
-    install.assert_ok("scripts/install");
+    install.assert_ok();
     let installed = installed_path(&home.path().join(".terraform.d/plugins"));
     assert!(
         installed.is_file(),
@@ -190,8 +142,13 @@ output "total" {{
         cmd
     };
 
-    let init = run(terraform(&["init", "-input=false", "-no-color"]), &env, 120).await;
-    init.assert_ok("terraform init");
+    let init = run_clean(
+        terraform(&["init", "-input=false", "-no-color"]),
+        &env,
+        Duration::from_secs(120),
+    )
+    .await;
+    init.assert_ok();
     assert!(
         init.output()
             .contains(&format!("Installed example/csms v{VERSION}")),
@@ -213,8 +170,13 @@ output "total" {{
         "lock file records no checksum:\n{lock}"
     );
 
-    let schema = run(terraform(&["providers", "schema", "-json"]), &env, 120).await;
-    schema.assert_ok("terraform providers schema -json");
+    let schema = run_clean(
+        terraform(&["providers", "schema", "-json"]),
+        &env,
+        Duration::from_secs(120),
+    )
+    .await;
+    schema.assert_ok();
     let json: serde_json::Value = serde_json::from_str(&schema.stdout).expect("schema is JSON");
     let data_sources = &json["provider_schemas"][ADDRESS]["data_source_schemas"];
     assert!(
@@ -223,8 +185,13 @@ output "total" {{
         schema.stdout
     );
 
-    let plan = run(terraform(&["plan", "-input=false", "-no-color"]), &env, 120).await;
-    plan.assert_ok("terraform plan");
+    let plan = run_clean(
+        terraform(&["plan", "-input=false", "-no-color"]),
+        &env,
+        Duration::from_secs(120),
+    )
+    .await;
+    plan.assert_ok();
     assert!(
         plan.stdout.contains(&format!("total = {expected_total}")),
         "plan does not show the emulator's {expected_total} tasks:\n{}",
@@ -247,17 +214,17 @@ async fn install_honours_tf_plugin_root_and_refuses_a_missing_binary() {
     let root_str = root.to_str().expect("utf-8 temp path");
     let bin = env!("CARGO_BIN_EXE_terraform-provider-csms");
 
-    let ok = run(
+    let ok = run_clean(
         install_script(),
         &[
             ("HOME", home_str),
             ("TF_PLUGIN_ROOT", root_str),
             ("CSMS_PROVIDER_BIN", bin),
         ],
-        60,
+        Duration::from_secs(60),
     )
     .await;
-    ok.assert_ok("scripts/install with TF_PLUGIN_ROOT");
+    ok.assert_ok();
     assert!(
         installed_path(&root).is_file(),
         "not under TF_PLUGIN_ROOT:\n{}",
@@ -269,19 +236,19 @@ async fn install_honours_tf_plugin_root_and_refuses_a_missing_binary() {
     );
 
     let missing = home.path().join("no-such-binary");
-    let bad = run(
+    let bad = run_clean(
         install_script(),
         &[
             ("HOME", home_str),
             ("TF_PLUGIN_ROOT", root_str),
             ("CSMS_PROVIDER_BIN", missing.to_str().unwrap()),
         ],
-        60,
+        Duration::from_secs(60),
     )
     .await;
     assert_eq!(
         bad.code,
-        Some(1),
+        1,
         "install of a missing binary:\n{}",
         bad.output()
     );

@@ -146,34 +146,23 @@ impl Workdir {
     /// Runs `terraform ARGS` with extra environment variables for this command only.
     pub async fn run_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
         let mut cmd = tokio::process::Command::new(terraform_bin());
-        cmd.args(args)
-            .current_dir(self.path())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.path())
-            .env("TF_CLI_CONFIG_FILE", self.path().join(".terraformrc"))
-            .env("TF_IN_AUTOMATION", "1")
-            .env("CHECKPOINT_DISABLE", "1")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
-        let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
-            .await
-            .expect("terraform finished within 120 s")
-            .expect("terraform started");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        cmd.args(args).current_dir(self.path());
+        let home = self.path().to_string_lossy().into_owned();
+        let cli_config = self
+            .path()
+            .join(".terraformrc")
+            .to_string_lossy()
+            .into_owned();
+        let mut env: Vec<(&str, &str)> = vec![
+            ("HOME", &home),
+            ("TF_CLI_CONFIG_FILE", &cli_config),
+            ("TF_IN_AUTOMATION", "1"),
+            ("CHECKPOINT_DISABLE", "1"),
+            ("NO_COLOR", "1"),
+        ];
+        env.extend(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        env.extend_from_slice(extra_env);
+        run_clean(cmd, &env, Duration::from_secs(120)).await
     }
 
     /// `terraform apply` and then the outputs as JSON (`name -> value`).
@@ -192,6 +181,31 @@ impl Workdir {
             .map(|(k, v)| (k.clone(), v["value"].clone()))
             .collect::<serde_json::Map<_, _>>()
             .into()
+    }
+}
+
+/// Runs `cmd` with an environment cleaned of the user's settings (only `PATH`, plus `env`),
+/// stdin closed, and killed if it has not finished within `limit`.
+pub async fn run_clean(
+    mut cmd: tokio::process::Command,
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> Run {
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(limit, cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("{cmd:?} did not finish within {limit:?}"))
+        .expect("command started");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
 
