@@ -6,8 +6,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::plugin::{clean_command, connect, ClientCert, Plugin, COOKIE, TIMEOUT};
-use csms_provider::plugin::codec::encode_msgpack;
+use common::plugin::{
+    clean_command, config_for, connect, dynamic, ClientCert, Plugin, COOKIE, TIMEOUT,
+};
 use csms_provider::plugin::proto::go_plugin::{
     grpc_broker_client::GrpcBrokerClient, grpc_controller_client::GrpcControllerClient,
     grpc_stdio_client::GrpcStdioClient, Empty,
@@ -22,25 +23,6 @@ use csms_provider::plugin::Value;
 use tonic::transport::Channel;
 
 const DATA_SOURCE: &str = "csms_rotation_tasks";
-
-fn dynamic(value: &Value) -> Option<pb::DynamicValue> {
-    Some(pb::DynamicValue {
-        msgpack: encode_msgpack(value),
-        json: Vec::new(),
-    })
-}
-
-/// An object of `block`'s attributes: the ones in `set`, null for the others, as Terraform
-/// sends every attribute of the schema.
-fn config_for(block: &pb::schema::Block, set: &[(&str, Value)]) -> Value {
-    Value::object(block.attributes.iter().map(|a| {
-        let value = set
-            .iter()
-            .find(|(name, _)| *name == a.name)
-            .map_or(Value::Null, |(_, v)| v.clone());
-        (a.name.clone(), value)
-    }))
-}
 
 fn provider_config(block: &pb::schema::Block, endpoint: &str) -> Value {
     let s = |v: &str| Value::String(v.into());
@@ -96,6 +78,22 @@ async fn shut_down(mut plugin: Plugin) {
 
 /// Every RPC Terraform uses answers correctly over mTLS on the Unix socket, unserved ones answer
 /// UNIMPLEMENTED, and Shutdown exits 0 and cleans up.
+/// ValidateDataResourceConfig of `type_name` with `config`.
+async fn validate_data(
+    provider: &mut ProviderClient<Channel>,
+    type_name: &str,
+    config: Option<pb::DynamicValue>,
+) -> pb::validate_data_resource_config::Response {
+    provider
+        .validate_data_resource_config(pb::validate_data_resource_config::Request {
+            type_name: type_name.into(),
+            config,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 #[tokio::test]
 async fn every_served_rpc_answers_over_mtls() {
     let plugin = Plugin::start(&[]).await;
@@ -199,14 +197,7 @@ async fn every_served_rpc_answers_over_mtls() {
     assert!(errors(&validated.diagnostics).is_empty(), "{validated:?}");
 
     let bad = config_for(&data_block, &[("status", Value::String("BOGUS".into()))]);
-    let validated = provider
-        .validate_data_resource_config(pb::validate_data_resource_config::Request {
-            type_name: DATA_SOURCE.into(),
-            config: dynamic(&bad),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let validated = validate_data(&mut provider, DATA_SOURCE, dynamic(&bad)).await;
     let [error] = errors(&validated.diagnostics)[..] else {
         panic!("one error expected: {validated:?}")
     };
@@ -218,28 +209,19 @@ async fn every_served_rpc_answers_over_mtls() {
 
     // Unknown values skip the checks.
     let unknown = config_for(&data_block, &[("status", Value::Unknown)]);
-    let validated = provider
-        .validate_data_resource_config(pb::validate_data_resource_config::Request {
-            type_name: DATA_SOURCE.into(),
-            config: dynamic(&unknown),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let validated = validate_data(&mut provider, DATA_SOURCE, dynamic(&unknown)).await;
     assert!(errors(&validated.diagnostics).is_empty(), "{validated:?}");
 
     // JSON DynamicValues are accepted in requests.
-    let validated = provider
-        .validate_data_resource_config(pb::validate_data_resource_config::Request {
-            type_name: DATA_SOURCE.into(),
-            config: Some(pb::DynamicValue {
-                msgpack: Vec::new(),
-                json: br#"{"status":"BOGUS"}"#.to_vec(),
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let validated = validate_data(
+        &mut provider,
+        DATA_SOURCE,
+        Some(pb::DynamicValue {
+            msgpack: Vec::new(),
+            json: br#"{"status":"BOGUS"}"#.to_vec(),
+        }),
+    )
+    .await;
     assert_eq!(errors(&validated.diagnostics).len(), 1, "{validated:?}");
 
     let configured = provider
@@ -283,14 +265,7 @@ async fn every_served_rpc_answers_over_mtls() {
         errors(&read.diagnostics)[0].summary.contains("decode"),
         "{read:?}"
     );
-    let unknown_type = provider
-        .validate_data_resource_config(pb::validate_data_resource_config::Request {
-            type_name: "csms_nope".into(),
-            config: dynamic(&Value::Null),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let unknown_type = validate_data(&mut provider, "csms_nope", dynamic(&Value::Null)).await;
     assert_eq!(errors(&unknown_type.diagnostics).len(), 1);
 
     // RPCs a data-source-only provider does not serve.

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use bytes::Bytes;
-use csms_provider::plugin::codec::{decode_msgpack, encode_msgpack};
+use csms_provider::plugin::codec::decode_msgpack;
 use csms_provider::plugin::proto::go_plugin::{
     grpc_controller_client::GrpcControllerClient, Empty,
 };
@@ -24,29 +24,10 @@ use http_body_util::{BodyExt, Empty as EmptyBody};
 use hyper_util::rt::TokioIo;
 
 use crate::measure::{self, median, Emulator, ACCESS_KEY, PROJECT_ID, SECRET_KEY};
-use crate::plugin::Plugin;
+use crate::plugin::{config_for, dynamic, Plugin};
 use crate::report::{self, Report, Table};
 
 const DATA_SOURCE: &str = "csms_rotation_tasks";
-
-/// An object with every attribute of `block`: those in `set`, null for the others, as
-/// Terraform sends configuration.
-fn config_for(block: &pb::schema::Block, set: &[(&str, Value)]) -> Value {
-    Value::object(block.attributes.iter().map(|a| {
-        let value = set
-            .iter()
-            .find(|(name, _)| *name == a.name)
-            .map_or(Value::Null, |(_, v)| v.clone());
-        (a.name.clone(), value)
-    }))
-}
-
-fn dynamic(value: &Value) -> Option<pb::DynamicValue> {
-    Some(pb::DynamicValue {
-        msgpack: encode_msgpack(value),
-        json: Vec::new(),
-    })
-}
 
 /// What one ReadDataSource of every task cost: wall seconds, the provider's CPU seconds
 /// during the call, and its peak RSS (KiB).

@@ -298,3 +298,25 @@ pub async fn connect(
 
 trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static {}
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static> Io for T {}
+
+/// An object with every attribute of `block`: those in `set`, null for the others, as
+/// Terraform sends configuration.
+pub fn config_for(
+    block: &csms_provider::plugin::proto::tfplugin6::schema::Block,
+    set: &[(&str, csms_provider::plugin::Value)],
+) -> csms_provider::plugin::Value {
+    csms_provider::plugin::Value::object(block.attributes.iter().map(|a| {
+        let value = set
+            .iter()
+            .find(|(name, _)| *name == a.name)
+            .map_or(csms_provider::plugin::Value::Null, |(_, v)| v.clone());
+        (a.name.clone(), value)
+    }))
+}
+
+/// `value` as the msgpack DynamicValue Terraform sends.
+pub fn dynamic(
+    value: &csms_provider::plugin::Value,
+) -> Option<csms_provider::plugin::proto::tfplugin6::DynamicValue> {
+    Some(csms_provider::plugin::codec::encode(value.clone()))
+}
