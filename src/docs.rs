@@ -11,6 +11,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::plugin::{AttrType, Attribute, Nesting, Provider, Schema, Type, Usage};
+use crate::provider::config;
 
 /// The command that regenerates the pages, named in their front matter and in drift reports.
 pub const COMMAND: &str = "cargo run --bin csms-docs";
@@ -35,16 +36,17 @@ pub enum Error {
     /// Registry pages without descriptions help no one; the generator refuses to write them.
     #[error("attributes without a description: {}", .0.join(", "))]
     Undocumented(Vec<String>),
-    /// The Authentication section needs to know which environment variable sets an argument.
-    #[error("the description of provider argument `{0}` names no environment variable (\"Environment variable: `HW_...`.\")")]
-    NoEnvVar(&'static str),
 }
 
 /// Renders every page: `docs/index.md` for the provider and `docs/data-sources/<name>.md` for
 /// each data source, reading the examples under `root/examples`.
 pub fn generate<P: Provider>(provider: &P, root: &Path) -> Result<Vec<Page>, Error> {
-    let provider_schema = provider.provider_schema();
-    let data_sources = provider.data_source_schemas();
+    let provider_schema = provider.schema();
+    let data_sources: Vec<(&str, Schema)> = provider
+        .data_sources()
+        .iter()
+        .map(|d| (d.type_name(), d.schema()))
+        .collect();
     let mut missing = undocumented(&provider_schema)
         .into_iter()
         .map(|p| format!("provider.{p}"))
@@ -226,37 +228,10 @@ pub fn undocumented(schema: &Schema) -> Vec<String> {
     out
 }
 
-/// The environment variable a provider argument's description names (`Environment variable:
-/// `HW_REGION_NAME`.`), for each argument in schema order. The description is the single place
-/// that says it, so the docs table cannot disagree with what users read on hover.
-pub fn env_vars(schema: &Schema) -> Vec<(&'static str, Option<String>)> {
-    const MARKER: &str = "Environment variable: `";
-    schema
-        .attributes
-        .iter()
-        .map(|a| {
-            let var = a
-                .description
-                .split_once(MARKER)
-                .and_then(|(_, rest)| rest.split_once('`'))
-                .map(|(v, _)| v.to_string());
-            (a.name, var)
-        })
-        .collect()
-}
-
 fn provider_page(type_name: &str, schema: &Schema, root: &Path) -> Result<String, Error> {
-    let vars = env_vars(schema);
-    let var = |name: &'static str| -> Result<String, Error> {
-        vars.iter()
-            .find(|(n, _)| *n == name)
-            .and_then(|(_, v)| v.clone())
-            .ok_or(Error::NoEnvVar(name))
-    };
     let mut table = String::from("| Argument | Environment variable |\n|---|---|\n");
-    for (name, v) in &vars {
-        let v = v.as_ref().ok_or(Error::NoEnvVar(name))?;
-        table.push_str(&format!("| `{name}` | `{v}` |\n"));
+    for argument in config::ARGUMENTS {
+        table.push_str(&format!("| `{}` | `{}` |\n", argument.name, argument.env));
     }
     let example = terraform_file(&root.join("examples/provider/provider.tf"))?;
     let description = schema.description.trim();
@@ -299,11 +274,11 @@ Temporary credentials (AK/SK plus a security token, e.g. from an agency) also ne
         front_matter_comment = front_matter_comment(),
         plain = prefix_lines(&plain_markdown(description), "  "),
         example = example.unwrap_or_default(),
-        ak = var("access_key")?,
-        sk = var("secret_key")?,
-        region = var("region")?,
-        token = var("security_token")?,
-        project = var("project_id")?,
+        ak = config::ACCESS_KEY.env,
+        sk = config::SECRET_KEY.env,
+        region = config::REGION.env,
+        token = config::SECURITY_TOKEN.env,
+        project = config::PROJECT_ID.env,
         schema = render_schema(schema),
     ))
 }
@@ -648,35 +623,6 @@ Read-Only:
         assert_eq!(
             plain_markdown("Use `latest` with **care**, see [the docs](https://example.com/x)."),
             "Use latest with care, see the docs https://example.com/x."
-        );
-    }
-
-    #[test]
-    fn env_vars_come_from_descriptions() {
-        let schema = Schema {
-            version: 0,
-            description: "",
-            attributes: vec![
-                attr(
-                    "region",
-                    AttrType::Plain(Type::String),
-                    Usage::Optional,
-                    "Region. Environment variable: `HW_REGION_NAME`.",
-                ),
-                attr(
-                    "other",
-                    AttrType::Plain(Type::String),
-                    Usage::Optional,
-                    "No variable.",
-                ),
-            ],
-        };
-        assert_eq!(
-            env_vars(&schema),
-            vec![
-                ("region", Some("HW_REGION_NAME".to_string())),
-                ("other", None)
-            ]
         );
     }
 

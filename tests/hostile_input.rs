@@ -15,13 +15,14 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
+use common::msgpack::encode as encode_msgpack;
 use common::scripted_server::{Reply, ScriptedServer};
 use csms_provider::csms::error::{excerpt, parse_error_body, EXCERPT_CHARS, FIELD_CHARS};
 use csms_provider::csms::retry::parse_retry_after;
 use csms_provider::csms::{
     Client, ClientConfig, Error, RetryPolicy, SecretTask, TaskPage, TaskQuery,
 };
-use csms_provider::plugin::codec::{decode, decode_json, decode_msgpack, encode_msgpack};
+use csms_provider::plugin::codec::{decode, decode_json, decode_msgpack};
 use csms_provider::plugin::proto::tfplugin6::DynamicValue;
 use csms_provider::plugin::Value;
 use serde_json::{json, Value as Json};

@@ -6,9 +6,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::plugin::{
-    clean_command, config_for, connect, dynamic, ClientCert, Plugin, COOKIE, TIMEOUT,
-};
+use common::msgpack::dynamic;
+use common::plugin::{clean_command, config_for, connect, ClientCert, Plugin, COOKIE, TIMEOUT};
 use csms_provider::plugin::proto::go_plugin::{
     grpc_broker_client::GrpcBrokerClient, grpc_controller_client::GrpcControllerClient,
     grpc_stdio_client::GrpcStdioClient, Empty,

@@ -19,6 +19,8 @@
 //! `CSMS_BENCH_PYTHON` (defaults: `.venv/bin/terraform` and `.venv/bin/python`).
 
 mod measure;
+#[path = "../../tests/common/msgpack.rs"]
+mod msgpack;
 mod paging;
 #[allow(dead_code)] // shared with the protocol tests; the benchmarks use part of it
 #[path = "../../tests/common/plugin.rs"]

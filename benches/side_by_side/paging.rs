@@ -24,7 +24,8 @@ use http_body_util::{BodyExt, Empty as EmptyBody};
 use hyper_util::rt::TokioIo;
 
 use crate::measure::{self, median, Emulator, ACCESS_KEY, PROJECT_ID, SECRET_KEY};
-use crate::plugin::{config_for, dynamic, Plugin};
+use crate::msgpack::dynamic;
+use crate::plugin::{config_for, Plugin};
 use crate::report::{self, Report, Table};
 
 const DATA_SOURCE: &str = "csms_rotation_tasks";

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Url;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
@@ -189,201 +189,289 @@ impl Client {
         query: &TaskQuery,
         cancel: &CancellationToken,
     ) -> Result<Listing, Error> {
-        query.validate()?;
-        let deadline = Instant::now() + self.deadline;
-        let project = self.project_id_within(deadline, cancel).await?;
-        let requests = AtomicU32::new(0);
+        let budget = Budget::new(Instant::now() + self.deadline, cancel);
+        let project = self.project_id_within(budget.deadline, cancel).await?;
+        let segments = ["v1", project.as_str(), "csms", "tasks"];
         let mut pager = TaskPager::new(query.clone());
         while let Some(q) = pager.next_query() {
-            let answer = self
-                .get(
-                    &self.endpoint,
-                    &["v1", &project, "csms", "tasks"],
-                    &q,
-                    Some(&project),
-                    deadline,
-                    cancel,
-                    &requests,
-                    pager.pages(),
-                )
-                .await;
-            let answer = match answer {
+            let request = Get {
+                base: &self.endpoint,
+                segments: &segments,
+                query: &q,
+                project: Some(&project),
+            };
+            let answer = match self.get(&request, &budget).await {
                 Ok(a) => a,
                 Err(Error::Service(e)) if pager.limit_rejected(&e) => continue,
                 Err(e) => return Err(e),
             };
             let page: TaskPage = decode(&answer)?;
             pager.accept(page)?;
+            budget.pages.store(pager.pages(), Ordering::Relaxed);
         }
-        Ok(pager.finish(requests.load(Ordering::Relaxed)))
+        Ok(pager.finish(budget.requests.load(Ordering::Relaxed)))
     }
 
-    /// A signed GET of `base` + `/segments...` with retries. `segments` are decoded; each is
-    /// percent-encoded on the wire. Counts every request sent in `requests`.
-    #[allow(clippy::too_many_arguments)]
+    /// A signed GET with retries, within `budget`.
     pub(crate) async fn get(
         &self,
-        base: &Url,
-        segments: &[&str],
-        query: &[(String, String)],
-        project: Option<&str>,
-        deadline: Instant,
-        cancel: &CancellationToken,
-        requests: &AtomicU32,
-        pages: u32,
+        request: &Get<'_>,
+        budget: &Budget<'_>,
     ) -> Result<Answer, Error> {
-        let prefix = base.path().trim_end_matches('/');
+        let target = self.target(request);
+        retry::run(
+            &self.policy,
+            budget.deadline,
+            budget.cancel,
+            |_retry| {
+                budget.requests.fetch_add(1, Ordering::Relaxed);
+                self.attempt(&target, request)
+            },
+            |why| match why {
+                Interrupted::Cancelled => Error::Cancelled,
+                Interrupted::Deadline => Error::DeadlineExceeded {
+                    deadline: self.deadline,
+                    pages: budget.pages.load(Ordering::Relaxed),
+                    requests: budget.requests.load(Ordering::Relaxed),
+                },
+            },
+        )
+        .await
+    }
+
+    /// The URL on the wire (each segment percent-encoded) and the decoded path the signature
+    /// covers, as the SDKs sign it.
+    fn target(&self, request: &Get<'_>) -> Target {
+        let prefix = request.base.path().trim_end_matches('/');
         let mut wire_path = prefix.to_string();
         let mut signed_path = percent_decode(prefix);
-        for s in segments {
+        for s in request.segments {
             wire_path.push('/');
             wire_path.push_str(&encode(s));
             signed_path.push('/');
             signed_path.push_str(s);
         }
-        let canonical_query = super::signer::canonical_query(query);
-        let mut url = base.clone();
+        let canonical_query = super::signer::canonical_query(request.query);
+        let mut url = request.base.clone();
         url.set_path(&wire_path);
         url.set_query((!canonical_query.is_empty()).then_some(canonical_query.as_str()));
-        let host = host_header(&url);
-        let total_deadline = self.deadline;
-
-        let result = retry::run(
-            &self.policy,
-            deadline,
-            cancel,
-            |_retry| {
-                requests.fetch_add(1, Ordering::Relaxed);
-                self.attempt(&url, &host, &signed_path, query, project)
-            },
-            |why| match why {
-                Interrupted::Cancelled => Error::Cancelled,
-                Interrupted::Deadline => Error::DeadlineExceeded {
-                    deadline: total_deadline,
-                    pages,
-                    requests: requests.load(Ordering::Relaxed),
-                },
-            },
-        )
-        .await?;
-        Ok(result.value)
+        Target {
+            host: host_header(&url),
+            shown: url.as_str().to_string(),
+            url,
+            signed_path,
+        }
     }
 
-    /// One signed request; classifies the outcome for the retry loop.
-    async fn attempt(
-        &self,
-        url: &Url,
-        host: &str,
-        signed_path: &str,
-        query: &[(String, String)],
-        project: Option<&str>,
-    ) -> Result<Answer, Failure> {
-        let mut headers: Vec<(String, String)> = vec![
-            ("Host".into(), host.to_string()),
-            ("X-Sdk-Date".into(), sdk_date()),
-            ("Content-Type".into(), "application/json".into()),
-        ];
-        if let Some(p) = project {
-            headers.push(("X-Project-Id".into(), p.to_string()));
-        }
-        if let Some(t) = &self.security_token {
-            headers.push(("X-Security-Token".into(), t.clone()));
-        }
-        let authorization = self.signer.authorization(&SignedRequest {
-            method: "GET",
-            path: signed_path,
-            query,
-            headers: &headers,
-            body: b"",
-        });
-        let mut map = HeaderMap::new();
-        for (name, value) in headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .chain([("Authorization", authorization.as_str())])
-        {
-            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
-                .map_err(|e| Failure::Fatal(Error::Config(format!("bad header name: {e}"))))?;
-            let mut value = HeaderValue::from_str(value).map_err(|_| {
-                Failure::Fatal(Error::Config(format!(
-                    "header {name} has characters not allowed in HTTP"
-                )))
-            })?;
-            if name == reqwest::header::AUTHORIZATION || name.as_str() == "x-security-token" {
-                value.set_sensitive(true);
-            }
-            map.insert(name, value);
-        }
-        let shown_url = url.as_str().to_string();
-        let transport = |e: reqwest::Error| {
-            let error = Error::Transport {
-                url: shown_url.clone(),
-                message: error_chain(&e),
-                timeout: e.is_timeout(),
-                retries: 0,
-            };
-            // A request that cannot be built, or a certificate the client refuses, will not
-            // get better by trying again.
-            let certificate = e.is_connect() && error_chain(&e).contains("certificate");
-            if e.is_builder() || certificate {
-                Failure::Fatal(error)
-            } else {
-                Failure::Retryable {
-                    error,
-                    retry_after: None,
-                }
-            }
-        };
-        let mut resp = self
+    /// One try: sign, send, read the body within its cap, classify.
+    async fn attempt(&self, target: &Target, request: &Get<'_>) -> Result<Answer, Failure> {
+        let headers = self
+            .signed_headers(target, request)
+            .map_err(Failure::Fatal)?;
+        let response = self
             .http
-            .get(url.clone())
-            .headers(map)
+            .get(target.url.clone())
+            .headers(headers)
             .send()
             .await
-            .map_err(transport)?;
-        let status = resp.status().as_u16();
-        let request_id = header_str(resp.headers(), "x-request-id");
-        let retry_after = header_str(resp.headers(), "retry-after")
+            .map_err(|e| transport_failure(&target.shown, &e))?;
+        let status = response.status().as_u16();
+        let request_id = header_str(response.headers(), "x-request-id");
+        let retry_after = header_str(response.headers(), "retry-after")
             .and_then(|v| parse_retry_after(&v, std::time::SystemTime::now()));
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(transport)? {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(Failure::Fatal(Error::Decode {
-                    url: shown_url.clone(),
-                    status,
-                    message: format!("response body larger than {MAX_BODY_BYTES} bytes"),
-                    excerpt: excerpt(&body),
-                }));
-            }
-            body.extend_from_slice(&chunk);
+        let body = read_capped(response, &target.shown, status).await?;
+        classify(target, status, request_id.as_deref(), retry_after, body)
+    }
+
+    /// The request's headers with the `Authorization` signature over them.
+    fn signed_headers(&self, target: &Target, request: &Get<'_>) -> Result<HeaderMap, Error> {
+        let mut headers: Vec<(&str, String)> = vec![
+            ("Host", target.host.clone()),
+            ("X-Sdk-Date", sdk_date()),
+            ("Content-Type", "application/json".into()),
+        ];
+        if let Some(p) = request.project {
+            headers.push(("X-Project-Id", p.to_string()));
         }
-        if (200..300).contains(&status) {
-            // No JSON document is empty: a 2xx without a body is a gateway or connection
-            // glitch, and the GET is idempotent, so it is retried like a 503 (and named as
-            // what it is if it persists).
-            if body.iter().all(u8::is_ascii_whitespace) {
-                return Err(Failure::Retryable {
-                    error: Error::Decode {
-                        url: shown_url,
-                        status,
-                        message: "the response body is empty".into(),
-                        excerpt: String::new(),
-                    },
-                    retry_after: None,
-                });
-            }
-            return Ok(Answer {
+        if let Some(t) = &self.security_token {
+            headers.push(("X-Security-Token", t.clone()));
+        }
+        let owned: Vec<(String, String)> = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.clone()))
+            .collect();
+        let authorization = self.signer.authorization(&SignedRequest {
+            method: "GET",
+            path: &target.signed_path,
+            query: request.query,
+            headers: &owned,
+            body: b"",
+        });
+        headers.push(("Authorization", authorization));
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            let mut value = HeaderValue::from_str(&value).map_err(|_| Error::Request {
+                url: target.shown.clone(),
+                reason: format!("the {name} header would carry characters HTTP does not allow"),
+            })?;
+            let secret = name == "Authorization" || name == "X-Security-Token";
+            value.set_sensitive(secret);
+            map.insert(HeaderName::from_static(lowercase(name)), value);
+        }
+        Ok(map)
+    }
+}
+
+/// What one call may spend, and what it spent: the deadline, the caller's cancellation, and the
+/// requests sent and pages read so far (for the error that says the deadline passed).
+pub(crate) struct Budget<'a> {
+    pub(crate) deadline: Instant,
+    pub(crate) cancel: &'a CancellationToken,
+    pub(crate) requests: AtomicU32,
+    pub(crate) pages: AtomicU32,
+}
+
+impl<'a> Budget<'a> {
+    pub(crate) fn new(deadline: Instant, cancel: &'a CancellationToken) -> Self {
+        Budget {
+            deadline,
+            cancel,
+            requests: AtomicU32::new(0),
+            pages: AtomicU32::new(0),
+        }
+    }
+}
+
+/// A signed GET of `base` + `/segments...`: `segments` are decoded, and percent-encoded on the
+/// wire; `project` goes in `X-Project-Id` when the API is project-scoped.
+pub(crate) struct Get<'a> {
+    pub(crate) base: &'a Url,
+    pub(crate) segments: &'a [&'a str],
+    pub(crate) query: &'a [(String, String)],
+    pub(crate) project: Option<&'a str>,
+}
+
+/// A [`Get`] resolved once for all its tries.
+struct Target {
+    url: Url,
+    /// The URL as errors show it.
+    shown: String,
+    host: String,
+    signed_path: String,
+}
+
+/// Header names as `HeaderName::from_static` needs them (lower case).
+fn lowercase(name: &str) -> &'static str {
+    match name {
+        "Host" => "host",
+        "X-Sdk-Date" => "x-sdk-date",
+        "Content-Type" => "content-type",
+        "X-Project-Id" => "x-project-id",
+        "X-Security-Token" => "x-security-token",
+        _ => "authorization",
+    }
+}
+
+/// A failure before any answer. A request that cannot be built, or a certificate the client
+/// refuses, will not get better by trying again; everything else (refused, reset, timed out)
+/// may.
+fn transport_failure(shown_url: &str, e: &reqwest::Error) -> Failure {
+    let error = Error::Transport {
+        url: shown_url.to_string(),
+        message: error_chain(e),
+        timeout: e.is_timeout(),
+        retries: 0,
+    };
+    if e.is_builder() || tls_error(e).is_some() {
+        Failure::Fatal(error)
+    } else {
+        Failure::Retryable {
+            error,
+            retry_after: None,
+        }
+    }
+}
+
+/// The TLS error behind a transport failure, found by type along the error's causes.
+fn tls_error(e: &reqwest::Error) -> Option<&rustls::Error> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if let Some(tls) = c.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        if let Some(inner) = c
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            return Some(inner);
+        }
+        cause = c.source();
+    }
+    None
+}
+
+/// The body, refused past [`MAX_BODY_BYTES`] (a hostile or broken server must not exhaust
+/// memory).
+async fn read_capped(
+    mut response: reqwest::Response,
+    shown_url: &str,
+    status: u16,
+) -> Result<Vec<u8>, Failure> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_failure(shown_url, &e))?
+    {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(Failure::Fatal(Error::Decode {
+                url: shown_url.to_string(),
                 status,
-                url: shown_url,
-                body,
+                message: format!("response body larger than {MAX_BODY_BYTES} bytes"),
+                excerpt: excerpt(&body),
+            }));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A 2xx with a body is an answer; an empty 2xx and the retryable statuses are tried again;
+/// every other status is final.
+fn classify(
+    target: &Target,
+    status: u16,
+    request_id: Option<&str>,
+    retry_after: Option<Duration>,
+    body: Vec<u8>,
+) -> Result<Answer, Failure> {
+    if (200..300).contains(&status) {
+        // No JSON document is empty: a 2xx without a body is a gateway or connection glitch,
+        // and the GET is idempotent, so it is retried like a 503 (and named as what it is if it
+        // persists).
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Err(Failure::Retryable {
+                error: Error::Decode {
+                    url: target.shown.clone(),
+                    status,
+                    message: "the response body is empty".into(),
+                    excerpt: String::new(),
+                },
+                retry_after: None,
             });
         }
-        let error = Error::Service(parse_error_body(status, request_id.as_deref(), &body));
-        if is_retryable_status(status) {
-            Err(Failure::Retryable { error, retry_after })
-        } else {
-            Err(Failure::Fatal(error))
-        }
+        return Ok(Answer {
+            status,
+            url: target.shown.clone(),
+            body,
+        });
+    }
+    let error = Error::Service(parse_error_body(status, request_id, &body));
+    if is_retryable_status(status) {
+        Err(Failure::Retryable { error, retry_after })
+    } else {
+        Err(Failure::Fatal(error))
     }
 }
 

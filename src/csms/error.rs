@@ -56,6 +56,11 @@ pub enum Error {
         requests: u32,
     },
 
+    /// A request could not be built from the values it must carry (e.g. a project id from IAM
+    /// with characters no HTTP header allows). Nothing was sent.
+    #[error("cannot build the request to {url}: {reason}")]
+    Request { url: String, reason: String },
+
     /// Invalid client configuration (endpoint URL, missing region, ...). No request was sent.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -72,18 +77,6 @@ pub enum Error {
 }
 
 impl Error {
-    /// Retries spent before this error, when it came from a request.
-    pub fn retries(&self) -> u32 {
-        match self {
-            Error::Service(e) => e.retries,
-            Error::Transport { retries, .. } => *retries,
-            Error::ProjectLookup {
-                source: Some(e), ..
-            } => e.retries(),
-            _ => 0,
-        }
-    }
-
     /// The service error, also when it is the cause of a failed project lookup.
     pub fn service(&self) -> Option<&ServiceError> {
         match self {

@@ -1,14 +1,12 @@
 //! The project id lookup: `GET {iam}/v3/projects?name={region}`, signed like every request, as
 //! the official SDKs and the Go provider do when no project id is configured.
 
-use std::sync::atomic::AtomicU32;
-
 use reqwest::Url;
 use serde::Deserialize;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::client::{decode, Client};
+use super::client::{decode, Budget, Client, Get};
 use super::error::Error;
 
 #[derive(Debug, Deserialize)]
@@ -36,19 +34,13 @@ pub(crate) async fn lookup_project(
         source: source.map(Box::new),
     };
     let query = [("name".to_string(), region.to_string())];
-    let requests = AtomicU32::new(0);
-    let answer = client
-        .get(
-            iam,
-            &["v3", "projects"],
-            &query,
-            None,
-            deadline,
-            cancel,
-            &requests,
-            0,
-        )
-        .await;
+    let request = Get {
+        base: iam,
+        segments: &["v3", "projects"],
+        query: &query,
+        project: None,
+    };
+    let answer = client.get(&request, &Budget::new(deadline, cancel)).await;
     let answer = match answer {
         Ok(a) => a,
         Err(e @ (Error::Cancelled | Error::DeadlineExceeded { .. })) => return Err(e),

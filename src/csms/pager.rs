@@ -30,16 +30,9 @@ pub struct TaskQuery {
     pub page_size: Option<u32>,
 }
 
-impl TaskQuery {
-    /// Refuses a page size outside 1..=1000 before any request.
-    pub fn validate(&self) -> Result<(), Error> {
-        match self.page_size {
-            Some(n) if !(1..=MAX_PAGE_SIZE).contains(&n) => Err(Error::Config(format!(
-                "page_size must be between 1 and {MAX_PAGE_SIZE}, got {n}"
-            ))),
-            _ => Ok(()),
-        }
-    }
+/// The API's rule for `limit`: a whole number from 1 to [`MAX_PAGE_SIZE`].
+pub fn page_size(n: f64) -> Option<u32> {
+    (n.fract() == 0.0 && (1.0..=f64::from(MAX_PAGE_SIZE)).contains(&n)).then_some(n as u32)
 }
 
 /// Every task of a query.
@@ -535,14 +528,16 @@ mod tests {
     }
 
     #[test]
-    fn page_size_validation() {
-        for (n, ok) in [(0, false), (1, true), (1000, true), (1001, false)] {
-            let r = TaskQuery {
-                page_size: Some(n),
-                ..TaskQuery::default()
-            }
-            .validate();
-            assert_eq!(r.is_ok(), ok, "{n}");
+    fn page_size_rule() {
+        for (n, ok) in [
+            (0.0, None),
+            (1.0, Some(1)),
+            (1000.0, Some(1000)),
+            (1001.0, None),
+            (10.5, None),
+            (-1.0, None),
+        ] {
+            assert_eq!(page_size(n), ok, "{n}");
         }
     }
 }

@@ -92,13 +92,6 @@ pub enum Failure {
     Fatal(Error),
 }
 
-/// What [`run`] reports on success: the value and the retries it took.
-#[derive(Debug)]
-pub struct Success<T> {
-    pub value: T,
-    pub retries: u32,
-}
-
 /// Why [`run`] stopped without a value, before the error is built.
 pub enum Interrupted {
     Cancelled,
@@ -117,7 +110,7 @@ pub async fn run<T, F, Fut>(
     cancel: &CancellationToken,
     mut attempt: F,
     on_interrupt: impl Fn(Interrupted) -> Error,
-) -> Result<Success<T>, Error>
+) -> Result<T, Error>
 where
     F: FnMut(u32) -> Fut,
     Fut: Future<Output = Result<T, Failure>>,
@@ -137,12 +130,7 @@ where
             r = attempt(retry) => r,
         };
         let (error, retry_after) = match outcome {
-            Ok(value) => {
-                return Ok(Success {
-                    value,
-                    retries: retry,
-                })
-            }
+            Ok(value) => return Ok(value),
             Err(Failure::Fatal(e)) => return Err(e.with_retries(retry)),
             Err(Failure::Retryable { error, retry_after }) => (error, retry_after),
         };
@@ -291,7 +279,7 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!((r.value, r.retries), (3, 3));
+        assert_eq!((r, calls.load(Ordering::SeqCst)), (3, 4), "value and tries");
         // Waits are at most 0.5 + 1 + 2 seconds.
         assert!(
             start.elapsed() <= Duration::from_millis(3500),

@@ -27,6 +27,16 @@ pub struct SecretTask {
     pub task_error_msg: Option<String>,
 }
 
+/// `^[a-zA-Z0-9._-]{1,64}$`: CreateSecret's rule for secret names. The ListSecretTask page
+/// leaves out the period, but a name CSMS lets you create must be listable, so the wider rule
+/// wins and the service judges the rest.
+pub fn valid_secret_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
 /// A ListSecretTask response body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(try_from = "RawTaskPage")]

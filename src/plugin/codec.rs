@@ -1,5 +1,6 @@
-//! The DynamicValue codec: cty's msgpack encoding (and the JSON one Terraform may use in
-//! requests) to and from [`Value`].
+//! The DynamicValue decoder: cty's msgpack encoding (and the JSON one Terraform may use in
+//! requests) to [`Value`]. Responses are written by [`super::state`], straight from the schema;
+//! the tests keep a tree encoder of their own to build requests.
 //!
 //! Requests come from Terraform, but the decoder still treats its input as hostile: every error
 //! is typed, nesting is bounded, and nothing is preallocated from a length the input declares
@@ -16,6 +17,7 @@ const MAX_DEPTH: usize = 64;
 
 /// How cty encodes an unknown value: a fixext1 of extension type 0. Any extension type decodes
 /// as unknown (refined unknowns carry other payloads).
+#[cfg(test)]
 const UNKNOWN: [u8; 3] = [0xd4, 0, 0];
 
 /// Why a DynamicValue could not be decoded.
@@ -47,19 +49,6 @@ pub fn decode(value: Option<&DynamicValue>) -> Result<Value, DecodeError> {
         Some(v) if !v.msgpack.is_empty() => decode_msgpack(&v.msgpack),
         Some(v) if !v.json.is_empty() => decode_json(&v.json),
         _ => Err(DecodeError::Empty),
-    }
-}
-
-/// Encodes a response value; responses are always msgpack. An [`Value::Encoded`] value is
-/// handed over as it is, without a copy.
-pub fn encode(value: Value) -> DynamicValue {
-    let msgpack = match value {
-        Value::Encoded(bytes) => bytes,
-        other => encode_msgpack(&other),
-    };
-    DynamicValue {
-        msgpack,
-        json: Vec::new(),
     }
 }
 
@@ -130,188 +119,13 @@ fn from_json(raw: serde_json::Value) -> Result<Value, DecodeError> {
     })
 }
 
-/// Encodes a value as cty msgpack. Integral numbers that fit an i64 are written as integers,
-/// like cty does, so Terraform reads back exactly the number it would have produced.
-pub fn encode_msgpack(value: &Value) -> Vec<u8> {
-    let mut out = Vec::new();
-    write(&mut out, value);
-    out
-}
-
-fn write(out: &mut Vec<u8>, value: &Value) {
-    // Writing to a Vec cannot fail, so the encoder's io::Result is always Ok.
-    match value {
-        Value::Encoded(bytes) => out.extend_from_slice(bytes),
-        Value::Unknown => out.extend_from_slice(&UNKNOWN),
-        Value::Null => out.push(0xc0),
-        Value::Bool(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
-        Value::Number(n) => {
-            // 2^63 as f64: the first integral value that no longer fits an i64.
-            const I64_END: f64 = 9_223_372_036_854_775_808.0;
-            if n.fract() == 0.0 && *n >= -I64_END && *n < I64_END {
-                let _ = rmp::encode::write_sint(out, *n as i64);
-            } else {
-                let _ = rmp::encode::write_f64(out, *n);
-            }
-        }
-        Value::String(s) => {
-            let _ = rmp::encode::write_str(out, s);
-        }
-        Value::List(items) => {
-            let _ = rmp::encode::write_array_len(out, len_u32(items.len()));
-            for item in items {
-                write(out, item);
-            }
-        }
-        Value::Object(fields) => {
-            let _ = rmp::encode::write_map_len(out, len_u32(fields.len()));
-            for (key, item) in fields {
-                let _ = rmp::encode::write_str(out, key);
-                write(out, item);
-            }
-        }
-    }
-}
-
-/// Writes msgpack straight into one buffer, for responses too large to build as a [`Value`]
-/// tree first. The caller writes a well-formed value (a map header, then that many key/value
-/// pairs; an array header, then that many values); [`Writer::finish`] wraps the bytes as
-/// [`Value::Encoded`].
-#[derive(Debug, Default)]
-pub struct Writer {
-    out: Vec<u8>,
-}
-
-impl Writer {
-    /// A writer whose buffer never grows (and so never copies) if `bytes` is an upper bound.
-    pub fn with_capacity(bytes: usize) -> Self {
-        Writer {
-            out: Vec::with_capacity(bytes),
-        }
-    }
-
-    /// An object (or map) header: `len` key/value pairs follow.
-    pub fn object(&mut self, len: usize) {
-        let _ = rmp::encode::write_map_len(&mut self.out, len_u32(len));
-    }
-
-    /// A list header: `len` values follow.
-    pub fn list(&mut self, len: usize) {
-        let _ = rmp::encode::write_array_len(&mut self.out, len_u32(len));
-    }
-
-    /// An object key, or a string value.
-    pub fn str(&mut self, s: &str) {
-        let _ = rmp::encode::write_str(&mut self.out, s);
-    }
-
-    /// Any value, encoded as [`encode_msgpack`] does.
-    pub fn value(&mut self, value: &Value) {
-        write(&mut self.out, value);
-    }
-
-    /// A string, or null.
-    pub fn opt_str(&mut self, s: Option<&str>) {
-        match s {
-            Some(s) => self.str(s),
-            None => self.out.push(0xc0),
-        }
-    }
-
-    /// An integer, or null.
-    pub fn opt_int(&mut self, n: Option<i64>) {
-        match n {
-            Some(n) => {
-                let _ = rmp::encode::write_sint(&mut self.out, n);
-            }
-            None => self.out.push(0xc0),
-        }
-    }
-
-    pub fn finish(self) -> Value {
-        Value::Encoded(self.out)
-    }
-}
-
-/// msgpack lengths are u32; a provider never builds a collection anywhere near that size.
-fn len_u32(len: usize) -> u32 {
-    u32::try_from(len).unwrap_or(u32::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn round_trip(value: Value) {
-        let bytes = encode_msgpack(&value);
-        assert_eq!(
-            decode_msgpack(&bytes).unwrap(),
-            value,
-            "bytes: {bytes:02x?}"
-        );
-    }
-
     #[test]
-    fn scalars_round_trip() {
-        round_trip(Value::Null);
-        round_trip(Value::Unknown);
-        round_trip(Value::Bool(true));
-        round_trip(Value::Bool(false));
-        round_trip(Value::String(String::new()));
-        round_trip(Value::String("prod-db-password ✓".into()));
-        for n in [
-            0.0,
-            1.0,
-            -1.0,
-            1000.0,
-            1.5,
-            -0.25,
-            1_700_000_000_123.0,
-            1e300,
-        ] {
-            round_trip(Value::Number(n));
-        }
-    }
-
-    #[test]
-    fn nested_objects_with_null_and_unknown_round_trip() {
-        let task = |id: &str| {
-            Value::object([
-                ("task_id", Value::String(id.into())),
-                ("task_time", Value::Number(1_700_000_000_000.0)),
-                ("task_error_msg", Value::Null),
-            ])
-        };
-        round_trip(Value::object([
-            ("secret_name", Value::String("db".into())),
-            ("status", Value::Unknown),
-            ("page_size", Value::Null),
-            ("tasks", Value::List(vec![task("a"), task("b")])),
-            ("latest", Value::object([("db", task("b"))])),
-            ("empty", Value::List(Vec::new())),
-        ]));
-    }
-
-    #[test]
-    fn integral_numbers_encode_as_integers() {
-        assert_eq!(encode_msgpack(&Value::Number(5.0)), [0x05]);
-        assert_eq!(encode_msgpack(&Value::Number(-1.0)), [0xff]);
-        assert_eq!(encode_msgpack(&Value::Number(1000.0)), [0xcd, 0x03, 0xe8]);
-        assert_eq!(
-            encode_msgpack(&Value::Number(0.5))[0],
-            0xcb,
-            "non-integral: float64"
-        );
-        assert_eq!(
-            encode_msgpack(&Value::Number(1e19))[0],
-            0xcb,
-            "beyond i64: float64"
-        );
-    }
-
-    #[test]
-    fn unknown_is_ctys_fixext_and_any_extension_decodes_as_unknown() {
-        assert_eq!(encode_msgpack(&Value::Unknown), [0xd4, 0, 0]);
+    fn ctys_unknown_and_any_extension_decode_as_unknown() {
+        assert_eq!(decode_msgpack(&UNKNOWN).unwrap(), Value::Unknown);
         // A refined unknown (Terraform 1.6+): ext type 12 with a payload.
         assert_eq!(
             decode_msgpack(&[0xc7, 3, 12, 0x81, 0x01, 0xc3]).unwrap(),

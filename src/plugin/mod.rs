@@ -22,22 +22,27 @@ mod log;
 pub mod proto;
 pub mod schema;
 mod server;
+pub mod state;
 pub mod tls;
 pub mod value;
 
 use std::future::Future;
+use std::pin::Pin;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 pub use diag::{Diagnostic, PathStep, Severity};
 pub use schema::{AttrType, Attribute, Nesting, Schema, Type, Usage};
+pub use state::{ObjectWriter, SchemaMismatch, State};
 pub use tokio_util::sync::CancellationToken;
 pub use value::{Attr, Value};
 
-/// What a data-source-only provider implements. The server owns the protocol; implementations
-/// see decoded [`Value`]s and return [`Diagnostic`]s.
+/// What a data-source-only provider implements: its own block and the data sources it lists.
+/// The server owns the protocol; implementations see decoded [`Value`]s and return
+/// [`Diagnostic`]s.
 ///
-/// `configure` and `read_data_source` take `&self` because Terraform calls RPCs concurrently
-/// (one read per data source in parallel); a provider keeps its configured client behind a lock.
+/// `configure` takes `&self` because Terraform calls RPCs concurrently (one read per data source
+/// in parallel); a provider hands its data sources a shared slot for the configured client.
 pub trait Provider: Send + Sync + 'static {
     /// The provider's type name, e.g. `csms`; data source names start with it. It also names
     /// the provider's own environment variables: `TF_LOG_PROVIDER_CSMS` (log level) and
@@ -49,28 +54,84 @@ pub trait Provider: Send + Sync + 'static {
     fn registry_address(&self) -> String {
         format!("registry.terraform.io/example/{}", self.type_name())
     }
-    fn provider_schema(&self) -> Schema;
-    /// Data sources by full type name (`csms_rotation_tasks`).
-    fn data_source_schemas(&self) -> Vec<(&'static str, Schema)>;
+    fn schema(&self) -> Schema;
+    /// The data sources, asked for once when the server starts: it indexes them by type name
+    /// and answers unknown type names itself.
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource>>;
     /// Checks the provider block; unknown values must skip their checks.
-    fn validate_provider_config(&self, config: &Value) -> Vec<Diagnostic>;
+    fn validate(&self, config: &Value) -> Vec<Diagnostic>;
     /// Builds the API client from the provider block (called once per process).
     fn configure(
         &self,
         config: &Value,
         terraform_version: &str,
     ) -> impl Future<Output = Vec<Diagnostic>> + Send;
-    /// Checks a data source block; unknown values must skip their checks.
-    fn validate_data_source(&self, type_name: &str, config: &Value) -> Vec<Diagnostic>;
-    /// Reads a data source. `cancel` fires on StopProvider (Ctrl-C in Terraform). The returned
-    /// value must be a complete object of the data source's schema (null where unset).
-    fn read_data_source(
-        &self,
-        type_name: &str,
-        config: Value,
-        cancel: CancellationToken,
-    ) -> impl Future<Output = (Option<Value>, Vec<Diagnostic>)> + Send;
 }
+
+/// One data source type, in the shape of terraform-plugin-framework's `datasource.DataSource`.
+pub trait DataSource: Send + Sync + 'static {
+    /// The full type name, e.g. `csms_rotation_tasks`.
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    /// Checks a block; unknown values must skip their checks.
+    fn validate(&self, config: &Value) -> Vec<Diagnostic>;
+    /// Reads the data source. `cancel` fires on StopProvider (Ctrl-C in Terraform). The
+    /// `schema` passed in is this data source's own, converted once by the server, for
+    /// [`State::write`].
+    fn read<'a>(&'a self, read: ReadRequest<'a>) -> BoxFuture<'a, ReadResult>;
+}
+
+/// What a read gets: the block's decoded configuration, the data source's schema and the
+/// token that StopProvider cancels.
+pub struct ReadRequest<'a> {
+    pub config: Value,
+    pub schema: &'a Schema,
+    pub cancel: CancellationToken,
+}
+
+/// A read either produced a state (perhaps with warnings) or failed with at least one error:
+/// nothing in between, so Terraform never gets "no value and no error".
+pub type ReadResult = Result<Read, Failed>;
+
+/// A successful read.
+#[derive(Debug)]
+pub struct Read {
+    pub state: State,
+    /// Warnings only; an error belongs in [`Failed`].
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// A failed read: its diagnostics hold at least one error (warnings may come along).
+#[derive(Debug)]
+pub struct Failed(Vec<Diagnostic>);
+
+impl Failed {
+    /// Fails with `diags`; an error is added if they hold none, because a failure without an
+    /// error would reach Terraform as a silent success without a value.
+    pub fn new(mut diags: Vec<Diagnostic>) -> Failed {
+        if !diag::has_error(&diags) {
+            diags.push(Diagnostic::error(
+                "Read failed without an error",
+                "The data source failed without saying why. This is a bug in the provider; please report \
+                 it with the output of TF_LOG_PROVIDER=DEBUG.",
+            ));
+        }
+        Failed(diags)
+    }
+
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.0
+    }
+}
+
+impl From<Diagnostic> for Failed {
+    fn from(diag: Diagnostic) -> Failed {
+        Failed::new(vec![diag])
+    }
+}
+
+/// The future a [`DataSource`] read returns: boxed, so data sources can sit behind `dyn`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Runs `provider` as a Terraform plugin and returns the exit code for `main`: 0 after
 /// Terraform's Shutdown, 1 when the plugin cannot serve (started by hand without the magic

@@ -8,6 +8,7 @@
 //! Terraform's Ctrl-C also reaches this process as SIGINT, which go-plugin servers ignore; so do
 //! we (outside debug mode), and wait for StopProvider and Shutdown instead.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
@@ -37,7 +38,7 @@ use super::proto::health::{
 };
 use super::proto::tfplugin6::{self as pb, provider_server::ProviderServer};
 use super::{codec, convert, debug as reattach, handshake, tls};
-use super::{Diagnostic, Provider, Value};
+use super::{DataSource, Diagnostic, Provider, ReadRequest, Schema};
 
 /// How long a connection may take to complete its TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -99,11 +100,8 @@ pub async fn run<P: Provider>(
 
     let router = tonic::transport::Server::builder()
         .add_service(
-            ProviderServer::new(ProviderService {
-                provider: Arc::new(provider),
-                stop: stop.clone(),
-            })
-            .max_decoding_message_size(MAX_REQUEST_BYTES),
+            ProviderServer::new(ProviderService::new(provider, stop.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
         )
         .add_service(GrpcControllerServer::new(Controller {
             shutdown: shutdown.clone(),
@@ -300,16 +298,58 @@ impl StopSignal {
 
 /// The tfplugin6 Provider service.
 struct ProviderService<P> {
-    provider: Arc<P>,
+    provider: P,
+    /// The provider block's schema, converted once.
+    provider_schema: pb::Schema,
+    /// The data sources by type name, indexed once at start-up.
+    data_sources: HashMap<&'static str, Indexed>,
     stop: Arc<StopSignal>,
 }
 
+/// A data source with its schema, built and converted once instead of on every call.
+struct Indexed {
+    source: Arc<dyn DataSource>,
+    schema: Schema,
+    converted: pb::Schema,
+}
+
 impl<P: Provider> ProviderService<P> {
-    fn has_data_source(&self, type_name: &str) -> bool {
-        self.provider
-            .data_source_schemas()
-            .iter()
-            .any(|(name, _)| *name == type_name)
+    fn new(provider: P, stop: Arc<StopSignal>) -> Self {
+        let data_sources = provider
+            .data_sources()
+            .into_iter()
+            .map(|source| {
+                let schema = source.schema();
+                let converted = convert::schema(&schema);
+                let indexed = Indexed {
+                    source,
+                    schema,
+                    converted,
+                };
+                (indexed.source.type_name(), indexed)
+            })
+            .collect();
+        ProviderService {
+            provider_schema: convert::schema(&provider.schema()),
+            provider,
+            data_sources,
+            stop,
+        }
+    }
+
+    /// The data source named `type_name`, or the diagnostic that says there is none.
+    fn data_source(&self, type_name: &str) -> Result<&Indexed, Diagnostic> {
+        self.data_sources.get(type_name).ok_or_else(|| {
+            let mut served: Vec<&str> = self.data_sources.keys().copied().collect();
+            served.sort_unstable();
+            Diagnostic::error(
+                "Unknown data source",
+                format!(
+                    "This provider has no data source named {type_name:?}; it serves {}.",
+                    served.join(", ")
+                ),
+            )
+        })
     }
 }
 
@@ -332,13 +372,6 @@ fn undecodable(err: &codec::DecodeError) -> Diagnostic {
     )
 }
 
-fn unknown_data_source(type_name: &str) -> Diagnostic {
-    Diagnostic::error(
-        "Unknown data source",
-        format!("This provider has no data source named {type_name:?}."),
-    )
-}
-
 /// Logs the end of an RPC: its name, duration and diagnostic counts (never values).
 fn served(rpc: &'static str, started: Instant, diags: &[Diagnostic]) {
     let errors = diags.iter().filter(|d| d.is_error()).count();
@@ -358,14 +391,14 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         _: Request<pb::get_metadata::Request>,
     ) -> Result<Response<pb::get_metadata::Response>, Status> {
         let started = Instant::now();
-        let data_sources = self
-            .provider
-            .data_source_schemas()
-            .into_iter()
-            .map(|(name, _)| pb::get_metadata::DataSourceMetadata {
+        let mut data_sources: Vec<_> = self
+            .data_sources
+            .keys()
+            .map(|name| pb::get_metadata::DataSourceMetadata {
                 type_name: name.to_string(),
             })
             .collect();
+        data_sources.sort_unstable_by(|a, b| a.type_name.cmp(&b.type_name));
         served("GetMetadata", started, &[]);
         Ok(Response::new(pb::get_metadata::Response {
             server_capabilities: Some(capabilities()),
@@ -380,14 +413,13 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     ) -> Result<Response<pb::get_provider_schema::Response>, Status> {
         let started = Instant::now();
         let data_source_schemas = self
-            .provider
-            .data_source_schemas()
+            .data_sources
             .iter()
-            .map(|(name, schema)| (name.to_string(), convert::schema(schema)))
+            .map(|(name, indexed)| (name.to_string(), indexed.converted.clone()))
             .collect();
         served("GetProviderSchema", started, &[]);
         Ok(Response::new(pb::get_provider_schema::Response {
-            provider: Some(convert::schema(&self.provider.provider_schema())),
+            provider: Some(self.provider_schema.clone()),
             data_source_schemas,
             server_capabilities: Some(capabilities()),
             ..Default::default()
@@ -416,7 +448,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     ) -> Result<Response<pb::validate_provider_config::Response>, Status> {
         let started = Instant::now();
         let diags = match codec::decode(request.get_ref().config.as_ref()) {
-            Ok(config) => self.provider.validate_provider_config(&config),
+            Ok(config) => self.provider.validate(&config),
             Err(err) => vec![undecodable(&err)],
         };
         served("ValidateProviderConfig", started, &diags);
@@ -451,15 +483,12 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
         let started = Instant::now();
         let request = request.into_inner();
-        let diags = if !self.has_data_source(&request.type_name) {
-            vec![unknown_data_source(&request.type_name)]
-        } else {
-            match codec::decode(request.config.as_ref()) {
-                Ok(config) => self
-                    .provider
-                    .validate_data_source(&request.type_name, &config),
+        let diags = match self.data_source(&request.type_name) {
+            Err(unknown) => vec![unknown],
+            Ok(indexed) => match codec::decode(request.config.as_ref()) {
+                Ok(config) => indexed.source.validate(&config),
                 Err(err) => vec![undecodable(&err)],
-            }
+            },
         };
         served("ValidateDataResourceConfig", started, &diags);
         Ok(Response::new(pb::validate_data_resource_config::Response {
@@ -478,17 +507,16 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             type_name = request.type_name,
             "Received request"
         );
-        let (state, diags) = if !self.has_data_source(&request.type_name) {
-            (None, vec![unknown_data_source(&request.type_name)])
-        } else {
-            match codec::decode(request.config.as_ref()) {
-                Ok(config) => self.read(&request.type_name, config).await,
-                Err(err) => (None, vec![undecodable(&err)]),
-            }
+        let (state, diags) = match self.read(&request).await {
+            Ok(read) => (Some(read.state), read.warnings),
+            Err(failed) => (None, failed.diagnostics().to_vec()),
         };
         served("ReadDataSource", started, &diags);
         Ok(Response::new(pb::read_data_source::Response {
-            state: state.map(codec::encode),
+            state: state.map(|state| pb::DynamicValue {
+                msgpack: state.into_bytes(),
+                json: Vec::new(),
+            }),
             diagnostics: convert::diagnostics(&diags),
             deferred: None,
         }))
@@ -505,20 +533,17 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
 }
 
 impl<P: Provider> ProviderService<P> {
-    /// Runs the provider's read; a success must come with a value, or Terraform would fail
-    /// with a less helpful message.
-    async fn read(&self, type_name: &str, config: Value) -> (Option<Value>, Vec<Diagnostic>) {
-        let (state, mut diags) = self
-            .provider
-            .read_data_source(type_name, config, self.stop.token())
-            .await;
-        if state.is_none() && !super::diag::has_error(&diags) {
-            diags.push(Diagnostic::error(
-                "Provider returned no data",
-                format!("The read of {type_name} finished without a value or an error. This is a bug in the provider; please report it."),
-            ));
-        }
-        (state, diags)
+    async fn read(&self, request: &pb::read_data_source::Request) -> super::ReadResult {
+        let indexed = self.data_source(&request.type_name)?;
+        let config = codec::decode(request.config.as_ref()).map_err(|err| undecodable(&err))?;
+        indexed
+            .source
+            .read(ReadRequest {
+                config,
+                schema: &indexed.schema,
+                cancel: self.stop.token(),
+            })
+            .await
     }
 }
 

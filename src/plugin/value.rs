@@ -1,4 +1,5 @@
-//! Terraform values as the provider sees them, decoded once at the plugin boundary.
+//! Terraform values as the provider sees them in requests, decoded once at the plugin boundary.
+//! Responses have their own type, [`super::State`].
 //!
 //! Terraform's wire format (cty msgpack) is type-directed, but the shapes a provider can receive
 //! are few: every object and map arrives as a msgpack map and every list or set as an array, so a
@@ -20,11 +21,6 @@ pub enum Value {
     String(String),
     List(Vec<Value>),
     Object(BTreeMap<String, Value>),
-    /// A value already encoded as msgpack by a [`crate::plugin::codec::Writer`]. Responses
-    /// only: a provider returning tens of thousands of computed objects writes them straight
-    /// into the response bytes instead of building (and then encoding) a tree of them, which
-    /// measured about a third of a large read's CPU and most of its memory.
-    Encoded(Vec<u8>),
 }
 
 /// An attribute read from a config object, with unknown and null kept apart from set values so

@@ -1,107 +1,261 @@
-//! The `provider "csms"` block: its schema, its checks, and how it becomes a
-//! [`ClientConfig`]. Every argument is optional in HCL because an environment variable can fill
-//! it (the same names the widely used Huawei Cloud Go provider reads); configuration wins.
+//! The `provider "csms"` block as one table of arguments: each argument's name, type, environment
+//! variable, sensitivity, check and description are stated once, in [`ARGUMENTS`], and the schema,
+//! validation, resolution (configuration wins over environment) and the Registry docs' environment
+//! table are all derived from it. Every argument is optional in HCL because an environment
+//! variable can fill it (the same names the widely used Huawei Cloud Go provider reads).
+
+use std::collections::HashMap;
 
 use crate::csms::ClientConfig;
 use crate::plugin::diag::has_error;
 use crate::plugin::{Attr, AttrType, Attribute, Diagnostic, Schema, Type, Usage, Value};
 
-/// Where each argument may come from: `(attribute, environment variable)`.
-pub const REGION: (&str, &str) = ("region", "HW_REGION_NAME");
-pub const PROJECT_ID: (&str, &str) = ("project_id", "HW_PROJECT_ID");
-pub const ACCESS_KEY: (&str, &str) = ("access_key", "HW_ACCESS_KEY");
-pub const SECRET_KEY: (&str, &str) = ("secret_key", "HW_SECRET_KEY");
-pub const SECURITY_TOKEN: (&str, &str) = ("security_token", "HW_SECURITY_TOKEN");
-pub const ENDPOINT: (&str, &str) = ("endpoint", "HW_CSMS_ENDPOINT");
-pub const CLOUD: (&str, &str) = ("cloud", "HW_CLOUD");
-pub const IAM_ENDPOINT: (&str, &str) = ("iam_endpoint", "HW_IAM_ENDPOINT");
-pub const INSECURE: (&str, &str) = ("insecure", "HW_INSECURE");
-pub const MAX_RETRIES: (&str, &str) = ("max_retries", "HW_MAX_RETRIES");
+/// One provider argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argument {
+    pub name: &'static str,
+    /// The environment variable that fills the argument when the block leaves it unset.
+    pub env: &'static str,
+    pub check: Check,
+    /// Never logged, and marked sensitive in the schema.
+    pub sensitive: bool,
+    /// Markdown, ending with the sentence that names the environment variable.
+    pub description: &'static str,
+}
+
+/// How an argument's value is read and checked; the schema type follows from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// A non-empty string without control characters.
+    Text,
+    /// A region name such as `cn-north-4`.
+    Region,
+    /// An `http://` or `https://` base URL.
+    BaseUrl,
+    /// A bool; from the environment `true`/`false`, `1`/`0`, `yes`/`no`.
+    Flag,
+    /// A retry count, 0 to [`MAX_RETRIES_LIMIT`].
+    Retries,
+}
+
+impl Check {
+    fn ty(self) -> Type {
+        match self {
+            Check::Text | Check::Region | Check::BaseUrl => Type::String,
+            Check::Flag => Type::Bool,
+            Check::Retries => Type::Number,
+        }
+    }
+}
+
+/// States each argument once: a constant per argument (for the code that uses it) and
+/// [`ARGUMENTS`], in schema order, for everything derived.
+macro_rules! arguments {
+    ($($id:ident = $name:literal, $check:ident, $env:literal, sensitive: $sensitive:literal, $description:literal;)*) => {
+        $(
+            pub const $id: Argument = Argument {
+                name: $name,
+                env: $env,
+                check: Check::$check,
+                sensitive: $sensitive,
+                description: concat!($description, " Environment variable: `", $env, "`."),
+            };
+        )*
+        /// Every provider argument, in schema and documentation order.
+        pub const ARGUMENTS: &[Argument] = &[$($id),*];
+    };
+}
+
+arguments! {
+    REGION = "region", Region, "HW_REGION_NAME", sensitive: false,
+        "Region of the CSMS service, e.g. `cn-north-4`. Picks the endpoint and the project.";
+    PROJECT_ID = "project_id", Text, "HW_PROJECT_ID", sensitive: false,
+        "Project ID. When absent it is looked up by region through IAM (`GET /v3/projects?name={region}`).";
+    ACCESS_KEY = "access_key", Text, "HW_ACCESS_KEY", sensitive: false,
+        "Access key (AK).";
+    SECRET_KEY = "secret_key", Text, "HW_SECRET_KEY", sensitive: true,
+        "Secret key (SK). Never logged.";
+    SECURITY_TOKEN = "security_token", Text, "HW_SECURITY_TOKEN", sensitive: true,
+        "Security token of temporary AK/SK credentials, sent as `X-Security-Token`. Never logged.";
+    ENDPOINT = "endpoint", BaseUrl, "HW_CSMS_ENDPOINT", sensitive: false,
+        "Full base URL of the CSMS API, default `https://kms.{region}.{cloud}`. Point it at the \
+         `csms-emulator` for offline tests.";
+    CLOUD = "cloud", Text, "HW_CLOUD", sensitive: false,
+        "Cloud domain used to build default endpoints, default `myhuaweicloud.com`.";
+    IAM_ENDPOINT = "iam_endpoint", BaseUrl, "HW_IAM_ENDPOINT", sensitive: false,
+        "Base URL of IAM for the project lookup, default `https://iam.{region}.{cloud}`.";
+    INSECURE = "insecure", Flag, "HW_INSECURE", sensitive: false,
+        "Skip TLS certificate verification (a warning is shown).";
+    MAX_RETRIES = "max_retries", Retries, "HW_MAX_RETRIES", sensitive: false,
+        "Retries of a request that failed with 429, 500, 502, 503, 504 or a connection error, \
+         with exponential backoff and jitter; 0 to 20, default 5.";
+}
 
 /// Retries beyond this only prolong a plan that is failing anyway.
 const MAX_RETRIES_LIMIT: f64 = 20.0;
 
 pub fn schema() -> Schema {
-    let string = |name, description| {
-        Attribute::new(
-            name,
-            AttrType::Plain(Type::String),
-            Usage::Optional,
-            description,
-        )
-    };
     Schema {
         version: 0,
         description: "The `csms` provider reads the secret rotation tasks of Huawei Cloud's Cloud Secret \
             Management Service (CSMS). Every argument is optional: environment variables fill the gaps and \
             the provider block wins over them.",
-        attributes: vec![
-            string(
-                REGION.0,
-                "Region of the CSMS service, e.g. `cn-north-4`. Picks the endpoint and the project. \
-                 Environment variable: `HW_REGION_NAME`.",
-            ),
-            string(
-                PROJECT_ID.0,
-                "Project ID. When absent it is looked up by region through IAM (`GET /v3/projects?name={region}`). \
-                 Environment variable: `HW_PROJECT_ID`.",
-            ),
-            string(ACCESS_KEY.0, "Access key (AK). Environment variable: `HW_ACCESS_KEY`."),
-            string(SECRET_KEY.0, "Secret key (SK). Never logged. Environment variable: `HW_SECRET_KEY`.").sensitive(),
-            string(
-                SECURITY_TOKEN.0,
-                "Security token of temporary AK/SK credentials, sent as `X-Security-Token`. Never logged. \
-                 Environment variable: `HW_SECURITY_TOKEN`.",
-            )
-            .sensitive(),
-            string(
-                ENDPOINT.0,
-                "Full base URL of the CSMS API, default `https://kms.{region}.{cloud}`. Point it at the \
-                 `csms-emulator` for offline tests. Environment variable: `HW_CSMS_ENDPOINT`.",
-            ),
-            string(CLOUD.0, "Cloud domain used to build default endpoints, default `myhuaweicloud.com`. Environment variable: `HW_CLOUD`."),
-            string(
-                IAM_ENDPOINT.0,
-                "Base URL of IAM for the project lookup, default `https://iam.{region}.{cloud}`. \
-                 Environment variable: `HW_IAM_ENDPOINT`.",
-            ),
-            Attribute::new(
-                INSECURE.0,
-                AttrType::Plain(Type::Bool),
-                Usage::Optional,
-                "Skip TLS certificate verification (a warning is shown). Environment variable: `HW_INSECURE`.",
-            ),
-            Attribute::new(
-                MAX_RETRIES.0,
-                AttrType::Plain(Type::Number),
-                Usage::Optional,
-                "Retries of a request that failed with 429, 500, 502, 503, 504 or a connection error, \
-                 with exponential backoff and jitter; 0 to 20, default 5. Environment variable: `HW_MAX_RETRIES`.",
-            ),
-        ],
+        attributes: ARGUMENTS
+            .iter()
+            .map(|a| Attribute {
+                sensitive: a.sensitive,
+                ..Attribute::new(a.name, AttrType::Plain(a.check.ty()), Usage::Optional, a.description)
+            })
+            .collect(),
     }
 }
 
-/// The string arguments, each with its check.
-const STRINGS: [(&str, &str); 8] = [
-    REGION,
-    PROJECT_ID,
-    ACCESS_KEY,
-    SECRET_KEY,
-    SECURITY_TOKEN,
-    ENDPOINT,
-    CLOUD,
-    IAM_ENDPOINT,
-];
+/// Where a setting came from, so that a problem with it can say where to fix it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Block,
+    Environment(&'static str),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Setting {
+    Text(String),
+    Flag(bool),
+    Count(u32),
+}
+
+/// The arguments that are set, in the block or the environment, each checked.
+#[derive(Debug, Default)]
+pub struct Settings {
+    values: HashMap<&'static str, (Setting, Origin)>,
+    /// Arguments given with a value that failed its check: not missing, but not usable either.
+    invalid: Vec<&'static str>,
+}
+
+impl Settings {
+    /// Reads every argument of [`ARGUMENTS`]: from the block, else from its environment
+    /// variable. Unknown values are left out (their checks skipped); problems become
+    /// diagnostics on the argument, naming the variable when the value came from there.
+    pub fn read(
+        config: &Value,
+        env: &dyn Fn(&str) -> Option<String>,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Settings {
+        let mut settings = Settings::default();
+        for argument in ARGUMENTS {
+            match read_one(config, argument, env) {
+                Ok(Some(value)) => {
+                    settings.values.insert(argument.name, value);
+                }
+                Ok(None) => {}
+                Err(why) => {
+                    settings.invalid.push(argument.name);
+                    diags.push(invalid(argument.name, why));
+                }
+            }
+        }
+        settings
+    }
+
+    /// Whether the argument was given at all, valid or not: a missing-argument error would
+    /// only repeat the invalid-value one.
+    pub fn given(&self, argument: &Argument) -> bool {
+        self.values.contains_key(argument.name) || self.invalid.contains(&argument.name)
+    }
+
+    pub fn text(&self, argument: &Argument) -> Option<String> {
+        match self.values.get(argument.name) {
+            Some((Setting::Text(s), _)) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn flag(&self, argument: &Argument) -> Option<bool> {
+        match self.values.get(argument.name) {
+            Some((Setting::Flag(b), _)) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn count(&self, argument: &Argument) -> Option<u32> {
+        match self.values.get(argument.name) {
+            Some((Setting::Count(n), _)) => Some(*n),
+            _ => None,
+        }
+    }
+
+    pub fn origin(&self, argument: &Argument) -> Option<Origin> {
+        self.values.get(argument.name).map(|(_, origin)| *origin)
+    }
+}
+
+/// One argument, checked: `Ok(None)` when unset or unknown.
+fn read_one(
+    config: &Value,
+    argument: &Argument,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<(Setting, Origin)>, String> {
+    let name = argument.name;
+    let from_block = match argument.check.ty() {
+        Type::Bool => config.bool_attr(name).map(|a| map_attr(a, Setting::Flag)),
+        Type::Number => config.number_attr(name).map(|a| match a {
+            Attr::Set(n) => check_max_retries(n).map(|()| Attr::Set(Setting::Count(n as u32))),
+            Attr::Null => Ok(Attr::Null),
+            Attr::Unknown => Ok(Attr::Unknown),
+        }),
+        _ => config.string_attr(name).map(|a| match a {
+            Attr::Set(s) => check_text(argument, &s).map(|()| Attr::Set(Setting::Text(s))),
+            Attr::Null => Ok(Attr::Null),
+            Attr::Unknown => Ok(Attr::Unknown),
+        }),
+    }
+    .map_err(|e| e.to_string())?;
+    match from_block? {
+        Attr::Set(value) => Ok(Some((value, Origin::Block))),
+        Attr::Unknown => Ok(None),
+        Attr::Null => {
+            let Some(raw) = env(argument.env).filter(|v| !v.trim().is_empty()) else {
+                return Ok(None);
+            };
+            let var = argument.env;
+            let quoted = |why: String| {
+                format!("{why} (The value {raw:?} comes from the {var} environment variable.)")
+            };
+            let value = match argument.check {
+                Check::Flag => parse_flag(&raw).map(Setting::Flag).map_err(quoted)?,
+                Check::Retries => raw
+                    .trim()
+                    .parse::<f64>()
+                    .map_err(|_| {
+                        format!("max_retries must be a whole number from 0 to {MAX_RETRIES_LIMIT}.")
+                    })
+                    .and_then(|n| check_max_retries(n).map(|()| Setting::Count(n as u32)))
+                    .map_err(quoted)?,
+                _ => {
+                    check_text(argument, &raw).map_err(|why| {
+                        format!("{why} (The value comes from the {var} environment variable.)")
+                    })?;
+                    Setting::Text(raw)
+                }
+            };
+            Ok(Some((value, Origin::Environment(var))))
+        }
+    }
+}
+
+fn map_attr<T>(attr: Attr<T>, f: impl FnOnce(T) -> Setting) -> Result<Attr<Setting>, String> {
+    Ok(match attr {
+        Attr::Set(v) => Attr::Set(f(v)),
+        Attr::Null => Attr::Null,
+        Attr::Unknown => Attr::Unknown,
+    })
+}
 
 /// Checks what can be checked from the configuration alone. Unknown values skip their checks;
 /// missing values are not errors yet, because the environment may supply them at configure time.
 pub fn validate(config: &Value) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    for setting in STRINGS {
-        lookup(config, setting, &|_: &str| None, &mut diags);
-    }
-    max_retries(config, &|_: &str| None, &mut diags);
+    Settings::read(config, &|_: &str| None, &mut diags);
     diags
 }
 
@@ -121,33 +275,27 @@ pub fn resolve(
              variables or environment variables for the provider arguments.",
         ));
     }
-    let [region, project_id, access_key, secret_key, security_token, endpoint, cloud, iam_endpoint] =
-        STRINGS.map(|setting| lookup(config, setting, &env, &mut diags));
-    if region.is_none() && endpoint.is_none() {
+    let settings = Settings::read(config, &env, &mut diags);
+    let given = |argument: &Argument| settings.given(argument);
+    if !given(&REGION) && !given(&ENDPOINT) {
         diags.push(missing(
-            REGION,
+            &REGION,
             "the region, e.g. `cn-north-4`, or `endpoint` with the full URL of the API",
         ));
     }
-    if region.is_none() && project_id.is_none() {
+    if !given(&REGION) && !given(&PROJECT_ID) {
         diags.push(missing(
-            PROJECT_ID,
+            &PROJECT_ID,
             "the project ID (it can only be looked up when `region` is set)",
         ));
     }
-    if access_key.is_none() {
-        diags.push(missing(ACCESS_KEY, "the access key (AK)"));
+    if !given(&ACCESS_KEY) {
+        diags.push(missing(&ACCESS_KEY, "the access key (AK)"));
     }
-    if secret_key.is_none() {
-        diags.push(missing(SECRET_KEY, "the secret key (SK)"));
+    if !given(&SECRET_KEY) {
+        diags.push(missing(&SECRET_KEY, "the secret key (SK)"));
     }
-    let defaults = ClientConfig::default();
-    let insecure = match config.bool_attr(INSECURE.0) {
-        Ok(Attr::Set(b)) => b,
-        _ => env(INSECURE.1).is_some_and(|v| {
-            matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes")
-        }),
-    };
+    let insecure = settings.flag(&INSECURE).unwrap_or(false);
     if insecure {
         diags.push(
             Diagnostic::warning(
@@ -156,97 +304,49 @@ pub fn resolve(
                  anyone on the network path could read the task list and impersonate the service. Use it only \
                  against a local emulator or a test endpoint.",
             )
-            .at(INSECURE.0),
+            .at(INSECURE.name),
         );
     }
-    let max_retries = max_retries(config, &env, &mut diags).unwrap_or(defaults.max_retries);
     if has_error(&diags) {
         return Err(diags);
     }
+    let defaults = ClientConfig::default();
     let cfg = ClientConfig {
-        region,
-        project_id,
-        access_key: access_key.unwrap_or_default(),
-        secret_key: secret_key.unwrap_or_default(),
-        security_token,
-        endpoint,
-        cloud: cloud.unwrap_or(defaults.cloud.clone()),
-        iam_endpoint,
+        region: settings.text(&REGION),
+        project_id: settings.text(&PROJECT_ID),
+        access_key: settings.text(&ACCESS_KEY).unwrap_or_default(),
+        secret_key: settings.text(&SECRET_KEY).unwrap_or_default(),
+        security_token: settings.text(&SECURITY_TOKEN),
+        endpoint: settings.text(&ENDPOINT),
+        cloud: settings.text(&CLOUD).unwrap_or(defaults.cloud.clone()),
+        iam_endpoint: settings.text(&IAM_ENDPOINT),
         insecure,
-        max_retries,
+        max_retries: settings.count(&MAX_RETRIES).unwrap_or(defaults.max_retries),
         user_agent,
         ..defaults
     };
     Ok((cfg, diags))
 }
 
-/// A string argument from the block, else from its environment variable, checked either way; a
-/// problem with an environment value names the variable, since there is no line to point at.
-fn lookup(
-    config: &Value,
-    (attr, var): (&str, &str),
-    env: &impl Fn(&str) -> Option<String>,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<String> {
-    let (value, source) = match config.string_attr(attr) {
-        Ok(Attr::Set(v)) => (v, None),
-        Ok(Attr::Unknown) => return None,
-        Ok(Attr::Null) => (env(var).filter(|v| !v.is_empty())?, Some(var)),
-        Err(e) => {
-            diags.push(invalid(attr, e.to_string()));
-            return None;
-        }
-    };
-    let check = match attr {
-        "endpoint" | "iam_endpoint" => check_url(&value),
-        "region" => check_region(&value),
+fn check_text(argument: &Argument, value: &str) -> Result<(), String> {
+    match argument.check {
+        Check::BaseUrl => check_url(value),
+        Check::Region => check_region(value),
         _ if value.is_empty() || value.chars().any(char::is_control) => Err(format!(
-            "`{attr}` must be a non-empty string without control characters."
+            "`{}` must be a non-empty string without control characters.",
+            argument.name
         )),
         _ => Ok(()),
-    };
-    if let Err(why) = check {
-        diags.push(match source {
-            Some(var) => invalid(
-                attr,
-                format!("{why} (The value comes from the {var} environment variable.)"),
-            ),
-            None => invalid(attr, why),
-        });
     }
-    Some(value)
 }
 
-/// `max_retries` from the block or `HW_MAX_RETRIES`, checked.
-fn max_retries(
-    config: &Value,
-    env: &impl Fn(&str) -> Option<String>,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<u32> {
-    let (attr, var) = MAX_RETRIES;
-    let checked = match config.number_attr(attr) {
-        Ok(Attr::Set(n)) => check_max_retries(n).map(|_| n),
-        Ok(Attr::Unknown) => return None,
-        Ok(Attr::Null) => {
-            let raw = env(var).filter(|v| !v.trim().is_empty())?;
-            raw.trim()
-                .parse::<f64>()
-                .map_err(|_| {
-                    format!("max_retries must be a whole number from 0 to {MAX_RETRIES_LIMIT}.")
-                })
-                .and_then(|n| check_max_retries(n).map(|_| n))
-                .map_err(|why| {
-                    format!("{why} (The value {raw:?} comes from the {var} environment variable.)")
-                })
-        }
-        Err(e) => Err(e.to_string()),
-    };
-    match checked {
-        Ok(n) => Some(n as u32),
-        Err(why) => {
-            diags.push(invalid(attr, why));
-            None
-        }
+/// An environment bool. Anything else is an error: `HW_INSECURE=maybe` must not quietly mean
+/// false (or true).
+fn parse_flag(raw: &str) -> Result<bool, String> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" => Ok(true),
+        "0" | "false" | "no" => Ok(false),
+        _ => Err("insecure must be true or false (also accepted: 1/0, yes/no).".to_string()),
     }
 }
 
@@ -254,12 +354,15 @@ fn invalid(attr: &str, detail: impl Into<String>) -> Diagnostic {
     Diagnostic::error(format!("Invalid {attr}"), detail).at(attr)
 }
 
-fn missing((attr, var): (&str, &str), what: &str) -> Diagnostic {
+fn missing(argument: &Argument, what: &str) -> Diagnostic {
     Diagnostic::error(
-        format!("Missing {attr}"),
-        format!("The csms provider needs {what}. Set `{attr}` in the provider block or the {var} environment variable."),
+        format!("Missing {}", argument.name),
+        format!(
+            "The csms provider needs {what}. Set `{}` in the provider block or the {} environment variable.",
+            argument.name, argument.env
+        ),
     )
-    .at(attr)
+    .at(argument.name)
 }
 
 fn check_url(url: &str) -> Result<(), String> {

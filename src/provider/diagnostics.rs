@@ -2,7 +2,7 @@
 //! detail with everything the service said and what the user can do about it.
 
 use crate::csms::{Error, ListingWarning, ServiceError};
-use crate::plugin::Diagnostic;
+use crate::plugin::{Diagnostic, SchemaMismatch};
 
 pub fn from_error(err: &Error) -> Diagnostic {
     let (summary, hint) = match err {
@@ -31,8 +31,25 @@ pub fn from_error(err: &Error) -> Diagnostic {
         ),
         Error::Cancelled => ("Read cancelled", " Terraform asked the provider to stop before every page was read."),
         Error::Config(_) => ("Invalid provider configuration", " Fix the provider block or the HW_* environment variables."),
+        Error::Request { .. } => (
+            "Cannot build the request",
+            " A value the request must carry came from the service or the configuration with characters \
+             HTTP does not allow; nothing was sent. Check `project_id` (HW_PROJECT_ID), or set it to skip \
+             the IAM lookup.",
+        ),
     };
     Diagnostic::error(summary, format!("{}.{hint}", capitalize(&err.to_string())))
+}
+
+/// The provider wrote a state its own schema does not declare.
+pub fn provider_bug(err: &SchemaMismatch) -> Diagnostic {
+    Diagnostic::error(
+        "Provider bug",
+        format!(
+            "The csms provider produced a state that does not match its schema ({err}). Nothing is wrong \
+             with your configuration; please report this with the output of TF_LOG_PROVIDER=DEBUG."
+        ),
+    )
 }
 
 /// A listing that succeeded with something the user should know.

@@ -6,14 +6,16 @@ use std::collections::BTreeMap;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use super::{diagnostics, ClientSlot};
+use crate::csms::pager::{page_size, MAX_PAGE_SIZE};
+use crate::csms::task::valid_secret_name;
 use crate::csms::{Listing, SecretTask, TaskQuery};
-use crate::plugin::codec::Writer;
-use crate::plugin::{Attr, AttrType, Attribute, Diagnostic, Nesting, Schema, Type, Usage, Value};
+use crate::plugin::{
+    Attr, AttrType, Attribute, BoxFuture, DataSource, Diagnostic, Failed, Nesting, ObjectWriter,
+    Read, ReadRequest, ReadResult, Schema, SchemaMismatch, State, Type, Usage, Value,
+};
 
 pub const TYPE_NAME: &str = "csms_rotation_tasks";
-
-/// The API's own ceiling for `limit`.
-pub const MAX_PAGE_SIZE: u32 = 1000;
 
 const STATUSES: [&str; 2] = ["SUCCESS", "FAILED"];
 
@@ -33,7 +35,7 @@ pub fn schema() -> Schema {
             optional(
                 "secret_name",
                 Type::String,
-                "Only tasks of this secret (API `secret_name`); 1 to 64 characters of `a-z A-Z 0-9 _ -`.",
+                "Only tasks of this secret (API `secret_name`); 1 to 64 characters of `a-z A-Z 0-9 . _ -`.",
             ),
             optional("status", Type::String, "Only tasks with this status: `SUCCESS` or `FAILED` (API `status`)."),
             optional(
@@ -87,18 +89,55 @@ fn task_attributes() -> Vec<Attribute> {
     ]
 }
 
-/// The query a data source block asks for, checked.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Query {
-    pub secret_name: Option<String>,
-    pub status: Option<String>,
-    pub task_id: Option<String>,
-    pub page_size: Option<u32>,
+/// `data "csms_rotation_tasks"`, reading with the client its provider configured.
+pub struct RotationTasks {
+    client: ClientSlot,
+}
+
+impl RotationTasks {
+    pub fn new(client: ClientSlot) -> Self {
+        RotationTasks { client }
+    }
+
+    async fn read_tasks(&self, request: ReadRequest<'_>) -> ReadResult {
+        let query = query(&request.config).map_err(Failed::new)?;
+        let client = self.client.get()?;
+        let listing = client
+            .list_tasks(&query, &request.cancel)
+            .await
+            .map_err(|e| Failed::from(diagnostics::from_error(&e)))?;
+        let warnings = listing
+            .warnings
+            .iter()
+            .map(diagnostics::from_warning)
+            .collect();
+        let state = state(request.schema, &query, listing)
+            .map_err(|e| Failed::from(diagnostics::provider_bug(&e)))?;
+        Ok(Read { state, warnings })
+    }
+}
+
+impl DataSource for RotationTasks {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    fn validate(&self, config: &Value) -> Vec<Diagnostic> {
+        query(config).err().unwrap_or_default()
+    }
+
+    fn read<'a>(&'a self, request: ReadRequest<'a>) -> BoxFuture<'a, ReadResult> {
+        Box::pin(self.read_tasks(request))
+    }
 }
 
 /// Reads and checks the block. Unknown values skip their checks (validate may see them; a read
 /// never does). No request is ever sent for a block that fails here.
-pub fn query(config: &Value) -> Result<Query, Vec<Diagnostic>> {
+pub fn query(config: &Value) -> Result<TaskQuery, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let mut string = |name: &str| match config.string_attr(name) {
         Ok(attr) => attr,
@@ -115,7 +154,7 @@ pub fn query(config: &Value) -> Result<Query, Vec<Diagnostic>> {
                 Diagnostic::error(
                     "Invalid secret_name",
                     format!(
-                        "{:?} is not a secret name: CSMS secret names are 1 to 64 characters of letters, digits, `_` and `-`.",
+                        "{:?} is not a secret name: CSMS secret names are 1 to 64 characters of letters, digits, `.`, `_` and `-`.",
                         name
                     ),
                 )
@@ -163,10 +202,7 @@ pub fn query(config: &Value) -> Result<Query, Vec<Diagnostic>> {
         }
     }
     let page_size = match config.number_attr("page_size") {
-        Ok(Attr::Set(n)) if n.fract() == 0.0 && (1.0..=f64::from(MAX_PAGE_SIZE)).contains(&n) => {
-            Some(n as u32)
-        }
-        Ok(Attr::Set(n)) => {
+        Ok(Attr::Set(n)) => page_size(n).or_else(|| {
             diags.push(
                 Diagnostic::error(
                     "Invalid page_size",
@@ -175,7 +211,7 @@ pub fn query(config: &Value) -> Result<Query, Vec<Diagnostic>> {
                 .at("page_size"),
             );
             None
-        }
+        }),
         Ok(_) => None,
         Err(e) => {
             diags.push(Diagnostic::error("Invalid page_size", e.to_string()).at("page_size"));
@@ -185,7 +221,7 @@ pub fn query(config: &Value) -> Result<Query, Vec<Diagnostic>> {
     if !diags.is_empty() {
         return Err(diags);
     }
-    Ok(Query {
+    Ok(TaskQuery {
         secret_name: secret_name.set(),
         status: status.set(),
         task_id: task_id.set(),
@@ -193,49 +229,31 @@ pub fn query(config: &Value) -> Result<Query, Vec<Diagnostic>> {
     })
 }
 
-/// `^[a-zA-Z0-9_-]{1,64}$`, the API's rule for secret names.
-fn valid_secret_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
-impl Query {
-    pub fn to_task_query(&self) -> TaskQuery {
-        TaskQuery {
-            secret_name: self.secret_name.clone(),
-            status: self.status.clone(),
-            task_id: self.task_id.clone(),
-            page_size: self.page_size,
-        }
-    }
-
-    /// Stable for the same filters: the filters themselves, readable in plan output.
-    /// `page_size` is left out because it does not change the result.
-    pub fn id(&self) -> String {
-        let filters: Vec<(String, String)> = [
-            ("secret_name", &self.secret_name),
-            ("status", &self.status),
-            ("task_id", &self.task_id),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v)))
-        .collect();
-        if filters.is_empty() {
-            "tasks".to_string()
-        } else {
-            format!("tasks?{}", crate::csms::signer::canonical_query(&filters))
-        }
+/// Stable for the same filters: the filters themselves, readable in plan output.
+/// `page_size` is left out because it does not change the result.
+pub fn id(query: &TaskQuery) -> String {
+    let filters: Vec<(String, String)> = [
+        ("secret_name", &query.secret_name),
+        ("status", &query.status),
+        ("task_id", &query.task_id),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v)))
+    .collect();
+    if filters.is_empty() {
+        "tasks".to_string()
+    } else {
+        format!("tasks?{}", crate::csms::signer::canonical_query(&filters))
     }
 }
 
-/// The data source's state: tasks newest first, the newest per secret, and the echoed config.
-///
-/// Written straight to msgpack: a read of 100,000 tasks would otherwise build (and drop) a
-/// tree of a million values, which measured a third of the read's CPU and most of its memory.
+/// The data source's state: the echoed query, tasks newest first and the newest per secret.
 /// The tasks are dropped here, before the server encodes its response.
-pub fn state(query: &Query, listing: Listing) -> Value {
+pub fn state(
+    schema: &Schema,
+    query: &TaskQuery,
+    listing: Listing,
+) -> Result<State, SchemaMismatch> {
     let Listing {
         mut tasks, total, ..
     } = listing;
@@ -246,38 +264,17 @@ pub fn state(query: &Query, listing: Listing) -> Value {
             latest.entry(name).or_insert(task);
         }
     }
-    let bound = 512
-        + tasks.iter().map(task_size_bound).sum::<usize>()
-        + latest
-            .iter()
-            .map(|(name, task)| name.len() + 5 + task_size_bound(task))
-            .sum::<usize>();
-    let mut w = Writer::with_capacity(bound);
-    w.object(8);
-    w.str("secret_name");
-    w.opt_str(query.secret_name.as_deref());
-    w.str("status");
-    w.opt_str(query.status.as_deref());
-    w.str("task_id");
-    w.opt_str(query.task_id.as_deref());
-    w.str("page_size");
-    w.opt_int(query.page_size.map(i64::from));
-    w.str("id");
-    w.str(&query.id());
-    w.str("total");
-    w.opt_int(Some(total.unwrap_or(tasks.len() as i64)));
-    w.str("tasks");
-    w.list(tasks.len());
-    for task in &tasks {
-        write_task(&mut w, task);
-    }
-    w.str("latest");
-    w.object(latest.len());
-    for (name, task) in &latest {
-        w.str(name);
-        write_task(&mut w, task);
-    }
-    w.finish()
+    let id = id(query);
+    State::write(schema, |o| {
+        o.string("secret_name", query.secret_name.as_deref());
+        o.string("status", query.status.as_deref());
+        o.string("task_id", query.task_id.as_deref());
+        o.int("page_size", query.page_size.map(i64::from));
+        o.string("id", Some(&id));
+        o.int("total", Some(total.unwrap_or(tasks.len() as i64)));
+        o.list("tasks", tasks.iter(), write_task);
+        o.map("latest", latest.iter(), |o, task| write_task(o, task));
+    })
 }
 
 /// Newest first by `task_time`, ties (and tasks without a time, which go last) by `task_id`, so
@@ -290,49 +287,18 @@ pub fn sort_newest_first(tasks: &mut [SecretTask]) {
     });
 }
 
-/// One task object, with the fields of [`task_attributes`] in that order.
-fn write_task(w: &mut Writer, t: &SecretTask) {
-    w.object(10);
-    w.str("task_id");
-    w.str(&t.task_id);
-    w.str("secret_name");
-    w.opt_str(t.secret_name.as_deref());
-    w.str("rotation_func_urn");
-    w.opt_str(t.rotation_func_urn.as_deref());
-    w.str("task_status");
-    w.opt_str(t.task_status.as_deref());
-    w.str("operate_type");
-    w.opt_str(t.operate_type.as_deref());
-    w.str("task_time");
-    w.opt_int(t.task_time);
-    w.str("created_at");
-    w.opt_str(t.task_time.and_then(rfc3339).as_deref());
-    w.str("attempt_nums");
-    w.opt_int(t.attempt_nums);
-    w.str("task_error_code");
-    w.opt_str(t.task_error_code.as_deref());
-    w.str("task_error_msg");
-    w.opt_str(t.task_error_msg.as_deref());
-}
-
-/// An upper bound of [`write_task`]'s output: keys and fixed parts (at most 150 bytes), each
-/// string with a 5-byte header, `created_at` at most 40 bytes.
-fn task_size_bound(t: &SecretTask) -> usize {
-    let strings = [
-        &t.secret_name,
-        &t.rotation_func_urn,
-        &t.task_status,
-        &t.operate_type,
-        &t.task_error_code,
-        &t.task_error_msg,
-    ];
-    150 + 40
-        + t.task_id.len()
-        + 5
-        + strings
-            .iter()
-            .map(|s| s.as_deref().map_or(1, |s| s.len() + 5))
-            .sum::<usize>()
+/// One task object of [`task_attributes`].
+fn write_task(o: &mut ObjectWriter<'_, '_>, t: &SecretTask) {
+    o.string("task_id", Some(&t.task_id));
+    o.string("secret_name", t.secret_name.as_deref());
+    o.string("rotation_func_urn", t.rotation_func_urn.as_deref());
+    o.string("task_status", t.task_status.as_deref());
+    o.string("operate_type", t.operate_type.as_deref());
+    o.int("task_time", t.task_time);
+    o.string("created_at", t.task_time.and_then(rfc3339).as_deref());
+    o.int("attempt_nums", t.attempt_nums);
+    o.string("task_error_code", t.task_error_code.as_deref());
+    o.string("task_error_msg", t.task_error_msg.as_deref());
 }
 
 /// Epoch milliseconds as RFC 3339 UTC; `None` for instants `time` cannot represent.
@@ -442,23 +408,21 @@ mod tests {
         .unwrap();
         assert_eq!(
             q,
-            Query {
+            TaskQuery {
                 secret_name: Some("prod-db_1".into()),
                 status: Some("FAILED".into()),
                 task_id: None,
                 page_size: Some(50)
             }
         );
-        assert_eq!(q.id(), "tasks?secret_name=prod-db_1&status=FAILED");
-        assert_eq!(Query::default().id(), "tasks");
+        assert_eq!(id(&q), "tasks?secret_name=prod-db_1&status=FAILED");
+        assert_eq!(id(&TaskQuery::default()), "tasks");
     }
 
     /// The state as Terraform will decode it.
-    fn decoded_state(query: &Query, listing: Listing) -> Value {
-        match state(query, listing) {
-            Value::Encoded(bytes) => crate::plugin::codec::decode_msgpack(&bytes).unwrap(),
-            other => other,
-        }
+    fn decoded_state(query: &TaskQuery, listing: Listing) -> Value {
+        let state = state(&schema(), query, listing).unwrap();
+        crate::plugin::codec::decode_msgpack(state.as_bytes()).unwrap()
     }
 
     fn decoded_task(t: SecretTask) -> Value {
@@ -466,7 +430,7 @@ mod tests {
             tasks: vec![t],
             ..Listing::default()
         };
-        match decoded_state(&Query::default(), listing).get("tasks") {
+        match decoded_state(&TaskQuery::default(), listing).get("tasks") {
             Value::List(items) => items[0].clone(),
             other => panic!("tasks is {other:?}"),
         }
@@ -485,7 +449,7 @@ mod tests {
             total: Some(5),
             ..Listing::default()
         };
-        let state = decoded_state(&Query::default(), listing);
+        let state = decoded_state(&TaskQuery::default(), listing);
         let ids: Vec<&Value> = match state.get("tasks") {
             Value::List(items) => items.iter().map(|t| t.get("task_id")).collect(),
             other => panic!("tasks is {other:?}"),
@@ -507,10 +471,10 @@ mod tests {
 
     #[test]
     fn state_echoes_the_query_and_has_every_schema_attribute() {
-        let query = Query {
+        let query = TaskQuery {
             secret_name: Some("db".into()),
             page_size: Some(20),
-            ..Query::default()
+            ..TaskQuery::default()
         };
         let state = decoded_state(&query, Listing::default());
         let Value::Object(fields) = &state else {
@@ -533,33 +497,5 @@ mod tests {
         let mut expected: Vec<&str> = task_attributes().iter().map(|a| a.name).collect();
         expected.sort();
         assert_eq!(task_fields.keys().collect::<Vec<_>>(), expected);
-    }
-
-    #[test]
-    fn size_bound_holds_for_long_and_empty_tasks() {
-        let long = SecretTask {
-            task_id: "t".repeat(300),
-            secret_name: Some("s".repeat(64)),
-            rotation_func_urn: Some("u".repeat(70_000)),
-            task_status: Some("FAILED".into()),
-            operate_type: Some("MULTI_USER".into()),
-            task_time: Some(i64::MAX),
-            attempt_nums: Some(i64::MIN),
-            task_error_code: Some("e".repeat(40)),
-            task_error_msg: Some("m".repeat(1000)),
-        };
-        for t in [
-            long,
-            SecretTask::default(),
-            task("x", "s", Some(1), "SUCCESS"),
-        ] {
-            let bound = task_size_bound(&t);
-            let mut w = Writer::default();
-            write_task(&mut w, &t);
-            let Value::Encoded(bytes) = w.finish() else {
-                panic!()
-            };
-            assert!(bytes.len() <= bound, "{} > {bound}", bytes.len());
-        }
     }
 }

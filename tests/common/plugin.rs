@@ -313,10 +313,3 @@ pub fn config_for(
         (a.name.clone(), value)
     }))
 }
-
-/// `value` as the msgpack DynamicValue Terraform sends.
-pub fn dynamic(
-    value: &csms_provider::plugin::Value,
-) -> Option<csms_provider::plugin::proto::tfplugin6::DynamicValue> {
-    Some(csms_provider::plugin::codec::encode(value.clone()))
-}

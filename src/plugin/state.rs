@@ -1,0 +1,225 @@
+//! The schema-directed state writer: a provider writes the named attributes of its schema and
+//! this module writes the msgpack, so the state's shape is stated once, in the schema.
+//!
+//! Every object header carries the schema's attribute count, and attributes the provider does
+//! not write are written as null, so a count can never disagree with what follows. Names and
+//! types are checked against the schema as they are written; a mismatch is a provider bug,
+//! reported as [`SchemaMismatch`] (an error diagnostic at the edge, never malformed bytes that
+//! Terraform would blame on the provider with a less helpful message). Lists and maps take
+//! exact-size iterators, so their headers cannot disagree with their items either.
+//!
+//! [`State::write`] runs the writing closure twice: once counting bytes, once into a buffer of
+//! exactly that size. A read of 100,000 tasks writes a state of tens of MB; growing a buffer by
+//! doubling would copy it repeatedly and hold up to twice its size, while the counting pass costs
+//! a fraction of the writing one and keeps the size bound derived instead of typed in.
+
+use std::io::Write;
+
+use super::schema::{AttrType, Attribute, Nesting, Schema, Type};
+
+/// An encoded state (cty msgpack of an object of a data source's schema), ready for the wire.
+/// Only [`State::write`] makes one, so a response never carries bytes the schema did not shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct State(Vec<u8>);
+
+impl State {
+    /// Writes an object of `schema` with `fill`; see the module docs.
+    pub fn write(
+        schema: &Schema,
+        fill: impl Fn(&mut ObjectWriter<'_, '_>),
+    ) -> Result<State, SchemaMismatch> {
+        let mut counter = Counter(0);
+        write_object(&mut counter, &schema.attributes, &fill)?;
+        let mut out = Vec::with_capacity(counter.0);
+        write_object(&mut out, &schema.attributes, &fill)?;
+        debug_assert_eq!(
+            out.len(),
+            counter.0,
+            "the counting pass measured another state"
+        );
+        Ok(State(out))
+    }
+
+    /// The msgpack bytes.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// The provider wrote something its schema does not declare: a bug in the provider.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("the state does not match the schema: {0}")]
+pub struct SchemaMismatch(String);
+
+/// Writes the attributes of one object. Attributes may come in any order; each at most once.
+pub struct ObjectWriter<'a, 'w> {
+    out: &'w mut dyn Write,
+    attributes: &'a [Attribute],
+    written: Vec<bool>,
+    error: Option<SchemaMismatch>,
+}
+
+fn write_object(
+    mut out: &mut dyn Write,
+    attributes: &[Attribute],
+    fill: &dyn Fn(&mut ObjectWriter<'_, '_>),
+) -> Result<(), SchemaMismatch> {
+    let _ = rmp::encode::write_map_len(&mut out, len_u32(attributes.len()));
+    let mut object = ObjectWriter {
+        out,
+        attributes,
+        written: vec![false; attributes.len()],
+        error: None,
+    };
+    fill(&mut object);
+    object.finish()
+}
+
+impl<'a, 'w> ObjectWriter<'a, 'w> {
+    /// A string attribute; `None` is null.
+    pub fn string(&mut self, name: &str, value: Option<&str>) {
+        if self.key(name, |ty| matches!(ty, AttrType::Plain(Type::String))) {
+            match value {
+                Some(s) => {
+                    let _ = rmp::encode::write_str(&mut self.out, s);
+                }
+                None => self.null(),
+            }
+        }
+    }
+
+    /// A number attribute holding an integer; `None` is null.
+    pub fn int(&mut self, name: &str, value: Option<i64>) {
+        if self.key(name, |ty| matches!(ty, AttrType::Plain(Type::Number))) {
+            match value {
+                Some(n) => {
+                    let _ = rmp::encode::write_sint(&mut self.out, n);
+                }
+                None => self.null(),
+            }
+        }
+    }
+
+    /// A nested list attribute with one object per item, written by `each`.
+    pub fn list<T>(
+        &mut self,
+        name: &str,
+        items: impl ExactSizeIterator<Item = T>,
+        each: impl Fn(&mut ObjectWriter<'_, '_>, T),
+    ) {
+        let Some(nested) = self.nested(name, Nesting::List) else {
+            return;
+        };
+        let _ = rmp::encode::write_array_len(&mut self.out, len_u32(items.len()));
+        for item in items {
+            self.nested_object(nested, |o| each(o, item));
+        }
+    }
+
+    /// A nested map attribute: one object per `(key, item)`, written by `each`. Keys must be
+    /// distinct, as a map's are.
+    pub fn map<K: AsRef<str>, T>(
+        &mut self,
+        name: &str,
+        entries: impl ExactSizeIterator<Item = (K, T)>,
+        each: impl Fn(&mut ObjectWriter<'_, '_>, T),
+    ) {
+        let Some(nested) = self.nested(name, Nesting::Map) else {
+            return;
+        };
+        let _ = rmp::encode::write_map_len(&mut self.out, len_u32(entries.len()));
+        for (key, item) in entries {
+            let _ = rmp::encode::write_str(&mut self.out, key.as_ref());
+            self.nested_object(nested, |o| each(o, item));
+        }
+    }
+
+    fn nested(&mut self, name: &str, nesting: Nesting) -> Option<&'a [Attribute]> {
+        let index = self.index(
+            name,
+            |ty| matches!(ty, AttrType::Nested(n, _) if *n == nesting),
+        )?;
+        match &self.attributes[index].ty {
+            AttrType::Nested(_, attributes) => Some(attributes),
+            AttrType::Plain(_) => None,
+        }
+    }
+
+    fn nested_object(&mut self, attributes: &'a [Attribute], fill: impl FnOnce(&mut ObjectWriter)) {
+        let _ = rmp::encode::write_map_len(&mut self.out, len_u32(attributes.len()));
+        let mut object = ObjectWriter {
+            out: &mut *self.out,
+            attributes,
+            written: vec![false; attributes.len()],
+            error: None,
+        };
+        fill(&mut object);
+        if let Err(e) = object.finish() {
+            self.error.get_or_insert(e);
+        }
+    }
+
+    /// Writes the key of attribute `name` if the schema has it with a type `fits`.
+    fn key(&mut self, name: &str, fits: impl Fn(&AttrType) -> bool) -> bool {
+        self.index(name, fits).is_some()
+    }
+
+    fn index(&mut self, name: &str, fits: impl Fn(&AttrType) -> bool) -> Option<usize> {
+        let Some(index) = self.attributes.iter().position(|a| a.name == name) else {
+            self.fail(format!("no attribute {name:?}"));
+            return None;
+        };
+        if !fits(&self.attributes[index].ty) {
+            self.fail(format!("attribute {name:?} written as another type"));
+            return None;
+        }
+        if std::mem::replace(&mut self.written[index], true) {
+            self.fail(format!("attribute {name:?} written twice"));
+            return None;
+        }
+        let _ = rmp::encode::write_str(&mut self.out, name);
+        Some(index)
+    }
+
+    fn null(&mut self) {
+        let _ = self.out.write_all(&[0xc0]);
+    }
+
+    fn fail(&mut self, why: String) {
+        debug_assert!(false, "state does not match the schema: {why}");
+        self.error.get_or_insert(SchemaMismatch(why));
+    }
+
+    /// Writes the attributes left unwritten as null, completing the header's count.
+    fn finish(mut self) -> Result<(), SchemaMismatch> {
+        for (index, attribute) in self.attributes.iter().enumerate() {
+            if !self.written[index] {
+                let _ = rmp::encode::write_str(&mut self.out, attribute.name);
+                self.null();
+            }
+        }
+        self.error.map_or(Ok(()), Err)
+    }
+}
+
+/// Counts bytes instead of storing them: the measuring pass of [`State::write`].
+struct Counter(usize);
+
+impl Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// msgpack lengths are u32; a provider never builds a collection anywhere near that size.
+fn len_u32(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
+}
