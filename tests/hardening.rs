@@ -781,7 +781,18 @@ async fn no_rpc_answers_a_caller_without_terraforms_certificate() {
         ),
     ];
     for (who, channel) in attempts {
-        let Ok(channel) = channel else { continue };
+        // A refusal at connect time passes only if the server was reached and said no: a
+        // connection that never got there (wrong socket, nothing listening) proves nothing.
+        let channel = match channel {
+            Ok(channel) => channel,
+            Err(e) => {
+                assert!(
+                    !never_reached(&e),
+                    "{who}: the connection never reached the plugin: {e:?}"
+                );
+                continue;
+            }
+        };
         let mut provider = ProviderClient::new(channel.clone());
         let mut calls = Vec::new();
         calls.push((
@@ -847,4 +858,19 @@ async fn no_rpc_answers_a_caller_without_terraforms_certificate() {
         .await
         .expect("Shutdown from Terraform");
     assert_eq!(plugin.exit_code().await, Some(0));
+}
+
+/// Whether a failed connect failed before reaching any server (no socket, nothing listening).
+fn never_reached(e: &tonic::transport::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::{AddrNotAvailable, ConnectionRefused, NotFound};
+            if matches!(io.kind(), NotFound | ConnectionRefused | AddrNotAvailable) {
+                return true;
+            }
+        }
+        cause = c.source();
+    }
+    false
 }

@@ -392,21 +392,22 @@ fn transport_failure(shown_url: &str, e: &reqwest::Error) -> Failure {
     }
 }
 
-/// The TLS error behind a transport failure, found by type along the error's causes.
+/// The TLS error behind a transport failure, found by type along the error's causes. The
+/// connector nests it in `io::Error`s, whose `source()` skips the wrapped error, so those are
+/// unwrapped by hand.
 fn tls_error(e: &reqwest::Error) -> Option<&rustls::Error> {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(c) = cause {
         if let Some(tls) = c.downcast_ref::<rustls::Error>() {
             return Some(tls);
         }
-        if let Some(inner) = c
+        cause = match c
             .downcast_ref::<std::io::Error>()
             .and_then(|io| io.get_ref())
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
         {
-            return Some(inner);
-        }
-        cause = c.source();
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => c.source(),
+        };
     }
     None
 }

@@ -40,6 +40,61 @@ pub struct Listing {
     pub is_last: bool,
 }
 
+/// The page as the service writes it: `{total, tasks, next_marker}`. The emulator spells the
+/// wire names itself rather than reusing the client's serde attributes, so that a client that
+/// drifts from the documented names fails against the emulator instead of agreeing with itself.
+pub fn page_body(page: &TaskPage) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct WirePage<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        total: Option<i64>,
+        tasks: Vec<WireTask<'a>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        next_marker: Option<&'a str>,
+    }
+    #[derive(serde::Serialize)]
+    struct WireTask<'a> {
+        task_id: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        secret_name: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rotation_func_urn: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        task_status: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        operate_type: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        task_time: Option<i64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        attempt_nums: Option<i64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        task_error_code: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        task_error_msg: Option<&'a str>,
+    }
+    let tasks = page
+        .tasks
+        .iter()
+        .map(|t| WireTask {
+            task_id: &t.task_id,
+            secret_name: t.secret_name.as_deref(),
+            rotation_func_urn: t.rotation_func_urn.as_deref(),
+            task_status: t.task_status.as_deref(),
+            operate_type: t.operate_type.as_deref(),
+            task_time: t.task_time,
+            attempt_nums: t.attempt_nums,
+            task_error_code: t.task_error_code.as_deref(),
+            task_error_msg: t.task_error_msg.as_deref(),
+        })
+        .collect();
+    serde_json::to_vec(&WirePage {
+        total: page.total,
+        tasks,
+        next_marker: page.next_marker.as_deref(),
+    })
+    .expect("a page serializes")
+}
+
 /// Answers one ListSecretTask query over `tasks` (stored order).
 pub fn list(
     tasks: &[SecretTask],

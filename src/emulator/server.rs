@@ -337,7 +337,7 @@ async fn tasks(
     if let Some(total) = &mut listing.page.total {
         *total = (*total + faults.total_delta).max(0);
     }
-    let json = Bytes::from(serde_json::to_vec(&listing.page).expect("a page serializes"));
+    let json = Bytes::from(super::listing::page_body(&listing.page));
     if hits(faults.reset_every) {
         reset.store(true, Ordering::Relaxed);
         return cut_response(json);

@@ -137,6 +137,8 @@ pub struct Plugin {
     pub handshake: Handshake,
     pub client_cert: ClientCert,
     pub stderr: Captured,
+    /// What the plugin wrote on stdout after the handshake line: nothing, once it has exited.
+    stdout_rest: Option<tokio::task::JoinHandle<String>>,
 }
 
 impl Plugin {
@@ -165,17 +167,18 @@ impl Plugin {
             "no handshake line; stderr:\n{}",
             stderr.text()
         );
-        // Like go-plugin, keep draining stdout; the test asserts nothing else appears.
-        tokio::spawn(async move {
+        // Like go-plugin, keep draining stdout; `exit_code` asserts nothing else appeared.
+        let stdout_rest = tokio::spawn(async move {
             let mut rest = String::new();
             let _ = stdout.read_to_string(&mut rest).await;
-            assert!(rest.is_empty(), "stdout after the handshake: {rest:?}");
+            rest
         });
         Plugin {
             child,
             handshake: Handshake::parse(&line),
             client_cert,
             stderr,
+            stdout_rest: Some(stdout_rest),
         }
     }
 
@@ -190,12 +193,20 @@ impl Plugin {
         ProviderClient::new(self.channel().await)
     }
 
-    /// Waits for the process to exit and returns its exit code.
+    /// Waits for the process to exit, asserts that it wrote nothing on stdout after the
+    /// handshake line (Terraform would read it as protocol), and returns its exit code.
     pub async fn exit_code(&mut self) -> Option<i32> {
         let status = tokio::time::timeout(TIMEOUT, self.child.wait())
             .await
             .unwrap_or_else(|_| panic!("plugin did not exit; stderr:\n{}", self.stderr.text()))
             .unwrap();
+        if let Some(rest) = self.stdout_rest.take() {
+            let rest = tokio::time::timeout(TIMEOUT, rest)
+                .await
+                .expect("stdout closes when the plugin exits")
+                .expect("stdout drain");
+            assert!(rest.is_empty(), "stdout after the handshake: {rest:?}");
+        }
         status.code()
     }
 }
