@@ -347,6 +347,9 @@ mod tests {
         for good in ["db.password", ".", "a-b_c.d", &"x.".repeat(32)] {
             assert!(valid_secret_name(good), "{good:?}");
         }
-        assert!(!valid_secret_name(&format!("{}x", "x.".repeat(32))), "65 characters");
+        assert!(
+            !valid_secret_name(&format!("{}x", "x.".repeat(32))),
+            "65 characters"
+        );
     }
 }
