@@ -1,5 +1,6 @@
-//! The HCL users copy holds on both paths. Every file in `examples/` and every README snippet
-//! that reads `csms_rotation_tasks` is planned by real Terraform against the emulator on three
+//! The HCL users copy holds on both paths. Every file in `examples/`, every README snippet that
+//! reads `csms_rotation_tasks` and every guide snippet is planned by real Terraform against the
+//! emulator on three
 //! data sets, built here in the shape `csms-emulator --data` reads: green (every newest rotation
 //! succeeded), red (the newest rotations failed) and one where the secrets have no task yet.
 //! Green plans exit 0 without a warning; red and task-less plans show the author's own message
@@ -14,6 +15,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use common::terraform::{emulator_with, tasks_requests, Run, Workdir, AK, SK};
+use csms_provider::docs;
 use csms_provider::emulator::{data, Emulator, Faults, SecretTask};
 use serde_json::json;
 
@@ -144,7 +146,7 @@ const TERRAFORM_ERRORS: &[&str] = &[
 
 /// One configuration users copy, planned on each data set.
 struct Case {
-    /// What is planned: a path under the project root, or `README.md#N` (N-th snippet, from 1).
+    /// What is planned: a path under the project root, or `FILE#N` for a documentation snippet.
     name: String,
     /// The example files this case plans, for the coverage check.
     covers: Vec<String>,
@@ -188,22 +190,77 @@ fn data_source_case(file: &str, green: Expect, red: Expect, no_tasks: Expect) ->
     }
 }
 
-/// The README's fenced `hcl` blocks that read the data source (the CLI configuration snippets
-/// do not).
-fn readme_snippets() -> Vec<String> {
-    let readme = read("README.md");
+/// The HCL snippets of the documentation users copy, as `(FILE#N, text)` (N counts from 1 per
+/// file): the README's ```` ```hcl ```` blocks that read the data source (the others are CLI
+/// configuration), and every ```` ```terraform ```` block of the guides (their fragments and
+/// counter-examples use ```` ```hcl ````, which is not planned).
+fn doc_snippets() -> Vec<(String, String)> {
+    let mut sources = vec![(
+        "README.md".to_string(),
+        "```hcl\n",
+        "data \"csms_rotation_tasks\"",
+    )];
+    let mut guides: Vec<PathBuf> = std::fs::read_dir(root().join(docs::GUIDES))
+        .expect("read docs/guides")
+        .map(|e| e.expect("dir entry").path())
+        .collect();
+    guides.sort();
+    for guide in guides {
+        let rel = guide.strip_prefix(root()).expect("under the root");
+        sources.push((rel.to_string_lossy().into_owned(), "```terraform\n", ""));
+    }
     let mut snippets = Vec::new();
-    let mut rest = readme.as_str();
-    while let Some(start) = rest.find("```hcl\n") {
-        let body = &rest[start + "```hcl\n".len()..];
-        let end = body.find("```").expect("README: unterminated ```hcl block");
-        if body[..end].contains("data \"csms_rotation_tasks\"") {
-            snippets.push(body[..end].to_string());
+    for (file, fence, must_contain) in sources {
+        let text = read(&file);
+        let mut rest = text.as_str();
+        let mut n = 0;
+        while let Some(start) = rest.find(fence) {
+            let body = &rest[start + fence.len()..];
+            let end = body
+                .find("```")
+                .unwrap_or_else(|| panic!("{file}: unterminated {fence:?} block"));
+            if body[..end].contains(must_contain) {
+                n += 1;
+                snippets.push((format!("{file}#{n}"), body[..end].to_string()));
+            }
+            rest = &body[end + 3..];
         }
-        rest = &body[end + 3..];
     }
     snippets
 }
+
+/// What each documentation snippet must show on the green, red and task-less data sets. A new
+/// snippet needs its line here, or the coverage check fails.
+const SNIPPETS: &[(&str, Expect, Expect, Expect)] = &[
+    (
+        "README.md#1",
+        passes(&[]),
+        fails(&["The last rotation of prod-db-password did not succeed."]),
+        fails(&["The last rotation of prod-db-password did not succeed."]),
+    ),
+    (
+        "docs/guides/checking-rotations.md#1",
+        passes(&[]),
+        fails(&["The newest rotation did not succeed for: prod-db-password, legacy-api-key."]),
+        fails(&["The newest rotation did not succeed for: prod-db-password, legacy-api-key."]),
+    ),
+    (
+        "docs/guides/checking-rotations.md#2",
+        passes(&[]),
+        warns(&[
+            "Warning: Check block assertion failed",
+            "The newest rotation of legacy-api-key did not succeed.",
+        ]),
+        warns(&["The newest rotation of legacy-api-key did not succeed."]),
+    ),
+    (
+        "docs/guides/checking-rotations.md#3",
+        passes(&[]),
+        // The red set's newest success of prod-db-password is 8 days old.
+        warns(&["prod-db-password has not rotated successfully in the last 7 days (last success: 20"]),
+        warns(&["prod-db-password has not rotated successfully in the last 7 days (last success: never)."]),
+    ),
+];
 
 fn cases() -> Vec<Case> {
     let mut cases = vec![
@@ -251,35 +308,30 @@ fn cases() -> Vec<Case> {
             ]),
         },
     ];
-    // The README's snippets, in order; a new snippet needs its expectations here.
-    let readme: &[(Expect, Expect, Expect)] = &[(
-        passes(&[]),
-        fails(&["The last rotation of prod-db-password did not succeed."]),
-        fails(&["The last rotation of prod-db-password did not succeed."]),
-    )];
-    let snippets = readme_snippets();
-    assert_eq!(
-        snippets.len(),
-        readme.len(),
-        "README.md has {} snippets reading csms_rotation_tasks; give each one its expectations here",
-        snippets.len()
-    );
-    for (i, (snippet, (green, red, no_tasks))) in snippets.into_iter().zip(readme).enumerate() {
-        let name = format!("README.md#{}", i + 1);
+    for (name, snippet) in doc_snippets() {
+        let &(_, green, red, no_tasks) = SNIPPETS
+            .iter()
+            .find(|(n, ..)| *n == name)
+            .unwrap_or_else(|| panic!("{name} has no expectations in SNIPPETS"));
+        // Guide snippets leave the provider block out, as the data-source examples do.
+        let mut files = vec![("main.tf", snippet)];
+        if !files[0].1.contains("provider \"csms\"") {
+            files.push(("provider.tf", read(PROVIDER)));
+        }
         cases.push(Case {
             covers: vec![name.clone()],
             name,
-            files: vec![("main.tf", snippet)],
-            green: *green,
-            red: *red,
-            no_tasks: *no_tasks,
+            files,
+            green,
+            red,
+            no_tasks,
         });
     }
     cases
 }
 
-/// Every file under `examples/` (relative to the root, sorted) plus `README.md#N` for each
-/// README snippet: what the cases must cover between them.
+/// Every file under `examples/` (relative to the root) plus each documentation snippet: what
+/// the cases must cover between them.
 fn everything_users_copy() -> BTreeSet<String> {
     fn walk(dir: &Path, out: &mut BTreeSet<String>) {
         for entry in std::fs::read_dir(dir).expect("read examples/") {
@@ -294,15 +346,16 @@ fn everything_users_copy() -> BTreeSet<String> {
     }
     let mut all = BTreeSet::new();
     walk(&root().join("examples"), &mut all);
-    all.extend((1..=readme_snippets().len()).map(|i| format!("README.md#{i}")));
+    all.extend(doc_snippets().into_iter().map(|(name, _)| name));
     all
 }
 
 /// Panics unless the cases (and the rotation-policy test) cover exactly what users copy: a new
-/// example, or a new README snippet, cannot go untested.
+/// example or snippet cannot go untested, and an expectation cannot outlive its snippet.
 fn assert_every_example_has_a_case(cases: &[Case]) {
     let mut covered: BTreeSet<String> = cases.iter().flat_map(|c| c.covers.clone()).collect();
     covered.extend(ROTATION_POLICY.iter().map(|p| p.to_string()));
+    covered.extend(SNIPPETS.iter().map(|(name, ..)| name.to_string()));
     let all = everything_users_copy();
     let untested: Vec<&String> = all.difference(&covered).collect();
     let missing: Vec<&String> = covered.difference(&all).collect();
@@ -312,7 +365,7 @@ fn assert_every_example_has_a_case(cases: &[Case]) {
     );
 }
 
-/// Proves nothing in `examples/` or the README escapes the plans below (the check is cheap,
+/// Proves nothing in `examples/`, the README or the guides escapes the plans below (the check is cheap,
 /// so it also runs on its own, without Terraform).
 #[test]
 fn every_example_and_readme_snippet_has_a_case() {
