@@ -110,6 +110,7 @@ struct Expect {
     hides: &'static [&'static str],
 }
 
+/// Exits 0 with neither a check warning nor a failed rotation in the output.
 const fn passes(shows: &'static [&'static str]) -> Expect {
     Expect {
         fails: false,
@@ -118,7 +119,8 @@ const fn passes(shows: &'static [&'static str]) -> Expect {
     }
 }
 
-const fn warns(shows: &'static [&'static str]) -> Expect {
+/// Exits 0; a check block may warn (say so in `shows`).
+const fn plans(shows: &'static [&'static str]) -> Expect {
     Expect {
         fails: false,
         shows,
@@ -126,6 +128,7 @@ const fn warns(shows: &'static [&'static str]) -> Expect {
     }
 }
 
+/// Exits non-zero: a postcondition failed the plan.
 const fn fails(shows: &'static [&'static str]) -> Expect {
     Expect {
         fails: true,
@@ -247,18 +250,18 @@ const SNIPPETS: &[(&str, Expect, Expect, Expect)] = &[
     (
         "docs/guides/checking-rotations.md#2",
         passes(&[]),
-        warns(&[
+        plans(&[
             "Warning: Check block assertion failed",
             "The newest rotation of legacy-api-key did not succeed.",
         ]),
-        warns(&["The newest rotation of legacy-api-key did not succeed."]),
+        plans(&["The newest rotation of legacy-api-key did not succeed."]),
     ),
     (
         "docs/guides/checking-rotations.md#3",
         passes(&[]),
         // The red set's newest success of prod-db-password is 8 days old.
-        warns(&["prod-db-password has not rotated successfully in the last 7 days (last success: 20"]),
-        warns(&["prod-db-password has not rotated successfully in the last 7 days (last success: never)."]),
+        plans(&["prod-db-password has not rotated successfully in the last 7 days (last success: 20"]),
+        plans(&["prod-db-password has not rotated successfully in the last 7 days (last success: never)."]),
     ),
 ];
 
@@ -266,12 +269,12 @@ fn cases() -> Vec<Case> {
     let mut cases = vec![
         data_source_case(
             "data-source.tf",
-            warns(&[
+            plans(&[
                 "db_last_rotation = \"SUCCESS at",
                 OLD_ERROR,
             ]),
-            warns(&["db_last_rotation = \"FAILED at", PROD_DB_ERROR, LEGACY_ERROR]),
-            warns(&["db_last_rotation = \"prod-db-password has never rotated\""]),
+            plans(&["db_last_rotation = \"FAILED at", PROD_DB_ERROR, LEGACY_ERROR]),
+            plans(&["db_last_rotation = \"prod-db-password has never rotated\""]),
         ),
         data_source_case(
             "postcondition.tf",
@@ -286,7 +289,7 @@ fn cases() -> Vec<Case> {
         data_source_case(
             "check.tf",
             passes(&[]),
-            warns(&[
+            plans(&[
                 "Warning: Check block assertion failed",
                 "The newest rotation failed for: legacy-api-key, prod-db-password.",
             ]),
@@ -368,7 +371,7 @@ fn assert_every_example_has_a_case(cases: &[Case]) {
 /// Proves nothing in `examples/`, the README or the guides escapes the plans below (the check is cheap,
 /// so it also runs on its own, without Terraform).
 #[test]
-fn every_example_and_readme_snippet_has_a_case() {
+fn every_example_and_doc_snippet_has_a_case() {
     assert_every_example_has_a_case(&cases());
 }
 
@@ -399,7 +402,7 @@ fn check(case: &Case, set: DataSet, run: &Run) {
     }
 }
 
-/// Proves every example and README snippet plans on green data and fails (or warns) with its
+/// Proves every example and documentation snippet plans on green data and fails (or warns) with its
 /// author's message on red data and on secrets without tasks. Each plan must read the data
 /// source (the emulator counts the requests), and every case must have run on all three data
 /// sets: a case that is skipped, or a file that does not plan, fails the test.
