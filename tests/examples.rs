@@ -402,10 +402,10 @@ fn check(case: &Case, set: DataSet, run: &Run) {
     }
 }
 
-/// Proves every example and documentation snippet plans on green data and fails (or warns) with its
-/// author's message on red data and on secrets without tasks. Each plan must read the data
-/// source (the emulator counts the requests), and every case must have run on all three data
-/// sets: a case that is skipped, or a file that does not plan, fails the test.
+/// Proves every example and documentation snippet plans on green data and fails (or warns)
+/// with its author's message on red data and on secrets without tasks. Each plan must read the
+/// data source (the emulator counts the requests), and every case must have run on all three
+/// data sets: a case that is skipped, or a file that does not plan, fails the test.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn examples_hold_on_green_and_red_data() {
     let cases = cases();
