@@ -170,40 +170,6 @@ fn example(path: &str) -> String {
     .expect("example exists")
 }
 
-/// Every example users copy plans against the emulator, so examples never rot.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_example_plans() {
-    let emu = demo_emulator().await;
-    let provider = example("provider/provider.tf");
-    let dir =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data-sources/csms_rotation_tasks");
-    let mut planned = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let body = std::fs::read_to_string(&path).unwrap();
-        let work = Workdir::new(&[("provider.tf", &provider), ("main.tf", &body)]).emulator_env(
-            &emu.base_url(),
-            emu.project_id(),
-            AK,
-            SK,
-        );
-        let run = work.run(&["plan", "-input=false", "-no-color"]).await;
-        assert_eq!(
-            run.code,
-            0,
-            "{} does not plan:\n{}",
-            path.display(),
-            run.output()
-        );
-        planned += 1;
-    }
-    assert_eq!(planned, 3, "data-source.tf, postcondition.tf, check.tf");
-    assert_eq!(
-        emu.stats().by_path.values().sum::<u64>(),
-        emu.stats().requests
-    );
-}
-
 /// The demo: with `enforce = false` the plan shows the tasks and warns; by default the
 /// postcondition on legacy-api-key fails it (what `./scripts/demo` shows).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

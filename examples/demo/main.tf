@@ -57,14 +57,16 @@ data "csms_rotation_tasks" "prod_db" {
   }
 }
 
-# Fails: the newest rotation of legacy-api-key failed.
+# Fails with the demo data: the newest rotation of legacy-api-key failed.
 data "csms_rotation_tasks" "legacy_api" {
   secret_name = "legacy-api-key"
 
   lifecycle {
     postcondition {
       condition     = !var.enforce || try(self.latest["legacy-api-key"].task_status, "NONE") == "SUCCESS"
-      error_message = "The last rotation of legacy-api-key did not succeed: ${try(self.latest["legacy-api-key"].task_error_msg, "no task found")}"
+      # Evaluated even when the condition holds: null error fields (success) and a missing
+      # entry (no task yet) must both give a string, hence coalesce() inside try().
+      error_message = "The last rotation of legacy-api-key did not succeed: ${try(coalesce(self.latest["legacy-api-key"].task_error_msg, "no error message"), "no rotation task found")}"
     }
   }
 }

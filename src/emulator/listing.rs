@@ -116,7 +116,7 @@ pub fn list(
         if !valid_secret_name(name) {
             return Err(ApiError::invalid_parameter(
                 "secret_name",
-                "expected 1 to 64 characters of a-z, A-Z, 0-9, '_' or '-'",
+                "expected 1 to 64 characters of a-z, A-Z, 0-9, '.', '_' or '-'",
             ));
         }
     }
@@ -186,12 +186,14 @@ pub fn list(
     })
 }
 
-/// `^[a-zA-Z0-9_-]{1,64}$`, the API's secret name rule.
+/// `^[a-zA-Z0-9._-]{1,64}$`, CreateSecret's rule for secret names. The ListSecretTask page
+/// leaves out the period, but a filter must accept every name a secret can be created with:
+/// refusing `db.password` would hide the tasks of a secret that exists.
 pub fn valid_secret_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 #[cfg(test)]
@@ -377,12 +379,32 @@ mod tests {
 
     #[test]
     fn invalid_secret_name_is_rejected_and_empty_values_are_absent() {
-        let e = err(&[("secret_name", "a b")]);
-        assert_eq!(e.code, "CSMS.0002");
+        for bad in ["a b", "a/b", "a*", "ä", "a\n"] {
+            let e = err(&[("secret_name", bad)]);
+            assert_eq!(e.code, "CSMS.0002", "{bad:?}");
+        }
         assert!(err(&[("secret_name", &"x".repeat(65))])
             .message
             .contains("secret_name"));
         let l = list(&data(), &q(&[("secret_name", ""), ("status", "")]), OPTS).unwrap();
         assert_eq!(l.page.total, Some(10));
+    }
+
+    /// CreateSecret accepts periods (`^[a-zA-Z0-9._-]{1,64}$`), so a filter on such a name
+    /// lists its tasks instead of failing with 400.
+    #[test]
+    fn secret_names_with_periods_filter_like_any_other() {
+        let mut tasks = data();
+        tasks.push(task("t11", "db.password", "FAILED"));
+        tasks.push(task("t12", "db.password", "SUCCESS"));
+        let l = list(&tasks, &q(&[("secret_name", "db.password")]), OPTS).unwrap();
+        assert_eq!(ids(&l), ["t11", "t12"]);
+        for good in ["db.password", ".", "a-b_c.d", &"x.".repeat(32)] {
+            assert!(valid_secret_name(good), "{good:?}");
+        }
+        assert!(
+            !valid_secret_name(&format!("{}x", "x.".repeat(32))),
+            "65 characters"
+        );
     }
 }

@@ -3,14 +3,17 @@ data "csms_rotation_tasks" "db" {
   secret_name = "prod-db-password"
 }
 
-output "db_last_rotation" {
-  value = {
-    status = data.csms_rotation_tasks.db.latest["prod-db-password"].task_status
-    at     = data.csms_rotation_tasks.db.latest["prod-db-password"].created_at
-  }
+# `lookup()` gives null instead of an error while the secret has never rotated: a secret
+# without tasks has no entry in `latest`.
+locals {
+  db_latest = lookup(data.csms_rotation_tasks.db.latest, "prod-db-password", null)
 }
 
-# Failed tasks of every secret.
+output "db_last_rotation" {
+  value = local.db_latest == null ? "prod-db-password has never rotated" : "${local.db_latest.task_status} at ${local.db_latest.created_at}"
+}
+
+# Failed tasks of every secret. The error fields are null on success, so `coalesce()` them.
 data "csms_rotation_tasks" "failed" {
   status = "FAILED"
 }
