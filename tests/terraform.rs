@@ -123,6 +123,25 @@ async fn task_id_selects_one_task() {
     assert_eq!(outputs["total"], 1);
 }
 
+/// A secret name that matches no task (here one with a period, which CreateSecret allows) is
+/// sent to the service rather than refused, and the empty result warns on `secret_name`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_matching_nothing_warns() {
+    let emu = demo_emulator().await;
+    let config = "data \"csms_rotation_tasks\" \"q\" {\n  secret_name = \"db.password\"\n}\n\
+                  output \"total\" { value = data.csms_rotation_tasks.q.total }\n";
+    let dir = workdir(&emu, config);
+    dir.run(&["plan", "-no-color"])
+        .await
+        .assert_ok()
+        .assert_contains(&[
+            "Warning: No rotation task matched",
+            "secret_name = \"db.password\"",
+            "never rotated",
+        ]);
+    assert_eq!(tasks_requests(&emu), 1);
+}
+
 /// A failed newest rotation fails `terraform plan` with the user's own message.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postcondition_fails_the_plan() {

@@ -14,6 +14,7 @@
 //! - Empty parameter values (`secret_name=`) count as absent; unknown parameters are ignored.
 
 use super::error::ApiError;
+pub use crate::csms::task::valid_secret_name;
 use crate::csms::task::{SecretTask, TaskPage};
 
 /// The API's default page size.
@@ -184,16 +185,6 @@ pub fn list(
         first_page_end,
         is_last,
     })
-}
-
-/// `^[a-zA-Z0-9._-]{1,64}$`, CreateSecret's rule for secret names. The ListSecretTask page
-/// leaves out the period, but a filter must accept every name a secret can be created with:
-/// refusing `db.password` would hide the tasks of a secret that exists.
-pub fn valid_secret_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 #[cfg(test)]

@@ -50,7 +50,7 @@ pub fn schema() -> Schema {
                  rejects it. Every page is read either way; this only trades requests for response size.",
             ),
             computed("id", Type::String, "Identifies the query; the same for the same filters."),
-            computed("total", Type::Number, "Number of tasks the service reports for the query."),
+            computed("total", Type::Number, "Number of tasks the service reports for the query; 0 when the filters match nothing."),
             Attribute::new(
                 "tasks",
                 AttrType::Nested(Nesting::List, task_attributes()),
@@ -61,7 +61,11 @@ pub fn schema() -> Schema {
                 "latest",
                 AttrType::Nested(Nesting::Map, task_attributes()),
                 Usage::Computed,
-                "The newest task of each secret, keyed by `secret_name`.",
+                "The newest task of each secret *among the tasks matching the filters*, keyed by `secret_name`. \
+                 With `status = \"SUCCESS\"` it holds each secret's newest success, so asserting on it always \
+                 passes: filter by `secret_name` alone to ask whether the newest rotation succeeded. A secret \
+                 without a matching task (never rotated, or a wrong name) has no entry: read it with `try()` or \
+                 `lookup()`.",
             ),
         ],
     }
@@ -75,17 +79,20 @@ fn task_attributes() -> Vec<Attribute> {
         field("task_id", Type::String, "Task ID."),
         field("secret_name", Type::String, "Name of the rotated secret."),
         field("rotation_func_urn", Type::String, "URN of the FunctionGraph function that performs the rotation."),
-        field("task_status", Type::String, "Task status as the service reports it, e.g. `SUCCESS` or `FAILED`."),
-        field("operate_type", Type::String, "Rotation type as the service reports it, e.g. `MULTI_USER`."),
+        field("task_status", Type::String, "Task status: `SUCCESS` or `FAILED`, the values the API documents and filters on."),
+        field("operate_type", Type::String, "Rotation type as the service reports it, e.g. `MULTI_USER`; the API documents no list of values."),
         field("task_time", Type::Number, "Creation time of the task in milliseconds since the Unix epoch, as the API returns it."),
         field(
             "created_at",
             Type::String,
-            "Creation time as an RFC 3339 UTC timestamp (the same instant as `task_time`), for `timecmp()`.",
+            "When the rotation started (the task's creation; the API reports no finish time), as an RFC 3339 \
+             UTC timestamp: the same instant as `task_time`, for `timecmp()`.",
         ),
         field("attempt_nums", Type::Number, "Number of rotation attempts."),
-        field("task_error_code", Type::String, "Error code of a failed task; null when absent."),
-        field("task_error_msg", Type::String, "Error message of a failed task; null when absent."),
+        field("task_error_code", Type::String, "Error code of a failed task; null on success and whenever the service leaves it out (wrap it in \
+             `coalesce()` inside an `error_message`)."),
+        field("task_error_msg", Type::String, "Error message of a failed task; null on success and whenever the service leaves it out (wrap it \
+             in `coalesce()` inside an `error_message`)."),
     ]
 }
 
@@ -106,11 +113,14 @@ impl RotationTasks {
             .list_tasks(&query, &request.cancel)
             .await
             .map_err(|e| Failed::from(diagnostics::from_error(&e)))?;
-        let warnings = listing
+        let mut warnings: Vec<Diagnostic> = listing
             .warnings
             .iter()
             .map(diagnostics::from_warning)
             .collect();
+        if listing.tasks.is_empty() {
+            warnings.extend(nothing_matched(&query));
+        }
         let state = state(request.schema, &query, listing)
             .map_err(|e| Failed::from(diagnostics::provider_bug(&e)))?;
         Ok(Read { state, warnings })
@@ -227,6 +237,40 @@ pub fn query(config: &Value) -> Result<TaskQuery, Vec<Diagnostic>> {
         task_id: task_id.set(),
         page_size,
     })
+}
+
+/// A name filter that matched nothing is more often a typo, or a secret that never rotated,
+/// than a fact to assert on: say so, on the attribute.
+fn nothing_matched(query: &TaskQuery) -> Option<Diagnostic> {
+    let (attribute, value, what) = match (&query.task_id, &query.secret_name) {
+        (Some(id), _) => (
+            "task_id",
+            id,
+            "The task ID may be wrong, or the task was deleted.",
+        ),
+        (None, Some(name)) => (
+            "secret_name",
+            name,
+            "The secret name may be misspelled, or the secret has never rotated (rotation off, or \
+             its first rotation not yet due).",
+        ),
+        (None, None) => return None,
+    };
+    let filter = if query.status.is_some() {
+        " with this status"
+    } else {
+        ""
+    };
+    Some(
+        Diagnostic::warning(
+            "No rotation task matched",
+            format!(
+                "CSMS lists no rotation task for {attribute} = {value:?}{filter}. {what} `tasks` is empty and \
+                 `latest` has no entry for it."
+            ),
+        )
+        .at(attribute),
+    )
 }
 
 /// Stable for the same filters: the filters themselves, readable in plan output.
@@ -396,6 +440,27 @@ mod tests {
             error_paths(&block(&[("task_id", s("t")), ("status", Value::Unknown)])),
             ["task_id"]
         );
+    }
+
+    #[test]
+    fn a_name_that_matches_nothing_warns_on_its_attribute() {
+        let by_name = TaskQuery {
+            secret_name: Some("db.password".into()),
+            ..TaskQuery::default()
+        };
+        let w = nothing_matched(&by_name).unwrap();
+        assert!(!w.is_error());
+        assert_eq!(w.path, [PathStep::Attribute("secret_name".into())]);
+        assert!(w.detail.contains("never rotated"), "{}", w.detail);
+        let by_id = TaskQuery {
+            task_id: Some("t-1".into()),
+            ..TaskQuery::default()
+        };
+        assert_eq!(
+            nothing_matched(&by_id).unwrap().path,
+            [PathStep::Attribute("task_id".into())]
+        );
+        assert!(nothing_matched(&TaskQuery::default()).is_none());
     }
 
     #[test]
