@@ -241,20 +241,36 @@ async fn invalid_configs_are_refused_before_any_request() {
             "Conflicting filters",
         ),
     ];
-    for (body, attribute, summary) in cases {
-        let dir = workdir(
-            &emu,
-            &format!("data \"csms_rotation_tasks\" \"bad\" {{\n  {body}\n}}\n"),
-        );
-        let run = dir.run(&["plan", "-input=false", "-no-color"]).await;
-        // Terraform quotes the offending line under the diagnostic.
+    // One plan carries every case: Terraform validates each block and reports them all.
+    let config: String = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (body, _, _))| {
+            format!("data \"csms_rotation_tasks\" \"bad{i}\" {{\n  {body}\n}}\n")
+        })
+        .collect();
+    let run = workdir(&emu, &config)
+        .run(&["plan", "-input=false", "-no-color"])
+        .await;
+    for (i, (body, attribute, summary)) in cases.iter().enumerate() {
+        // Terraform quotes the offending line under the diagnostic, with the block it is in.
         let line = body
             .lines()
             .find(|l| l.trim_start().starts_with(attribute))
             .unwrap()
             .trim();
-        run.assert_error(&[&format!("Error: {summary}"), line]);
+        run.assert_error(&[
+            &format!("Error: {summary}"),
+            &format!("data.csms_rotation_tasks.bad{i}"),
+            line,
+        ]);
     }
+    assert_eq!(
+        run.output().matches("Error: ").count(),
+        cases.len(),
+        "one error per case:\n{}",
+        run.output()
+    );
     assert_eq!(
         emu.stats().requests,
         0,
@@ -338,13 +354,12 @@ async fn transient_faults_are_retried_to_the_exact_result() {
                 "data \"csms_rotation_tasks\" \"q\" {{\n  page_size = 100\n}}\n{ALL_TASKS_OUTPUTS}"
             ),
         );
-        let run = dir.run(&["plan", "-input=false", "-no-color"]).await;
-        run.assert_ok();
+        // Apply plans first, so one run reads the data source once.
         let outputs = dir.apply_outputs().await;
         assert_eq!(ids(&outputs), newest_first_ids(&data), "{faults:?}");
-        // Two reads (plan, apply) of 3 pages each; every fault set forces at least one retry per read.
+        // One read of 3 pages; every fault set forces at least one retry.
         assert!(
-            tasks_requests(&emu) >= 8,
+            tasks_requests(&emu) >= 4,
             "faults forced retries: {faults:?} {:?}",
             emu.stats()
         );
