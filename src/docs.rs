@@ -10,7 +10,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::plugin::{AttrType, Attribute, Nesting, Provider, Schema, Type, Usage};
+use crate::plugin::{AttrType, Attribute, BlockNesting, Nesting, Provider, Schema, Type, Usage};
 use crate::provider::config;
 
 /// The command that regenerates the pages, named in their front matter and in drift reports.
@@ -223,7 +223,7 @@ pub fn undocumented(schema: &Schema) -> Vec<String> {
             if a.description.trim().is_empty() {
                 out.push(path.clone());
             }
-            if let AttrType::Nested(_, children) = &a.ty {
+            if let Some(children) = a.ty.children() {
                 walk(children, &format!("{path}."), out);
             }
         }
@@ -443,7 +443,7 @@ fn write_children(out: &mut String, parents: &[&str], attributes: &[Attribute], 
                 out.push(' ');
                 out.push_str(&description);
             }
-            if let AttrType::Nested(_, children) = &a.ty {
+            if let Some(children) = a.ty.children() {
                 out.push_str(&format!(
                     " (see [below for nested schema](#{}))",
                     anchor(&path)
@@ -491,6 +491,10 @@ fn type_label(ty: &AttrType) -> String {
         AttrType::Nested(Nesting::Single, _) => "Attributes".to_string(),
         AttrType::Nested(Nesting::List, _) => "Attributes List".to_string(),
         AttrType::Nested(Nesting::Map, _) => "Attributes Map".to_string(),
+        AttrType::Block(BlockNesting::Single, _) => "Block, Optional".to_string(),
+        AttrType::Block(BlockNesting::List { max_items }, _) => {
+            format!("Block List, Max: {max_items}")
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use csms_provider::docs::{self, Drift};
-use csms_provider::plugin::{AttrType, Attribute, Provider};
+use csms_provider::plugin::{Attribute, Provider};
 use csms_provider::provider::{config, CsmsProvider};
 
 fn root() -> &'static Path {
@@ -41,7 +41,7 @@ fn every_attribute_and_nested_field_has_a_description() {
             if a.description.trim().is_empty() {
                 missing.push(path.clone());
             }
-            if let AttrType::Nested(_, children) = &a.ty {
+            if let Some(children) = a.ty.children() {
                 assert!(!children.is_empty(), "{path} nests no attributes");
                 walk(children, &path, seen, missing);
             }

@@ -8,26 +8,57 @@ use serde_json::json;
 
 use super::diag::{Diagnostic, PathStep, Severity};
 use super::proto::tfplugin6 as pb;
-use super::schema::{AttrType, Attribute, Nesting, Schema, Type, Usage};
+use super::schema::{AttrType, Attribute, BlockNesting, Nesting, Schema, Type, Usage};
 
 /// A schema as Terraform reads it.
 pub fn schema(schema: &Schema) -> pb::Schema {
     pb::Schema {
         version: schema.version,
-        block: Some(pb::schema::Block {
-            version: schema.version,
-            attributes: schema.attributes.iter().map(attribute).collect(),
-            block_types: Vec::new(),
-            description: schema.description.to_string(),
-            description_kind: pb::StringKind::Markdown.into(),
-            deprecated: false,
-        }),
+        block: Some(block(
+            schema.version,
+            schema.description,
+            &schema.attributes,
+        )),
+    }
+}
+
+/// A block: its plain and nested attributes, and its nested blocks.
+fn block(version: i64, description: &str, members: &[Attribute]) -> pb::schema::Block {
+    let (blocks, attributes): (Vec<&Attribute>, Vec<&Attribute>) = members
+        .iter()
+        .partition(|a| matches!(a.ty, AttrType::Block(..)));
+    pb::schema::Block {
+        version,
+        attributes: attributes.into_iter().map(attribute).collect(),
+        block_types: blocks.into_iter().map(nested_block).collect(),
+        description: description.to_string(),
+        description_kind: pb::StringKind::Markdown.into(),
+        deprecated: false,
+    }
+}
+
+fn nested_block(attr: &Attribute) -> pb::schema::NestedBlock {
+    use pb::schema::nested_block::NestingMode as N;
+    let AttrType::Block(nesting, members) = &attr.ty else {
+        unreachable!("only blocks are partitioned here")
+    };
+    let (nesting, max_items) = match nesting {
+        BlockNesting::Single => (N::Single, 0),
+        BlockNesting::List { max_items } => (N::List, *max_items),
+    };
+    pb::schema::NestedBlock {
+        type_name: attr.name.to_string(),
+        block: Some(block(0, attr.description, members)),
+        nesting: nesting.into(),
+        min_items: 0,
+        max_items,
     }
 }
 
 fn attribute(attr: &Attribute) -> pb::schema::Attribute {
     let (ty, nested_type) = match &attr.ty {
         AttrType::Plain(ty) => (cty_type(ty).to_string().into_bytes(), None),
+        AttrType::Block(..) => unreachable!("blocks are converted by nested_block"),
         AttrType::Nested(nesting, attrs) => (
             Vec::new(),
             Some(pb::schema::Object {
@@ -114,6 +145,46 @@ fn diagnostic(diag: &Diagnostic) -> pb::Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blocks_become_block_types_with_their_nesting() {
+        let read = Attribute::new("read", AttrType::Plain(Type::String), Usage::Optional, "R.");
+        let s = Schema {
+            version: 0,
+            description: "D.",
+            attributes: vec![
+                Attribute::new(
+                    "assume_role",
+                    AttrType::Block(BlockNesting::List { max_items: 1 }, vec![read.clone()]),
+                    Usage::Optional,
+                    "Agency.",
+                ),
+                Attribute::new(
+                    "timeouts",
+                    AttrType::Block(BlockNesting::Single, vec![read]),
+                    Usage::Optional,
+                    "Time.",
+                ),
+            ],
+        };
+        let block = schema(&s).block.unwrap();
+        assert!(block.attributes.is_empty());
+        let [list, single] = &block.block_types[..] else {
+            panic!("two blocks: {:?}", block.block_types)
+        };
+        use pb::schema::nested_block::NestingMode as N;
+        assert_eq!(
+            (list.type_name.as_str(), list.nesting, list.max_items),
+            ("assume_role", N::List as i32, 1)
+        );
+        assert_eq!(
+            (single.type_name.as_str(), single.nesting),
+            ("timeouts", N::Single as i32)
+        );
+        let inner = single.block.as_ref().unwrap();
+        assert_eq!(inner.attributes[0].name, "read");
+        assert_eq!(inner.description, "Time.");
+    }
 
     #[test]
     fn nested_attributes_set_nested_type_and_leave_type_empty() {

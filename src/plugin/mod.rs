@@ -32,7 +32,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 pub use diag::{Diagnostic, PathStep, Severity};
-pub use schema::{AttrType, Attribute, Nesting, Schema, Type, Usage};
+pub use schema::{AttrType, Attribute, BlockNesting, Nesting, Schema, Type, Usage};
 pub use state::{ObjectWriter, SchemaMismatch, State};
 pub use tokio_util::sync::CancellationToken;
 pub use value::{Attr, Value};

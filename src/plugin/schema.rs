@@ -22,12 +22,34 @@ pub enum Nesting {
     Map,
 }
 
-/// The type of an attribute: a plain type, or nested attributes (`nested_type` on the wire,
-/// with `type` left empty as Terraform requires).
+/// How a nested block nests (tfplugin6 `Schema.NestedBlock.NestingMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockNesting {
+    /// At most one block; absent is null (terraform-plugin-framework's `SingleNestedBlock`, the
+    /// shape of the conventional `timeouts` block).
+    Single,
+    /// A list of blocks, at most `max_items` (the Go provider's `assume_role` shape).
+    List { max_items: i64 },
+}
+
+/// The type of an attribute: a plain type, nested attributes (`nested_type` on the wire, with
+/// `type` left empty as Terraform requires), or a nested block (`block_types` on the wire).
+/// Blocks sit among the attributes because in a value they are one more key of the object.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AttrType {
     Plain(Type),
     Nested(Nesting, Vec<Attribute>),
+    Block(BlockNesting, Vec<Attribute>),
+}
+
+impl AttrType {
+    /// The attributes inside a nested attribute or block.
+    pub fn children(&self) -> Option<&[Attribute]> {
+        match self {
+            AttrType::Plain(_) => None,
+            AttrType::Nested(_, children) | AttrType::Block(_, children) => Some(children),
+        }
+    }
 }
 
 /// Whether the user sets an attribute or the provider computes it.

@@ -15,7 +15,7 @@
 
 use std::io::Write;
 
-use super::schema::{AttrType, Attribute, Nesting, Schema, Type};
+use super::schema::{AttrType, Attribute, BlockNesting, Nesting, Schema, Type};
 
 /// An encoded state (cty msgpack of an object of a data source's schema), ready for the wire.
 /// Only [`State::write`] makes one, so a response never carries bytes the schema did not shape.
@@ -138,15 +138,26 @@ impl<'a, 'w> ObjectWriter<'a, 'w> {
         }
     }
 
+    /// A single nested block, echoing the configuration's: `None` when the block is absent.
+    pub fn block(&mut self, name: &str, fill: Option<impl FnOnce(&mut ObjectWriter)>) {
+        let Some(index) = self.index(name, |ty| {
+            matches!(ty, AttrType::Block(BlockNesting::Single, _))
+        }) else {
+            return;
+        };
+        let nested = self.attributes[index].ty.children().unwrap_or_default();
+        match fill {
+            Some(fill) => self.nested_object(nested, fill),
+            None => self.null(),
+        }
+    }
+
     fn nested(&mut self, name: &str, nesting: Nesting) -> Option<&'a [Attribute]> {
         let index = self.index(
             name,
             |ty| matches!(ty, AttrType::Nested(n, _) if *n == nesting),
         )?;
-        match &self.attributes[index].ty {
-            AttrType::Nested(_, attributes) => Some(attributes),
-            AttrType::Plain(_) => None,
-        }
+        self.attributes[index].ty.children()
     }
 
     fn nested_object(&mut self, attributes: &'a [Attribute], fill: impl FnOnce(&mut ObjectWriter)) {
@@ -194,12 +205,18 @@ impl<'a, 'w> ObjectWriter<'a, 'w> {
         self.error.get_or_insert(SchemaMismatch(why));
     }
 
-    /// Writes the attributes left unwritten as null, completing the header's count.
+    /// Writes the attributes left unwritten, completing the header's count: null, or an
+    /// empty list for list blocks (Terraform represents absent ones so).
     fn finish(mut self) -> Result<(), SchemaMismatch> {
         for (index, attribute) in self.attributes.iter().enumerate() {
             if !self.written[index] {
                 let _ = rmp::encode::write_str(&mut self.out, attribute.name);
-                self.null();
+                match attribute.ty {
+                    AttrType::Block(BlockNesting::List { .. }, _) => {
+                        let _ = rmp::encode::write_array_len(&mut self.out, 0);
+                    }
+                    _ => self.null(),
+                }
             }
         }
         self.error.map_or(Ok(()), Err)
@@ -222,4 +239,111 @@ impl Write for Counter {
 /// msgpack lengths are u32; a provider never builds a collection anywhere near that size.
 fn len_u32(len: usize) -> u32 {
     u32::try_from(len).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugin::codec::decode_msgpack;
+    use crate::plugin::{Usage, Value};
+
+    fn schema() -> Schema {
+        let plain = |name, ty| Attribute::new(name, AttrType::Plain(ty), Usage::Computed, "d");
+        Schema {
+            version: 0,
+            description: "d",
+            attributes: vec![
+                plain("id", Type::String),
+                plain("total", Type::Number),
+                Attribute::new(
+                    "items",
+                    AttrType::Nested(Nesting::List, vec![plain("name", Type::String)]),
+                    Usage::Computed,
+                    "d",
+                ),
+                Attribute::new(
+                    "by_name",
+                    AttrType::Nested(Nesting::Map, vec![plain("name", Type::String)]),
+                    Usage::Computed,
+                    "d",
+                ),
+                Attribute::new(
+                    "timeouts",
+                    AttrType::Block(BlockNesting::Single, vec![plain("read", Type::String)]),
+                    Usage::Optional,
+                    "d",
+                ),
+                Attribute::new(
+                    "rules",
+                    AttrType::Block(BlockNesting::List { max_items: 1 }, vec![]),
+                    Usage::Optional,
+                    "d",
+                ),
+            ],
+        }
+    }
+
+    fn decoded(state: &State) -> Value {
+        decode_msgpack(state.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn unwritten_attributes_are_null_and_list_blocks_empty() {
+        let state = State::write(&schema(), |o| o.string("id", Some("x"))).unwrap();
+        let v = decoded(&state);
+        assert_eq!(v.get("id"), &Value::String("x".into()));
+        for null in ["total", "items", "by_name", "timeouts"] {
+            assert_eq!(v.get(null), &Value::Null, "{null}");
+        }
+        assert_eq!(v.get("rules"), &Value::List(vec![]));
+    }
+
+    #[test]
+    fn nested_lists_maps_and_blocks_take_their_items() {
+        let names = ["a", "b", "c"];
+        let state = State::write(&schema(), |o| {
+            o.int("total", Some(3));
+            o.list("items", names.iter(), |o, n| o.string("name", Some(n)));
+            o.map("by_name", names.iter().map(|n| (n, n)), |o, n| {
+                o.string("name", Some(n))
+            });
+            o.block(
+                "timeouts",
+                Some(|o: &mut ObjectWriter| o.string("read", Some("5s"))),
+            );
+        })
+        .unwrap();
+        let v = decoded(&state);
+        assert_eq!(v.get("total"), &Value::Number(3.0));
+        let Value::List(items) = v.get("items") else {
+            panic!("{v:?}")
+        };
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[2].get("name"), &Value::String("c".into()));
+        assert_eq!(
+            v.get("by_name").get("b").get("name"),
+            &Value::String("b".into())
+        );
+        assert_eq!(v.get("timeouts").get("read"), &Value::String("5s".into()));
+    }
+
+    /// Names, types and repeats are checked against the schema; in release builds a mismatch is
+    /// an error value (debug builds also assert, which is what this test observes).
+    #[test]
+    fn a_name_or_type_the_schema_lacks_is_refused() {
+        for fill in [
+            (|o: &mut ObjectWriter| o.string("nope", Some("x"))) as fn(&mut ObjectWriter),
+            |o| o.int("id", Some(1)),
+            |o| {
+                o.string("id", Some("x"));
+                o.string("id", Some("y"));
+            },
+        ] {
+            let result = std::panic::catch_unwind(|| State::write(&schema(), fill));
+            assert!(
+                matches!(result, Err(_) | Ok(Err(SchemaMismatch(_)))),
+                "accepted a mismatch"
+            );
+        }
+    }
 }
