@@ -2,6 +2,7 @@
 //! signing key decides the account), ECS metadata with and without session tokens, IAM's
 //! assume-role exchange, and temporary keys that need their security token and expire.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use csms_provider::csms::signer::{canonical_query, SignedRequest, Signer};
@@ -105,29 +106,33 @@ impl Reply {
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
+    /// The start of the body, for assertion messages.
+    fn head(&self) -> String {
+        self.text().chars().take(300).collect()
+    }
     fn tasks(&self) -> Vec<SecretTask> {
-        assert_eq!(self.status, 200, "{}", self.text());
+        assert_eq!(self.status, 200, "{}", self.head());
         serde_json::from_slice::<TaskPage>(&self.body)
             .unwrap()
             .tasks
     }
     /// Asserts a gateway-style error and returns its message.
     fn gateway_error(&self, status: u16, code: &str) -> String {
-        assert_eq!(self.status, status, "{}", self.text());
+        assert_eq!(self.status, status, "{}", self.head());
         let j = self.json();
         assert_eq!(j["error_code"], code, "{j}");
         j["error_msg"].as_str().unwrap().to_string()
     }
     /// Asserts an IAM-style error `{"error": {"code", "message", "title"}}`, returns the message.
     fn iam_error(&self, status: u16, title: &str) -> String {
-        assert_eq!(self.status, status, "{}", self.text());
+        assert_eq!(self.status, status, "{}", self.head());
         let e = &self.json()["error"];
         assert_eq!(e["code"], status, "{e}");
         assert_eq!(e["title"], title, "{e}");
         e["message"].as_str().unwrap().to_string()
     }
     fn project_ids(&self) -> Vec<String> {
-        assert_eq!(self.status, 200, "{}", self.text());
+        assert_eq!(self.status, 200, "{}", self.head());
         self.json()["projects"]
             .as_array()
             .unwrap()
@@ -140,7 +145,7 @@ impl Reply {
 /// Sends `method path?query` with `body`, signed with `key` as the SDK signs (every header,
 /// `X-Security-Token` included), and `extra` headers unsigned.
 async fn send(
-    emu: &Emulator,
+    at: SocketAddr,
     method: &str,
     path: &str,
     query: &[(&str, &str)],
@@ -154,11 +159,10 @@ async fn send(
         .collect();
     let qs = canonical_query(&query);
     let url = format!(
-        "{}{path}{}{qs}",
-        emu.base_url(),
+        "http://{at}{path}{}{qs}",
         if qs.is_empty() { "" } else { "?" }
     );
-    let mut headers = vec![("host".to_string(), emu.addr().to_string())];
+    let mut headers = vec![("host".to_string(), at.to_string())];
     if let Some(key) = key {
         let date = time::OffsetDateTime::now_utc()
             .format(time::macros::format_description!(
@@ -203,14 +207,14 @@ async fn send(
     }
 }
 
-async fn list(emu: &Emulator, project: &str, key: &Key) -> Reply {
+async fn list(at: SocketAddr, project: &str, key: &Key) -> Reply {
     let path = format!("/v1/{project}/csms/tasks");
-    send(emu, "GET", &path, &[("limit", "1000")], b"", Some(key), &[]).await
+    send(at, "GET", &path, &[("limit", "1000")], b"", Some(key), &[]).await
 }
 
-async fn lookup(emu: &Emulator, region: &str, key: &Key) -> Reply {
+async fn lookup(at: SocketAddr, region: &str, key: &Key) -> Reply {
     send(
-        emu,
+        at,
         "GET",
         "/v3/projects",
         &[("name", region)],
@@ -221,25 +225,25 @@ async fn lookup(emu: &Emulator, region: &str, key: &Key) -> Reply {
     .await
 }
 
-async fn assume(emu: &Emulator, key: &Key, role: Value) -> Reply {
+async fn assume(at: SocketAddr, key: &Key, role: Value) -> Reply {
     let body = serde_json::json!({
         "auth": {"identity": {"methods": ["assume_role"], "assume_role": role}}
     });
     let body = body.to_string();
     let path = "/v3.0/OS-CREDENTIAL/securitytokens";
-    send(emu, "POST", path, &[], body.as_bytes(), Some(key), &[]).await
+    send(at, "POST", path, &[], body.as_bytes(), Some(key), &[]).await
 }
 
-async fn metadata_token(emu: &Emulator) -> Reply {
+async fn metadata_token(at: SocketAddr) -> Reply {
     let path = "/meta-data/latest/api/token";
     let ttl = [("X-Metadata-Token-Ttl-Seconds", "21600")];
-    send(emu, "PUT", path, &[], b"", None, &ttl).await
+    send(at, "PUT", path, &[], b"", None, &ttl).await
 }
 
-async fn security_key(emu: &Emulator, token: Option<&str>) -> Reply {
+async fn security_key(at: SocketAddr, token: Option<&str>) -> Reply {
     let headers: Vec<(&str, &str)> = token.map(|t| ("X-Metadata-Token", t)).into_iter().collect();
     let path = "/openstack/latest/securitykey";
-    send(emu, "GET", path, &[], b"", None, &headers).await
+    send(at, "GET", path, &[], b"", None, &headers).await
 }
 
 /// Seconds from now until a credential's `expires_at` (`2026-12-01T18:00:00.000000Z`).
@@ -263,47 +267,50 @@ async fn the_signing_key_decides_the_account_and_its_projects_per_region() {
     let (ka, kb) = (Key::permanent(AK_A, SK_A), Key::permanent(AK_B, SK_B));
 
     assert_eq!(
-        lookup(&emu, "cn-north-4", &ka).await.project_ids(),
+        lookup(emu.addr(), "cn-north-4", &ka).await.project_ids(),
         [PROJECT_A]
     );
     assert_eq!(
-        lookup(&emu, "cn-south-1", &ka).await.project_ids(),
+        lookup(emu.addr(), "cn-south-1", &ka).await.project_ids(),
         [PROJECT_A_SOUTH]
     );
     assert_eq!(
-        lookup(&emu, "cn-north-4", &kb).await.project_ids(),
+        lookup(emu.addr(), "cn-north-4", &kb).await.project_ids(),
         [PROJECT_B]
     );
-    assert!(lookup(&emu, "cn-south-1", &kb)
+    assert!(lookup(emu.addr(), "cn-south-1", &kb)
         .await
         .project_ids()
         .is_empty());
-    let all = send(&emu, "GET", "/v3/projects", &[], b"", Some(&ka), &[]).await;
+    let all = send(emu.addr(), "GET", "/v3/projects", &[], b"", Some(&ka), &[]).await;
     assert_eq!(all.project_ids(), [PROJECT_A, PROJECT_A_SOUTH]);
     assert_eq!(
-        lookup(&emu, "cn-north-4", &kb).await.json()["projects"][0]["domain_id"],
+        lookup(emu.addr(), "cn-north-4", &kb).await.json()["projects"][0]["domain_id"],
         TEAM_B_ID
     );
 
-    assert_eq!(list(&emu, PROJECT_A, &ka).await.tasks(), a);
-    assert_eq!(list(&emu, PROJECT_A_SOUTH, &ka).await.tasks(), a_south);
-    assert_eq!(list(&emu, PROJECT_B, &kb).await.tasks(), b);
-    let foreign = list(&emu, PROJECT_B, &ka)
+    assert_eq!(list(emu.addr(), PROJECT_A, &ka).await.tasks(), a);
+    assert_eq!(
+        list(emu.addr(), PROJECT_A_SOUTH, &ka).await.tasks(),
+        a_south
+    );
+    assert_eq!(list(emu.addr(), PROJECT_B, &kb).await.tasks(), b);
+    let foreign = list(emu.addr(), PROJECT_B, &ka)
         .await
         .gateway_error(403, "APIGW.0302");
     assert!(foreign.contains("another account"), "{foreign}");
-    list(&emu, PROJECT_A, &kb)
+    list(emu.addr(), PROJECT_A, &kb)
         .await
         .gateway_error(403, "APIGW.0302");
-    list(&emu, "cccc0000cccc0000cccc0000cccc0000", &kb)
+    list(emu.addr(), "cccc0000cccc0000cccc0000cccc0000", &kb)
         .await
         .gateway_error(404, "CSMS.0005");
     // An unknown key and a wrong secret are the gateway's 401, whichever account is meant.
-    let unknown = list(&emu, PROJECT_B, &Key::permanent("AKNOBODY", SK_B)).await;
+    let unknown = list(emu.addr(), PROJECT_B, &Key::permanent("AKNOBODY", SK_B)).await;
     assert!(unknown
         .gateway_error(401, "APIGW.0301")
         .contains("ak not exist"));
-    let wrong = list(&emu, PROJECT_B, &Key::permanent(AK_B, SK_A)).await;
+    let wrong = list(emu.addr(), PROJECT_B, &Key::permanent(AK_B, SK_A)).await;
     assert!(wrong
         .gateway_error(401, "APIGW.0301")
         .contains("signature fail"));
@@ -322,7 +329,7 @@ async fn metadata_keys_with_a_session_token_need_their_security_token() {
     let emu = Emulator::start(config).await.unwrap();
 
     let bad_ttl = send(
-        &emu,
+        emu.addr(),
         "PUT",
         "/meta-data/latest/api/token",
         &[],
@@ -332,13 +339,13 @@ async fn metadata_keys_with_a_session_token_need_their_security_token() {
     )
     .await;
     assert_eq!(bad_ttl.status, 400, "{}", bad_ttl.text());
-    let token = metadata_token(&emu).await;
+    let token = metadata_token(emu.addr()).await;
     assert_eq!(token.status, 200, "{}", token.text());
     let token = token.text();
     assert!(token.len() >= 32);
-    assert_eq!(security_key(&emu, None).await.status, 401);
-    assert_eq!(security_key(&emu, Some("forged")).await.status, 401);
-    let answer = security_key(&emu, Some(&token)).await;
+    assert_eq!(security_key(emu.addr(), None).await.status, 401);
+    assert_eq!(security_key(emu.addr(), Some("forged")).await.status, 401);
+    let answer = security_key(emu.addr(), Some(&token)).await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     let answer = answer.json();
     let left = seconds_left(&answer);
@@ -349,24 +356,24 @@ async fn metadata_keys_with_a_session_token_need_their_security_token() {
     let key = Key::temporary(&answer);
     assert_eq!(key.ak.len(), 20);
 
-    assert_eq!(list(&emu, PROJECT_A, &key).await.tasks(), a);
+    assert_eq!(list(emu.addr(), PROJECT_A, &key).await.tasks(), a);
     assert_eq!(
-        lookup(&emu, "cn-north-4", &key).await.project_ids(),
+        lookup(emu.addr(), "cn-north-4", &key).await.project_ids(),
         [PROJECT_A]
     );
-    let missing = list(&emu, PROJECT_A, &key.without_token()).await;
+    let missing = list(emu.addr(), PROJECT_A, &key.without_token()).await;
     assert!(missing
         .gateway_error(401, "APIGW.0301")
         .contains("X-Security-Token"));
     let mut forged = key.clone();
     forged.token = Some("forged".into());
-    let forged = list(&emu, PROJECT_A, &forged).await;
+    let forged = list(emu.addr(), PROJECT_A, &forged).await;
     assert!(forged
         .gateway_error(401, "APIGW.0301")
         .contains("decrypt token fail"));
     let mut wrong_secret = key.clone();
     wrong_secret.sk.push('x');
-    let wrong = list(&emu, PROJECT_A, &wrong_secret).await;
+    let wrong = list(emu.addr(), PROJECT_A, &wrong_secret).await;
     assert!(wrong
         .gateway_error(401, "APIGW.0301")
         .contains("signature fail"));
@@ -391,20 +398,20 @@ async fn metadata_without_token_support_other_agencies_or_none_at_all() {
             ..Metadata::default()
         };
         let emu = Emulator::start(config).await.unwrap();
-        let put = metadata_token(&emu).await;
+        let put = metadata_token(emu.addr()).await;
         assert_eq!(put.status, status);
         if status == 405 {
             assert_eq!(put.headers["allow"], "GET");
         }
-        let answer = security_key(&emu, None).await;
+        let answer = security_key(emu.addr(), None).await;
         assert_eq!(answer.status, 200, "{}", answer.text());
         let key = Key::temporary(&answer.json());
         assert_eq!(
-            list(&emu, PROJECT_B, &key).await.tasks(),
+            list(emu.addr(), PROJECT_B, &key).await.tasks(),
             b,
             "the agency's account"
         );
-        list(&emu, PROJECT_A, &key)
+        list(emu.addr(), PROJECT_A, &key)
             .await
             .gateway_error(403, "APIGW.0302");
         assert_eq!(emu.stats().credentials.metadata_tokens, 0);
@@ -413,16 +420,16 @@ async fn metadata_without_token_support_other_agencies_or_none_at_all() {
     let (mut config, _, _, _) = two_accounts(false);
     config.metadata.tokens = MetadataTokens::Optional;
     let emu = Emulator::start(config).await.unwrap();
-    assert_eq!(security_key(&emu, None).await.status, 200);
-    assert_eq!(security_key(&emu, Some("forged")).await.status, 401);
-    let token = metadata_token(&emu).await.text();
-    assert_eq!(security_key(&emu, Some(&token)).await.status, 200);
+    assert_eq!(security_key(emu.addr(), None).await.status, 200);
+    assert_eq!(security_key(emu.addr(), Some("forged")).await.status, 401);
+    let token = metadata_token(emu.addr()).await.text();
+    assert_eq!(security_key(emu.addr(), Some(&token)).await.status, 200);
 
     let (mut config, _, _, _) = two_accounts(false);
     config.metadata.agency = InstanceAgency::Missing;
     let emu = Emulator::start(config).await.unwrap();
-    let token = metadata_token(&emu).await.text();
-    let none = security_key(&emu, Some(&token)).await;
+    let token = metadata_token(emu.addr()).await.text();
+    let none = security_key(emu.addr(), Some(&token)).await;
     assert_eq!(none.status, 401);
     assert!(none
         .text()
@@ -431,7 +438,10 @@ async fn metadata_without_token_support_other_agencies_or_none_at_all() {
     let (mut config, _, _, _) = two_accounts(false);
     config.metadata.enabled = false;
     let emu = Emulator::start(config).await.unwrap();
-    for reply in [metadata_token(&emu).await, security_key(&emu, None).await] {
+    for reply in [
+        metadata_token(emu.addr()).await,
+        security_key(emu.addr(), None).await,
+    ] {
         reply.gateway_error(404, "APIGW.0101");
     }
     assert_eq!(emu.stats().credentials, Default::default());
@@ -445,12 +455,12 @@ async fn temporary_keys_expire_at_their_expires_at() {
     config.temporary_key_lifetime = Some(Duration::from_secs(1));
     config.metadata.tokens = MetadataTokens::Unsupported(404);
     let emu = Emulator::start(config).await.unwrap();
-    let answer = security_key(&emu, None).await.json();
+    let answer = security_key(emu.addr(), None).await.json();
     assert!(seconds_left(&answer) <= 1.0, "{answer}");
     let key = Key::temporary(&answer);
     let mut refusal = None;
     for _ in 0..100 {
-        let r = list(&emu, PROJECT_A, &key).await;
+        let r = list(emu.addr(), PROJECT_A, &key).await;
         if r.status != 200 {
             refusal = Some(r);
             break;
@@ -467,7 +477,7 @@ async fn temporary_keys_expire_at_their_expires_at() {
         .issue_temporary_key(TEAM_B, Duration::from_secs(3600))
         .unwrap();
     let key = Key::temporary(&serde_json::json!({ "credential": key.credential_json() }));
-    assert_eq!(list(&emu, PROJECT_B, &key).await.status, 200);
+    assert_eq!(list(emu.addr(), PROJECT_B, &key).await.status, 200);
     assert!(emu
         .issue_temporary_key("nobody", Duration::from_secs(1))
         .is_none());
@@ -483,26 +493,26 @@ async fn assume_role_gives_keys_of_the_trusting_account() {
     let ka = Key::permanent(AK_A, SK_A);
 
     let role = serde_json::json!({"agency_name": "audit", "domain_name": TEAM_B, "duration_seconds": 3600});
-    let answer = assume(&emu, &ka, role).await;
+    let answer = assume(emu.addr(), &ka, role).await;
     assert_eq!(answer.status, 201, "{}", answer.text());
     let answer = answer.json();
     assert!((3500.0..=3600.0).contains(&seconds_left(&answer)));
     let kb = Key::temporary(&answer);
     assert_eq!(
-        lookup(&emu, "cn-north-4", &kb).await.project_ids(),
+        lookup(emu.addr(), "cn-north-4", &kb).await.project_ids(),
         [PROJECT_B]
     );
-    assert_eq!(list(&emu, PROJECT_B, &kb).await.tasks(), b);
-    list(&emu, PROJECT_A, &kb)
+    assert_eq!(list(emu.addr(), PROJECT_B, &kb).await.tasks(), b);
+    list(emu.addr(), PROJECT_A, &kb)
         .await
         .gateway_error(403, "APIGW.0302");
-    list(&emu, PROJECT_B, &kb.without_token())
+    list(emu.addr(), PROJECT_B, &kb.without_token())
         .await
         .gateway_error(401, "APIGW.0301");
 
     // By domain id, and with the default duration (900 s).
     let by_id = assume(
-        &emu,
+        emu.addr(),
         &ka,
         serde_json::json!({"agency_name": "audit", "domain_id": TEAM_B_ID}),
     )
@@ -511,30 +521,32 @@ async fn assume_role_gives_keys_of_the_trusting_account() {
     assert!((800.0..=900.0).contains(&seconds_left(&by_id.json())));
 
     // Temporary base keys need their token.
-    let token = metadata_token(&emu).await.text();
-    let base = Key::temporary(&security_key(&emu, Some(&token)).await.json());
+    let token = metadata_token(emu.addr()).await.text();
+    let base = Key::temporary(&security_key(emu.addr(), Some(&token)).await.json());
     let role = serde_json::json!({"agency_name": "audit", "domain_name": TEAM_B});
-    assert_eq!(assume(&emu, &base, role.clone()).await.status, 201);
-    assume(&emu, &base.without_token(), role.clone())
+    assert_eq!(assume(emu.addr(), &base, role.clone()).await.status, 201);
+    assume(emu.addr(), &base.without_token(), role.clone())
         .await
         .gateway_error(401, "APIGW.0301");
 
     for duration in [899, 86_401] {
         let role = serde_json::json!({"agency_name": "audit", "domain_name": TEAM_B, "duration_seconds": duration});
-        let msg = assume(&emu, &ka, role).await.iam_error(400, "Bad Request");
+        let msg = assume(emu.addr(), &ka, role)
+            .await
+            .iam_error(400, "Bad Request");
         assert!(msg.contains("duration_seconds"), "{msg}");
     }
-    let not_trusted = assume(&emu, &Key::permanent(AK_B, SK_B), role).await;
+    let not_trusted = assume(emu.addr(), &Key::permanent(AK_B, SK_B), role).await;
     assert!(not_trusted
         .iam_error(403, "Forbidden")
         .contains("does not trust"));
     let unknown = serde_json::json!({"agency_name": "nope", "domain_name": TEAM_B});
-    assert!(assume(&emu, &ka, unknown)
+    assert!(assume(emu.addr(), &ka, unknown)
         .await
         .iam_error(403, "Forbidden")
         .contains("no agency"));
     let unsigned = send(
-        &emu,
+        emu.addr(),
         "POST",
         "/v3.0/OS-CREDENTIAL/securitytokens",
         &[],
@@ -562,4 +574,74 @@ async fn inconsistent_accounts_are_refused_at_start() {
     let (mut config, _, _, _) = two_accounts(true);
     config.metadata.agency = InstanceAgency::Domain("nobody".into());
     assert!(Emulator::start(config).await.is_err());
+}
+
+/// The `csms-emulator` binary takes accounts from `--accounts`, serves metadata without token
+/// support to the agency named by `--instance-agency`, and never logs issued secrets.
+#[cfg(unix)]
+#[tokio::test]
+async fn binary_serves_accounts_file_and_metadata() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+    let dir = tempfile::tempdir().unwrap();
+    let accounts = dir.path().join("accounts.json");
+    let file = serde_json::json!({
+        "accounts": [{"domain_name": TEAM_B, "domain_id": TEAM_B_ID,
+                      "projects": [{"region": "cn-north-4", "project_id": PROJECT_B,
+                                    "generate": 9, "seed": 4}]}],
+        "agencies": [{"name": "audit", "domain_name": TEAM_B,
+                      "trusted_domain_name": DEFAULT_DOMAIN_NAME}]
+    });
+    std::fs::write(&accounts, file.to_string()).unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_csms-emulator"))
+        .args(["--access-key", AK_A, "--secret-key", SK_A, "--accounts"])
+        .arg(&accounts)
+        .args(["--metadata", "no-token", "--instance-agency", TEAM_B])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
+        .await
+        .expect("a line within 30s")
+        .unwrap()
+        .unwrap();
+    let at: SocketAddr = line
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .parse()
+        .unwrap();
+
+    assert_eq!(metadata_token(at).await.status, 404);
+    let answer = security_key(at, None).await.json();
+    let key = Key::temporary(&answer);
+    assert_eq!(list(at, PROJECT_B, &key).await.tasks().len(), 9);
+    let role = serde_json::json!({"agency_name": "audit", "domain_name": TEAM_B});
+    let assumed = assume(at, &Key::permanent(AK_A, SK_A), role).await;
+    assert_eq!(assumed.status, 201, "{}", assumed.head());
+    let assumed = Key::temporary(&assumed.json());
+
+    child.start_kill().unwrap();
+    let mut err = String::new();
+    let mut stderr = child.stderr.take().unwrap();
+    tokio::time::timeout(Duration::from_secs(10), stderr.read_to_string(&mut err))
+        .await
+        .expect("stderr closes when the emulator stops")
+        .unwrap();
+    assert!(
+        err.contains("GET /openstack/latest/securitykey 200"),
+        "{err}"
+    );
+    for secret in [
+        &key.sk,
+        key.token.as_ref().unwrap(),
+        &assumed.sk,
+        assumed.token.as_ref().unwrap(),
+    ] {
+        assert!(
+            !err.contains(secret.as_str()),
+            "an issued secret is logged: {err}"
+        );
+    }
 }
