@@ -5,13 +5,16 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use common::emulator::{Reply, TEAM_B, TEAM_B_ID};
 use csms_provider::csms::signer::{canonical_query, SignedRequest, Signer};
-use csms_provider::csms::task::{SecretTask, TaskPage};
+use csms_provider::csms::task::SecretTask;
 use csms_provider::emulator::{
-    generate, Account, Agency, Config, Emulator, InstanceAgency, Metadata, MetadataTokens, Project,
+    generate, Config, Emulator, InstanceAgency, Metadata, MetadataTokens, Project,
     DEFAULT_DOMAIN_NAME,
 };
 use serde_json::Value;
+
+mod common;
 
 const AK_A: &str = "AKCENTRALACCOUNT0001";
 const SK_A: &str = "SKcentralAccountSecretKey0123456789abcde";
@@ -20,8 +23,6 @@ const SK_B: &str = "SKteamBAccountSecretKey0123456789abcdefg";
 const PROJECT_A: &str = "aaaa0000aaaa0000aaaa0000aaaa0000";
 const PROJECT_A_SOUTH: &str = "aaaa1111aaaa1111aaaa1111aaaa1111";
 const PROJECT_B: &str = "bbbb0000bbbb0000bbbb0000bbbb0000";
-const TEAM_B: &str = "team-b";
-const TEAM_B_ID: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
 /// A key to sign with: AK, SK and, for temporary keys, the security token.
 #[derive(Clone)]
@@ -63,6 +64,8 @@ impl Key {
 /// trusting A.
 fn two_accounts(b_keys: bool) -> (Config, Vec<SecretTask>, Vec<SecretTask>, Vec<SecretTask>) {
     let (a, a_south, b) = (generate(30, 1), generate(12, 2), generate(20, 3));
+    let (team_b, audit) =
+        common::emulator::team_b(b_keys.then_some((AK_B, SK_B)), PROJECT_B, b.clone());
     let config = Config {
         project_id: PROJECT_A.into(),
         credentials: Some((AK_A.into(), SK_A.into())),
@@ -72,74 +75,11 @@ fn two_accounts(b_keys: bool) -> (Config, Vec<SecretTask>, Vec<SecretTask>, Vec<
             project_id: PROJECT_A_SOUTH.into(),
             tasks: a_south.clone(),
         }],
-        accounts: vec![Account {
-            domain_name: TEAM_B.into(),
-            domain_id: TEAM_B_ID.into(),
-            credentials: b_keys.then(|| (AK_B.into(), SK_B.into())),
-            projects: vec![Project {
-                region: "cn-north-4".into(),
-                project_id: PROJECT_B.into(),
-                tasks: b.clone(),
-            }],
-        }],
-        agencies: vec![Agency {
-            name: "audit".into(),
-            domain_name: TEAM_B.into(),
-            trusted_domain_name: DEFAULT_DOMAIN_NAME.into(),
-        }],
+        accounts: vec![team_b],
+        agencies: vec![audit],
         ..Config::default()
     };
     (config, a, a_south, b)
-}
-
-struct Reply {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-    /// The start of the body, for assertion messages.
-    fn head(&self) -> String {
-        self.text().chars().take(300).collect()
-    }
-    fn tasks(&self) -> Vec<SecretTask> {
-        assert_eq!(self.status, 200, "{}", self.head());
-        serde_json::from_slice::<TaskPage>(&self.body)
-            .unwrap()
-            .tasks
-    }
-    /// Asserts a gateway-style error and returns its message.
-    fn gateway_error(&self, status: u16, code: &str) -> String {
-        assert_eq!(self.status, status, "{}", self.head());
-        let j = self.json();
-        assert_eq!(j["error_code"], code, "{j}");
-        j["error_msg"].as_str().unwrap().to_string()
-    }
-    /// Asserts an IAM-style error `{"error": {"code", "message", "title"}}`, returns the message.
-    fn iam_error(&self, status: u16, title: &str) -> String {
-        assert_eq!(self.status, status, "{}", self.head());
-        let e = &self.json()["error"];
-        assert_eq!(e["code"], status, "{e}");
-        assert_eq!(e["title"], title, "{e}");
-        e["message"].as_str().unwrap().to_string()
-    }
-    fn project_ids(&self) -> Vec<String> {
-        assert_eq!(self.status, 200, "{}", self.head());
-        self.json()["projects"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["id"].as_str().unwrap().to_string())
-            .collect()
-    }
 }
 
 /// Sends `method path?query` with `body`, signed with `key` as the SDK signs (every header,
@@ -199,12 +139,7 @@ async fn send(
     for (k, v) in extra {
         req = req.header(*k, *v);
     }
-    let r = req.body(body.to_vec()).send().await.unwrap();
-    Reply {
-        status: r.status().as_u16(),
-        headers: r.headers().clone(),
-        body: r.bytes().await.unwrap().to_vec(),
-    }
+    Reply::read(req.body(body.to_vec()).send().await.unwrap()).await
 }
 
 async fn list(at: SocketAddr, project: &str, key: &Key) -> Reply {
@@ -289,30 +224,30 @@ async fn the_signing_key_decides_the_account_and_its_projects_per_region() {
         TEAM_B_ID
     );
 
-    assert_eq!(list(emu.addr(), PROJECT_A, &ka).await.tasks(), a);
+    assert_eq!(list(emu.addr(), PROJECT_A, &ka).await.page().tasks, a);
     assert_eq!(
-        list(emu.addr(), PROJECT_A_SOUTH, &ka).await.tasks(),
+        list(emu.addr(), PROJECT_A_SOUTH, &ka).await.page().tasks,
         a_south
     );
-    assert_eq!(list(emu.addr(), PROJECT_B, &kb).await.tasks(), b);
+    assert_eq!(list(emu.addr(), PROJECT_B, &kb).await.page().tasks, b);
     let foreign = list(emu.addr(), PROJECT_B, &ka)
         .await
-        .gateway_error(403, "APIGW.0302");
+        .assert_error(403, "APIGW.0302");
     assert!(foreign.contains("another account"), "{foreign}");
     list(emu.addr(), PROJECT_A, &kb)
         .await
-        .gateway_error(403, "APIGW.0302");
+        .assert_error(403, "APIGW.0302");
     list(emu.addr(), "cccc0000cccc0000cccc0000cccc0000", &kb)
         .await
-        .gateway_error(404, "CSMS.0005");
+        .assert_error(404, "CSMS.0005");
     // An unknown key and a wrong secret are the gateway's 401, whichever account is meant.
     let unknown = list(emu.addr(), PROJECT_B, &Key::permanent("AKNOBODY", SK_B)).await;
     assert!(unknown
-        .gateway_error(401, "APIGW.0301")
+        .assert_error(401, "APIGW.0301")
         .contains("ak not exist"));
     let wrong = list(emu.addr(), PROJECT_B, &Key::permanent(AK_B, SK_A)).await;
     assert!(wrong
-        .gateway_error(401, "APIGW.0301")
+        .assert_error(401, "APIGW.0301")
         .contains("signature fail"));
 
     let by_account = emu.stats().credentials.by_account;
@@ -356,26 +291,26 @@ async fn metadata_keys_with_a_session_token_need_their_security_token() {
     let key = Key::temporary(&answer);
     assert_eq!(key.ak.len(), 20);
 
-    assert_eq!(list(emu.addr(), PROJECT_A, &key).await.tasks(), a);
+    assert_eq!(list(emu.addr(), PROJECT_A, &key).await.page().tasks, a);
     assert_eq!(
         lookup(emu.addr(), "cn-north-4", &key).await.project_ids(),
         [PROJECT_A]
     );
     let missing = list(emu.addr(), PROJECT_A, &key.without_token()).await;
     assert!(missing
-        .gateway_error(401, "APIGW.0301")
+        .assert_error(401, "APIGW.0301")
         .contains("X-Security-Token"));
     let mut forged = key.clone();
     forged.token = Some("forged".into());
     let forged = list(emu.addr(), PROJECT_A, &forged).await;
     assert!(forged
-        .gateway_error(401, "APIGW.0301")
+        .assert_error(401, "APIGW.0301")
         .contains("decrypt token fail"));
     let mut wrong_secret = key.clone();
     wrong_secret.sk.push('x');
     let wrong = list(emu.addr(), PROJECT_A, &wrong_secret).await;
     assert!(wrong
-        .gateway_error(401, "APIGW.0301")
+        .assert_error(401, "APIGW.0301")
         .contains("signature fail"));
 
     let stats = emu.stats().credentials;
@@ -407,13 +342,13 @@ async fn metadata_without_token_support_other_agencies_or_none_at_all() {
         assert_eq!(answer.status, 200, "{}", answer.text());
         let key = Key::temporary(&answer.json());
         assert_eq!(
-            list(emu.addr(), PROJECT_B, &key).await.tasks(),
+            list(emu.addr(), PROJECT_B, &key).await.page().tasks,
             b,
             "the agency's account"
         );
         list(emu.addr(), PROJECT_A, &key)
             .await
-            .gateway_error(403, "APIGW.0302");
+            .assert_error(403, "APIGW.0302");
         assert_eq!(emu.stats().credentials.metadata_tokens, 0);
     }
 
@@ -442,7 +377,7 @@ async fn metadata_without_token_support_other_agencies_or_none_at_all() {
         metadata_token(emu.addr()).await,
         security_key(emu.addr(), None).await,
     ] {
-        reply.gateway_error(404, "APIGW.0101");
+        reply.assert_error(404, "APIGW.0101");
     }
     assert_eq!(emu.stats().credentials, Default::default());
 }
@@ -469,7 +404,7 @@ async fn temporary_keys_expire_at_their_expires_at() {
     }
     let refusal = refusal.expect("the key is refused within 10 seconds");
     assert!(seconds_left(&answer) < 0.0, "refused only after expires_at");
-    let msg = refusal.gateway_error(401, "APIGW.0301");
+    let msg = refusal.assert_error(401, "APIGW.0301");
     assert!(msg.contains("expired"), "{msg}");
 
     // A key issued directly (for clients given HW_SECURITY_TOKEN) behaves the same.
@@ -502,13 +437,13 @@ async fn assume_role_gives_keys_of_the_trusting_account() {
         lookup(emu.addr(), "cn-north-4", &kb).await.project_ids(),
         [PROJECT_B]
     );
-    assert_eq!(list(emu.addr(), PROJECT_B, &kb).await.tasks(), b);
+    assert_eq!(list(emu.addr(), PROJECT_B, &kb).await.page().tasks, b);
     list(emu.addr(), PROJECT_A, &kb)
         .await
-        .gateway_error(403, "APIGW.0302");
+        .assert_error(403, "APIGW.0302");
     list(emu.addr(), PROJECT_B, &kb.without_token())
         .await
-        .gateway_error(401, "APIGW.0301");
+        .assert_error(401, "APIGW.0301");
 
     // By domain id, and with the default duration (900 s).
     let by_id = assume(
@@ -527,7 +462,7 @@ async fn assume_role_gives_keys_of_the_trusting_account() {
     assert_eq!(assume(emu.addr(), &base, role.clone()).await.status, 201);
     assume(emu.addr(), &base.without_token(), role.clone())
         .await
-        .gateway_error(401, "APIGW.0301");
+        .assert_error(401, "APIGW.0301");
 
     for duration in [899, 86_401] {
         let role = serde_json::json!({"agency_name": "audit", "domain_name": TEAM_B, "duration_seconds": duration});
@@ -555,7 +490,7 @@ async fn assume_role_gives_keys_of_the_trusting_account() {
         &[],
     )
     .await;
-    unsigned.gateway_error(401, "APIGW.0301");
+    unsigned.assert_error(401, "APIGW.0301");
 
     let stats = emu.stats().credentials;
     assert_eq!(stats.assumed_keys, 3);
@@ -581,7 +516,7 @@ async fn inconsistent_accounts_are_refused_at_start() {
 #[cfg(unix)]
 #[tokio::test]
 async fn binary_serves_accounts_file_and_metadata() {
-    use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+    use tokio::io::AsyncReadExt;
     let dir = tempfile::tempdir().unwrap();
     let accounts = dir.path().join("accounts.json");
     let file = serde_json::json!({
@@ -592,31 +527,15 @@ async fn binary_serves_accounts_file_and_metadata() {
                       "trusted_domain_name": DEFAULT_DOMAIN_NAME}]
     });
     std::fs::write(&accounts, file.to_string()).unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_csms-emulator"))
-        .args(["--access-key", AK_A, "--secret-key", SK_A, "--accounts"])
-        .arg(&accounts)
-        .args(["--metadata", "no-token", "--instance-agency", TEAM_B])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
-        .await
-        .expect("a line within 30s")
-        .unwrap()
-        .unwrap();
-    let at: SocketAddr = line
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("{line:?}"))
-        .parse()
-        .unwrap();
+    let mut args = vec!["--access-key", AK_A, "--secret-key", SK_A, "--accounts"];
+    args.push(accounts.to_str().unwrap());
+    args.extend(["--metadata", "no-token", "--instance-agency", TEAM_B]);
+    let (mut child, at) = common::emulator::spawn_binary(args).await;
 
     assert_eq!(metadata_token(at).await.status, 404);
     let answer = security_key(at, None).await.json();
     let key = Key::temporary(&answer);
-    assert_eq!(list(at, PROJECT_B, &key).await.tasks().len(), 9);
+    assert_eq!(list(at, PROJECT_B, &key).await.page().tasks.len(), 9);
     let role = serde_json::json!({"agency_name": "audit", "domain_name": TEAM_B});
     let assumed = assume(at, &Key::permanent(AK_A, SK_A), role).await;
     assert_eq!(assumed.status, 201, "{}", assumed.head());

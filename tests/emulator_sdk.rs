@@ -12,12 +12,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use common::emulator::TEAM_B;
 use csms_provider::csms::task::SecretTask;
 use csms_provider::emulator::{
-    generate, Account, Agency, Config, Emulator, InstanceAgency, Metadata, MetadataTokens, Project,
-    DEFAULT_DOMAIN_NAME,
+    generate, Config, Emulator, InstanceAgency, Metadata, MetadataTokens, DEFAULT_DOMAIN_NAME,
 };
 use serde_json::Value;
+
+mod common;
 
 const AK: &str = "AKSDKFIDELITY0000001";
 const SK: &str = "SKsdkFidelitySecretKey0123456789abcdefgh";
@@ -286,24 +288,12 @@ const PROJECT_B: &str = "bbbb0000bbbb0000bbbb0000bbbb0000";
 /// cn-north-4) and agency `audit` of team-b trusting the default account.
 fn two_accounts(metadata: Metadata) -> (Config, Vec<SecretTask>, Vec<SecretTask>) {
     let (a, b) = (generate(40, 21), generate(25, 22));
+    let (team_b, audit) = common::emulator::team_b(Some((AK_B, SK_B)), PROJECT_B, b.clone());
     let config = Config {
         credentials: Some((AK.into(), SK.into())),
         tasks: a.clone(),
-        accounts: vec![Account {
-            domain_name: "team-b".into(),
-            domain_id: "b".repeat(32),
-            credentials: Some((AK_B.into(), SK_B.into())),
-            projects: vec![Project {
-                region: "cn-north-4".into(),
-                project_id: PROJECT_B.into(),
-                tasks: b.clone(),
-            }],
-        }],
-        agencies: vec![Agency {
-            name: "audit".into(),
-            domain_name: "team-b".into(),
-            trusted_domain_name: DEFAULT_DOMAIN_NAME.into(),
-        }],
+        accounts: vec![team_b],
+        agencies: vec![audit],
         metadata,
         ..Config::default()
     };
@@ -352,7 +342,7 @@ async fn official_sdk_reads_metadata_keys_and_lists_with_them() {
     ] {
         let (config, _, b) = two_accounts(Metadata {
             tokens,
-            agency: InstanceAgency::Domain("team-b".into()),
+            agency: InstanceAgency::Domain(TEAM_B.into()),
             ..Metadata::default()
         });
         let emu = Emulator::start(config).await.unwrap();
@@ -370,7 +360,7 @@ async fn official_sdk_reads_metadata_keys_and_lists_with_them() {
         );
         // The project lookup and the listing, both with the metadata key and its token.
         assert_eq!(c.temporary_key_requests, 2, "{tokens:?}");
-        assert_eq!(c.by_account.get("team-b"), Some(&2), "{tokens:?}");
+        assert_eq!(c.by_account.get(TEAM_B), Some(&2), "{tokens:?}");
         assert_eq!(
             stats.by_path["/meta-data/latest/api/token"], 1,
             "{tokens:?}"
@@ -389,7 +379,7 @@ async fn official_iam_sdk_assumes_an_agency_and_lists_the_other_account() {
     let script = format!("{PRELUDE}{ASSUME_ROLE}");
     let url = emu.base_url();
     let domain_id = csms_provider::emulator::DEFAULT_DOMAIN_ID;
-    let args = [&url, AK, SK, domain_id, "audit", "team-b", PROJECT_B];
+    let args = [&url, AK, SK, domain_id, "audit", TEAM_B, PROJECT_B];
     let out = run_script(&script, &args).await;
     assert_eq!(tasks(&out["tasks"]), b);
     assert!(out["expires_at"].as_str().unwrap().ends_with('Z'));
@@ -399,10 +389,6 @@ async fn official_iam_sdk_assumes_an_agency_and_lists_the_other_account() {
     assert!(refused["error_msg"].as_str().unwrap().contains("no agency"));
     let c = emu.stats().credentials;
     assert_eq!((c.assumed_keys, c.assume_role_refusals), (1, 1));
-    assert_eq!(
-        c.by_account.get("team-b"),
-        Some(&1),
-        "the listing as team-b"
-    );
+    assert_eq!(c.by_account.get(TEAM_B), Some(&1), "the listing as team-b");
     emu.shutdown().await.unwrap();
 }
