@@ -3,6 +3,9 @@
 //! (`GET /openstack/latest/securitykey`). Point a client's metadata endpoint (ours:
 //! `HW_METADATA_ENDPOINT`) at the emulator and it acts as the instance's `169.254.169.254`.
 //!
+//! Each `securitykey` call issues a fresh key; ECS hands out the same key until about 10
+//! minutes before it expires, so clients can rely on neither and must honour `expires_at`.
+//!
 //! These endpoints are not signed, as on ECS. Their error bodies are plain text: ECS publishes
 //! none, and the official SDKs only look at the status and, for a 401, at whether the text says
 //! "Please configure Cloud Service Agency first" (then there is no agency; otherwise they fetch a
