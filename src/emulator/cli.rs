@@ -8,7 +8,8 @@ use super::accounts::AccountsFile;
 use super::{data, Config, DataSpec, InstanceAgency, MetadataTokens};
 
 pub const USAGE: &str = "\
-csms-emulator: a local Huawei Cloud CSMS (ListSecretTask and the IAM project lookup)
+csms-emulator: a local Huawei Cloud CSMS (ListSecretTask and the IAM project lookup), with
+the credential services around it: ECS metadata keys and IAM's assume-role exchange
 
 USAGE: csms-emulator [OPTIONS]
 
@@ -20,11 +21,14 @@ Server:
   --project-id ID          the project served [default: 0123456789abcdef0123456789abcdef]
   --region NAME            the region the IAM lookup maps to the project [default: cn-north-4]
   --access-key AK          with --secret-key: require requests signed with this AK/SK
-  --secret-key SK          (without both, requests are not authenticated)
+  --secret-key SK          (without both, unsigned requests act as the default account)
   --max-limit N            largest accepted `limit` [default: 1000]
   --last-page-marker       send next_marker on the last page too
 
-Accounts and credentials (the flags above describe the default account):
+Accounts and credentials (the flags above describe the default account). The key that
+signs a request decides its account. Keys issued by the metadata service or by assume-role
+(POST /v3.0/OS-CREDENTIAL/securitytokens, agencies from --accounts) need their
+X-Security-Token and expire:
   --domain-name NAME       the default account's domain name [default: csms-emulator]
   --accounts FILE          JSON: more regions of the default account, more accounts (keys,
                            projects per region, tasks) and agencies between them, e.g.
