@@ -332,19 +332,24 @@ async fn official_sdk_lists_with_temporary_credentials() {
 
 /// The SDK's metadata reader, pointed at the emulator, reads the instance agency's keys (with
 /// a session token where the service supports one, without where the PUT answers 404 or 405),
-/// looks the project up through IAM with them and lists that account's tasks.
+/// looks the project up through IAM with them and lists that account's tasks. The SDK reads
+/// `expires_at` as the emulator writes it: an hour-long key serves both requests, a key with
+/// less than the SDK's 40-minute margin left is fetched again before each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_sdk_reads_metadata_keys_and_lists_with_them() {
-    for (tokens, issued_tokens) in [
-        (MetadataTokens::Required, 1),
-        (MetadataTokens::Unsupported(404), 0),
-        (MetadataTokens::Unsupported(405), 0),
+    let short = Some(Duration::from_secs(600));
+    for (tokens, lifetime, issued_tokens, issued_keys) in [
+        (MetadataTokens::Required, None, 1, 1),
+        (MetadataTokens::Unsupported(404), None, 0, 1),
+        (MetadataTokens::Unsupported(405), None, 0, 1),
+        (MetadataTokens::Required, short, 1, 2),
     ] {
-        let (config, _, b) = two_accounts(Metadata {
+        let (mut config, _, b) = two_accounts(Metadata {
             tokens,
             agency: InstanceAgency::Domain(TEAM_B.into()),
             ..Metadata::default()
         });
+        config.temporary_key_lifetime = lifetime;
         let emu = Emulator::start(config).await.unwrap();
         let script = format!("{PRELUDE}{METADATA}");
         let out = run_script(&script, &[&emu.base_url()]).await;
@@ -355,8 +360,8 @@ async fn official_sdk_reads_metadata_keys_and_lists_with_them() {
         let c = &stats.credentials;
         assert_eq!(
             (c.metadata_tokens, c.metadata_keys),
-            (issued_tokens, 1),
-            "{tokens:?}"
+            (issued_tokens, issued_keys),
+            "{tokens:?} {lifetime:?}"
         );
         // The project lookup and the listing, both with the metadata key and its token.
         assert_eq!(c.temporary_key_requests, 2, "{tokens:?}");
