@@ -169,9 +169,14 @@ async fn assume(at: SocketAddr, key: &Key, role: Value) -> Reply {
     send(at, "POST", path, &[], body.as_bytes(), Some(key), &[]).await
 }
 
+/// A session token living 6 hours, as the SDKs ask for.
 async fn metadata_token(at: SocketAddr) -> Reply {
+    metadata_token_for(at, "21600").await
+}
+
+async fn metadata_token_for(at: SocketAddr, ttl_seconds: &str) -> Reply {
     let path = "/meta-data/latest/api/token";
-    let ttl = [("X-Metadata-Token-Ttl-Seconds", "21600")];
+    let ttl = [("X-Metadata-Token-Ttl-Seconds", ttl_seconds)];
     send(at, "PUT", path, &[], b"", None, &ttl).await
 }
 
@@ -256,14 +261,15 @@ async fn the_signing_key_decides_the_account_and_its_projects_per_region() {
     emu.shutdown().await.unwrap();
 }
 
-/// With session tokens required: PUT gives a token, `securitykey` refuses to answer without
-/// it, and the keys it hands out list the agency's account only together with their token.
+/// With session tokens required: PUT gives a token (TTL 1..21600 seconds, and it ends then),
+/// `securitykey` refuses to answer without it, and the keys it hands out list the agency's
+/// account only together with their token.
 #[tokio::test]
 async fn metadata_keys_with_a_session_token_need_their_security_token() {
     let (config, a, _, _) = two_accounts(false);
     let emu = Emulator::start(config).await.unwrap();
 
-    let bad_ttl = send(
+    let no_ttl = send(
         emu.addr(),
         "PUT",
         "/meta-data/latest/api/token",
@@ -273,7 +279,14 @@ async fn metadata_keys_with_a_session_token_need_their_security_token() {
         &[],
     )
     .await;
-    assert_eq!(bad_ttl.status, 400, "{}", bad_ttl.text());
+    assert_eq!(no_ttl.status, 400, "{}", no_ttl.text());
+    for bad in ["0", "21601", "x"] {
+        assert_eq!(
+            metadata_token_for(emu.addr(), bad).await.status,
+            400,
+            "{bad}"
+        );
+    }
     let token = metadata_token(emu.addr()).await;
     assert_eq!(token.status, 200, "{}", token.text());
     let token = token.text();
@@ -317,6 +330,20 @@ async fn metadata_keys_with_a_session_token_need_their_security_token() {
     assert_eq!((stats.metadata_tokens, stats.metadata_keys), (1, 1));
     assert_eq!(stats.temporary_key_requests, 2);
     assert_eq!(stats.temporary_key_rejections, 3);
+    // A session token ends at its TTL (polled until refused, not slept for).
+    let brief = metadata_token_for(emu.addr(), "1").await.text();
+    let mut refused = false;
+    for _ in 0..100 {
+        if security_key(emu.addr(), Some(&brief)).await.status == 401 {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        refused,
+        "a 1-second session token is refused within 10 seconds"
+    );
     emu.shutdown().await.unwrap();
 }
 
