@@ -409,8 +409,9 @@ async fn metadata_without_token_support_other_agencies_or_none_at_all() {
     assert_eq!(emu.stats().credentials, Default::default());
 }
 
-/// Issued keys expire at their `expires_at`: with a 1-second lifetime the key is refused as
-/// expired once that instant has passed (waited for by polling, not by sleeping a guess).
+/// Issued keys expire at their `expires_at`: with a 1-second lifetime (metadata and
+/// assume-role alike) the key is refused as expired once that instant has passed (waited for
+/// by polling, not by sleeping a guess).
 #[tokio::test]
 async fn temporary_keys_expire_at_their_expires_at() {
     let (mut config, _, _, _) = two_accounts(false);
@@ -433,6 +434,12 @@ async fn temporary_keys_expire_at_their_expires_at() {
     assert!(seconds_left(&answer) < 0.0, "refused only after expires_at");
     let msg = refusal.assert_error(401, "APIGW.0301");
     assert!(msg.contains("expired"), "{msg}");
+
+    // The lifetime applies to assumed keys too, whatever duration_seconds asks for.
+    let role = serde_json::json!({"agency_name": "audit", "domain_name": TEAM_B, "duration_seconds": 3600});
+    let assumed = assume(emu.addr(), &Key::permanent(AK_A, SK_A), role).await;
+    assert_eq!(assumed.status, 201, "{}", assumed.head());
+    assert!(seconds_left(&assumed.json()) <= 1.0);
 
     // A key issued directly (for clients given HW_SECURITY_TOKEN) behaves the same.
     let key = emu
