@@ -10,6 +10,9 @@ use csms_provider::emulator::{generate, Config, Emulator, Faults};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+mod common;
+use common::emulator::Reply;
+
 const AK: &str = "AKEMULATORTEST000001";
 const SK: &str = "SKemulatorTestSecretKey0123456789abcdefg";
 
@@ -32,39 +35,6 @@ async fn start(tasks: Vec<SecretTask>, faults: Faults) -> Emulator {
 
 fn tasks_path(emu: &Emulator) -> String {
     format!("/v1/{}/csms/tasks", emu.project_id())
-}
-
-struct Reply {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-    fn page(&self) -> TaskPage {
-        serde_json::from_slice(&self.body).unwrap()
-    }
-    fn request_id(&self) -> &str {
-        self.headers["x-request-id"].to_str().unwrap()
-    }
-    /// Asserts a JSON error with this status and code whose request id matches the header.
-    fn assert_error(&self, status: u16, code: &str) -> String {
-        assert_eq!(
-            self.status,
-            status,
-            "{}",
-            String::from_utf8_lossy(&self.body)
-        );
-        let j = self.json();
-        assert_eq!(j["error_code"], code, "{j}");
-        assert_eq!(j["request_id"], self.request_id());
-        assert_eq!(self.request_id().len(), 32);
-        j["error_msg"].as_str().unwrap().to_string()
-    }
 }
 
 async fn get(c: &reqwest::Client, emu: &Emulator, path: &str, query: &[(&str, &str)]) -> Reply {
@@ -104,12 +74,7 @@ async fn send(
         });
         req = req.header("X-Sdk-Date", date).header("Authorization", auth);
     }
-    let r = req.send().await.unwrap();
-    Reply {
-        status: r.status().as_u16(),
-        headers: r.headers().clone(),
-        body: r.bytes().await.unwrap().to_vec(),
-    }
+    Reply::read(req.send().await.unwrap()).await
 }
 
 fn sdk_date(offset: time::Duration) -> String {
@@ -633,25 +598,20 @@ async fn fault_connection_reset_mid_body() {
 #[cfg(unix)]
 #[tokio::test]
 async fn binary_prints_listening_line_and_stops_on_sigterm() {
-    use tokio::io::AsyncBufReadExt;
-    use tokio::process::Command;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_csms-emulator"))
-        .args(["--generate", "12", "--access-key", AK, "--secret-key", SK])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
-        .await
-        .expect("a line within 30s")
-        .unwrap()
-        .unwrap();
-    let url = line
-        .strip_prefix("listening on http://127.0.0.1:")
-        .unwrap_or_else(|| panic!("{line:?}"));
-    let port: u16 = url.parse().unwrap();
+    let (mut child, addr) = common::emulator::spawn_binary([
+        "--generate",
+        "12",
+        "--access-key",
+        AK,
+        "--secret-key",
+        SK,
+    ])
+    .await;
+    assert!(
+        addr.ip().is_loopback(),
+        "listens on 127.0.0.1 by default: {addr}"
+    );
+    let port = addr.port();
     let r = client()
         .get(format!(
             "http://127.0.0.1:{port}/v1/{}/csms/tasks?limit=5",

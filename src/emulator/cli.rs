@@ -4,10 +4,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{data, Config, DataSpec};
+use super::accounts::AccountsFile;
+use super::{data, Config, DataSpec, InstanceAgency, MetadataTokens};
 
 pub const USAGE: &str = "\
-csms-emulator: a local Huawei Cloud CSMS (ListSecretTask and the IAM project lookup)
+csms-emulator: a local Huawei Cloud CSMS (ListSecretTask and the IAM project lookup), with
+the credential services around it: ECS metadata keys and IAM's assume-role exchange
 
 USAGE: csms-emulator [OPTIONS]
 
@@ -19,9 +21,37 @@ Server:
   --project-id ID          the project served [default: 0123456789abcdef0123456789abcdef]
   --region NAME            the region the IAM lookup maps to the project [default: cn-north-4]
   --access-key AK          with --secret-key: require requests signed with this AK/SK
-  --secret-key SK          (without both, requests are not authenticated)
+  --secret-key SK          (without both, unsigned requests act as the default account)
   --max-limit N            largest accepted `limit` [default: 1000]
   --last-page-marker       send next_marker on the last page too
+
+Accounts and credentials (the flags above describe the default account). The key that
+signs a request decides its account. Keys issued by the metadata service or by assume-role
+(POST /v3.0/OS-CREDENTIAL/securitytokens, agencies from --accounts) need their
+X-Security-Token and expire:
+  --domain-name NAME       the default account's domain name [default: csms-emulator]
+  --accounts FILE          JSON: more regions of the default account, more accounts (keys,
+                           projects per region, tasks) and agencies between them, e.g.
+                           {\"regions\": [{\"region\": \"cn-south-1\", \"project_id\": \"p2\",
+                                         \"generate\": 40, \"seed\": 1}],
+                            \"accounts\": [{\"domain_name\": \"team-b\", \"domain_id\": \"b1\",
+                                          \"access_key\": \"AKB\", \"secret_key\": \"SKB\",
+                                          \"projects\": [{\"region\": \"cn-north-4\",
+                                                        \"project_id\": \"pb\",
+                                                        \"tasks\": [...]}]}],
+                            \"agencies\": [{\"name\": \"audit\", \"domain_name\": \"team-b\",
+                                          \"trusted_domain_name\": \"csms-emulator\"}]}
+                           (keys are optional; a project without tasks or generate gets
+                           the demo set)
+  --metadata MODE          ECS metadata at /meta-data/latest/api/token and
+                           /openstack/latest/securitykey: token (session token required),
+                           optional, no-token (PUT answers 404), no-token-405, off
+                           [default: token]
+  --instance-agency NAME   whose keys the metadata hands out: a domain name, or `none`
+                           [default: the default account]
+  --temporary-key-lifetime S
+                           lifetime of issued keys (metadata, assume-role) in seconds
+                           [default: 3600 for metadata, duration_seconds for assume-role]
 
 Data (one of; default --demo):
   --demo                   the demo set: prod-db-password's latest rotation SUCCEEDED,
@@ -67,6 +97,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     let (mut ak, mut sk) = (None, None);
     let mut source: Option<Source> = None;
     let mut seed = 42u64;
+    let mut accounts = None;
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
@@ -88,6 +119,31 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "--secret-key" => sk = Some(value()?),
             "--max-limit" => config.max_limit = positive(&flag, &value()?)?,
             "--last-page-marker" => config.last_page_marker = true,
+            "--domain-name" => config.domain_name = value()?,
+            "--accounts" => accounts = Some(PathBuf::from(value()?)),
+            "--metadata" => {
+                let mode = value()?;
+                let tokens = match mode.as_str() {
+                    "token" => Some(MetadataTokens::Required),
+                    "optional" => Some(MetadataTokens::Optional),
+                    "no-token" => Some(MetadataTokens::Unsupported(404)),
+                    "no-token-405" => Some(MetadataTokens::Unsupported(405)),
+                    "off" => None,
+                    _ => return Err(format!("{flag}: unknown mode {mode:?} (see --help)")),
+                };
+                config.metadata.enabled = tokens.is_some();
+                config.metadata.tokens = tokens.unwrap_or(MetadataTokens::Required);
+            }
+            "--instance-agency" => {
+                config.metadata.agency = match value()?.as_str() {
+                    "none" => InstanceAgency::Missing,
+                    name => InstanceAgency::Domain(name.to_string()),
+                }
+            }
+            "--temporary-key-lifetime" => {
+                let secs = positive(&flag, &value()?)?;
+                config.temporary_key_lifetime = Some(Duration::from_secs(secs.into()));
+            }
             "--demo" => set_source(&mut source, Source::Demo)?,
             "--generate" => {
                 let n = number(&flag, &value()?)?;
@@ -138,6 +194,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
         Source::Generate(n) => data::generate_with(n, seed, &spec),
         Source::File(path) => data::load(&path)?,
     };
+    if let Some(path) = accounts {
+        AccountsFile::load(&path)?.apply(&mut config)?;
+    }
     Ok(Command::Run {
         listen,
         config: Box::new(config),
@@ -260,5 +319,49 @@ mod tests {
             assert!(e.contains(needle), "{args:?}: {e}");
         }
         assert!(matches!(parse(["--help".to_string()]), Ok(Command::Help)));
+    }
+
+    #[test]
+    fn credential_flags_fill_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("accounts.json");
+        std::fs::write(
+            &path,
+            r#"{"accounts": [{"domain_name": "team-b", "domain_id": "idb",
+                              "projects": [{"region": "cn-north-4", "project_id": "pb"}]}]}"#,
+        )
+        .unwrap();
+        let (_, c) = run(&[
+            "--domain-name",
+            "central",
+            "--accounts",
+            path.to_str().unwrap(),
+            "--metadata=no-token-405",
+            "--instance-agency",
+            "team-b",
+            "--temporary-key-lifetime",
+            "5",
+        ])
+        .unwrap();
+        assert_eq!(c.domain_name, "central");
+        assert_eq!(c.accounts[0].projects[0].project_id, "pb");
+        assert!(c.metadata.enabled);
+        assert_eq!(c.metadata.tokens, MetadataTokens::Unsupported(405));
+        assert_eq!(c.metadata.agency, InstanceAgency::Domain("team-b".into()));
+        assert_eq!(c.temporary_key_lifetime, Some(Duration::from_secs(5)));
+
+        let (_, c) = run(&["--metadata", "off", "--instance-agency", "none"]).unwrap();
+        assert!(!c.metadata.enabled);
+        assert_eq!(c.metadata.agency, InstanceAgency::Missing);
+        let (_, c) = run(&[]).unwrap();
+        assert_eq!(c.metadata, crate::emulator::Metadata::default());
+        for (args, needle) in [
+            (&["--metadata", "v2"][..], "unknown mode"),
+            (&["--temporary-key-lifetime", "0"][..], "at least 1"),
+            (&["--accounts", "/nonexistent/a.json"][..], "cannot read"),
+        ] {
+            let e = run(args).unwrap_err();
+            assert!(e.contains(needle), "{args:?}: {e}");
+        }
     }
 }

@@ -17,9 +17,14 @@ pub const INVALID_REQUEST: &str = "CSMS.0003";
 pub const RESOURCE_NOT_FOUND: &str = "CSMS.0005";
 /// 404: no API at this method and path (the gateway's code).
 pub const API_NOT_FOUND: &str = "APIGW.0101";
-/// 401: missing or malformed `Authorization`, unknown AK, wrong signature, or an `X-Sdk-Date`
-/// that is missing, unparseable or more than 15 minutes off (the gateway's IAM-auth code).
+/// 401: missing or malformed `Authorization`, unknown AK, wrong signature, an `X-Sdk-Date`
+/// that is missing, unparseable or more than 15 minutes off, or a temporary key without its
+/// `X-Security-Token`, with another one, or expired (the gateway's IAM-auth code).
 pub const AUTH_FAILED: &str = "APIGW.0301";
+/// 403: the key is valid but its account does not own the project in the path (the gateway's
+/// "IAM user is not authorized" code; the real answer for another account's project is not
+/// documented).
+pub const NOT_AUTHORIZED: &str = "APIGW.0302";
 /// 429: throttled (the gateway's code), sent with `Retry-After`.
 pub const THROTTLED: &str = "APIGW.0308";
 /// 502/503 injected by `fail_every` (the gateway's "backend unavailable").

@@ -15,17 +15,27 @@
 //! - [`listing`]: the ListSecretTask query semantics (filters, `limit`, `marker`, `total`,
 //!   `next_marker`), pure functions.
 //! - [`auth`]: signature verification with the client's own [`Signer`](crate::csms::Signer).
+//! - [`accounts`]: accounts, their projects per region, agencies, and the `--accounts` file.
+//! - `keys`: temporary keys and the authentication of each request (which account it acts as).
+//! - [`metadata`]: the ECS metadata service (session token, `securitykey`).
+//! - `sts`: IAM's assume-role exchange.
+//! - `counters`: what [`Stats::credentials`] counts.
 //! - [`data`]: the generated, demo and file data sets.
 //! - [`error`]: error bodies and the error codes the emulator answers with.
 //! - `server`: the HTTP server, routing and faults; [`run`] and [`Emulator`] are its API.
 //! - [`cli`]: the `csms-emulator` command line, parsed into a [`Config`].
 
+pub mod accounts;
 pub mod auth;
 pub mod cli;
+mod counters;
 pub mod data;
 pub mod error;
+mod keys;
 pub mod listing;
+pub mod metadata;
 mod server;
+mod sts;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -37,29 +47,51 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 pub use crate::csms::task::SecretTask;
+pub use accounts::{Account, Agency, Project, DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME};
+pub use counters::CredentialStats;
 pub use data::{demo, generate, generate_with, DataSpec, DEFAULT_PROJECT_ID, DEFAULT_REGION};
 pub use error::ApiError;
+pub use keys::TemporaryKey;
+pub use metadata::{InstanceAgency, Metadata, MetadataTokens};
 
 /// What the emulator serves and how.
+///
+/// `project_id`, `region`, `credentials`, `tasks` and `domain_name` describe the *default
+/// account*; `regions` and `accounts` add projects and accounts (see [`accounts`]).
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The only project id the tasks API answers for (others get 404 `CSMS.0005`).
+    /// The default account's project in `region` (unknown projects get 404 `CSMS.0005`).
     pub project_id: String,
     /// The region the IAM lookup maps to `project_id`.
     pub region: String,
-    /// `(access key, secret key)`: every request must be signed with them. `None`: open.
+    /// The default account's `(access key, secret key)`: requests must be signed with them or
+    /// with another account's key. `None`: open, unsigned requests act as the default account.
     pub credentials: Option<(String, String)>,
     /// Largest accepted `limit` (the API documents 1000); larger is 400 `CSMS.0002`.
     pub max_limit: u32,
     /// Send `next_marker` on the last page too, as the real service may.
     pub last_page_marker: bool,
-    /// The data set, in stored (response) order.
+    /// The data set of `project_id`, in stored (response) order.
     pub tasks: Vec<SecretTask>,
+    /// The default account's domain (account) name, as assume-role and agencies name it.
+    pub domain_name: String,
+    /// More projects of the default account, in other regions.
+    pub regions: Vec<Project>,
+    /// More accounts, each with its own keys and projects.
+    pub accounts: Vec<Account>,
+    /// Agencies that let one account assume another.
+    pub agencies: Vec<Agency>,
+    /// The ECS metadata service.
+    pub metadata: Metadata,
+    /// Lifetime of every key the emulator issues, so tests can watch keys expire in seconds.
+    /// `None`: metadata keys live an hour (as on ECS), assumed keys `duration_seconds`.
+    pub temporary_key_lifetime: Option<Duration>,
     pub faults: Faults,
 }
 
 impl Default for Config {
-    /// Default project and region, open (no credentials), `max_limit` 1000, no tasks, no faults.
+    /// Default project, region and domain, open (no credentials), `max_limit` 1000, no tasks,
+    /// no other accounts, metadata with required tokens serving the default account, no faults.
     fn default() -> Self {
         Config {
             project_id: DEFAULT_PROJECT_ID.into(),
@@ -68,6 +100,12 @@ impl Default for Config {
             max_limit: 1000,
             last_page_marker: false,
             tasks: Vec::new(),
+            domain_name: DEFAULT_DOMAIN_NAME.into(),
+            regions: Vec::new(),
+            accounts: Vec::new(),
+            agencies: Vec::new(),
+            metadata: Metadata::default(),
+            temporary_key_lifetime: None,
             faults: Faults::default(),
         }
     }
@@ -121,16 +159,19 @@ pub struct Stats {
     pub requests: u64,
     /// Requests per path (without query), e.g. `/v1/{project}/csms/tasks`.
     pub by_path: BTreeMap<String, u64>,
+    /// Metadata, assume-role and temporary-key counters, and requests per account.
+    pub credentials: CredentialStats,
 }
 
-/// Serves `config` on `listener` until `shutdown` completes, then stops accepting, lets open
+/// Serves `config` on `listener` until `shutdown` completes (an inconsistent `config` is
+/// `InvalidInput` at once), then stops accepting, lets open
 /// connections finish their current request (up to 5 seconds) and returns.
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    server::serve(listener, Arc::new(server::Shared::new(config)), shutdown).await
+    server::serve(listener, Arc::new(server::Shared::new(config)?), shutdown).await
 }
 
 /// A running emulator on `127.0.0.1`, for tests and embedding. Dropping it stops the server
@@ -143,11 +184,12 @@ pub struct Emulator {
 }
 
 impl Emulator {
-    /// Binds `127.0.0.1:0` and serves `config` on a background task.
+    /// Binds `127.0.0.1:0` and serves `config` on a background task. An inconsistent `config`
+    /// (two accounts with one key, an agency naming an unknown account, ...) is `InvalidInput`.
     pub async fn start(config: Config) -> io::Result<Emulator> {
+        let shared = Arc::new(server::Shared::new(config)?);
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(server::Shared::new(config));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(server::serve(listener, shared.clone(), async move {
             let _ = stopped.await;
@@ -176,6 +218,22 @@ impl Emulator {
     /// The data set, in stored order.
     pub fn tasks(&self) -> &[SecretTask] {
         &self.shared.config.tasks
+    }
+
+    /// A temporary key of the account named `domain_name`, valid for `lifetime`, as ECS metadata
+    /// or assume-role would issue it: for clients given temporary keys directly
+    /// (`HW_SECURITY_TOKEN`). `None` when there is no such account.
+    pub fn issue_temporary_key(
+        &self,
+        domain_name: &str,
+        lifetime: Duration,
+    ) -> Option<TemporaryKey> {
+        let account = self.shared.directory.by_domain_name(domain_name)?;
+        Some(
+            self.shared
+                .keys
+                .issue(account, lifetime, time::OffsetDateTime::now_utc()),
+        )
     }
 
     pub fn stats(&self) -> Stats {

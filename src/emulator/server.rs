@@ -19,12 +19,15 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
+use super::accounts::{Directory, Entry};
+use super::counters::Counters;
 use super::error::{self, ApiError};
+use super::keys::KeyStore;
 use super::listing::{self, ListOptions};
-use super::{auth, Config, Stats};
-use crate::csms::Signer;
+use super::{auth, metadata, sts, Config, Stats};
+use crate::csms::task::SecretTask;
 
-type ResBody = BoxBody<Bytes, io::Error>;
+pub(crate) type ResBody = BoxBody<Bytes, io::Error>;
 
 /// How long open connections may take to finish after shutdown.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -34,7 +37,10 @@ const JSON: &str = "application/json;charset=UTF-8";
 
 pub(crate) struct Shared {
     pub(crate) config: Config,
-    signer: Option<Signer>,
+    pub(crate) directory: Directory,
+    pub(crate) keys: KeyStore,
+    pub(crate) metadata_tokens: metadata::Tokens,
+    pub(crate) counters: Counters,
     connections: AtomicU64,
     requests: AtomicU64,
     task_requests: AtomicU64,
@@ -42,18 +48,19 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(config: Config) -> Self {
-        Shared {
-            signer: config
-                .credentials
-                .as_ref()
-                .map(|(ak, sk)| Signer::new(ak, sk)),
+    pub(crate) fn new(config: Config) -> io::Result<Self> {
+        Ok(Shared {
+            directory: Directory::new(&config)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?,
+            keys: KeyStore::default(),
+            metadata_tokens: metadata::Tokens::default(),
+            counters: Counters::default(),
             config,
             connections: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             task_requests: AtomicU64::new(0),
             by_path: Mutex::new(BTreeMap::new()),
-        }
+        })
     }
 
     pub(crate) fn stats(&self) -> Stats {
@@ -61,6 +68,7 @@ impl Shared {
             connections: self.connections.load(Ordering::Relaxed),
             requests: self.requests.load(Ordering::Relaxed),
             by_path: self.by_path.lock().unwrap().clone(),
+            credentials: self.counters.snapshot(),
         }
     }
 }
@@ -211,9 +219,21 @@ async fn route(
     let query = parse_query(parts.uri.query().unwrap_or(""));
     let segments: Vec<&str> = path.split('/').collect();
     let is_get = parts.method == Method::GET;
+    let metadata_on = shared.config.metadata.enabled;
     let endpoint = match segments.as_slice() {
         ["", "v1", project, "csms", "tasks"] if is_get => Endpoint::Tasks(project),
         ["", "v3", "projects"] if is_get => Endpoint::Projects,
+        ["", "v3.0", "OS-CREDENTIAL", "securitytokens"] if parts.method == Method::POST => {
+            Endpoint::AssumeRole
+        }
+        ["", "meta-data", "latest", "api", "token"]
+            if metadata_on && parts.method == Method::PUT =>
+        {
+            return metadata::put_token(shared, &parts.headers)
+        }
+        ["", "openstack", "latest", "securitykey"] if metadata_on && is_get => {
+            return metadata::security_key(shared, &parts.headers)
+        }
         _ => {
             return error_response(
                 &ApiError::new(
@@ -225,26 +245,33 @@ async fn route(
             )
         }
     };
-    if let Some(signer) = &shared.signer {
-        let verified = auth::verify(
-            signer,
-            &auth::Request {
-                method: parts.method.as_str(),
-                path: &path,
-                query: &query,
-                headers: &parts.headers,
-                body,
-            },
-            time::OffsetDateTime::now_utc(),
-        );
-        if let Err(e) = verified {
-            return error_response(&e, request_id);
-        }
-    }
+    let caller = shared.keys.authenticate(
+        &shared.directory,
+        &shared.counters,
+        &auth::Request {
+            method: parts.method.as_str(),
+            path: &path,
+            query: &query,
+            headers: &parts.headers,
+            body,
+        },
+        time::OffsetDateTime::now_utc(),
+    );
+    let caller = match caller {
+        Ok(c) => c,
+        Err(e) => return error_response(&e, request_id),
+    };
+    let account = shared.directory.account(caller.account);
+    shared.counters.count_account(&account.domain_name);
     match endpoint {
-        Endpoint::Projects => projects(&shared.config, &query),
-        Endpoint::Tasks(project) => {
-            if project != shared.config.project_id {
+        Endpoint::Projects => projects(account, &query),
+        Endpoint::AssumeRole => sts::assume_role(shared, caller, body),
+        Endpoint::Tasks(project) => match shared.directory.project(project) {
+            Some((owner, p)) if owner == caller.account => {
+                tasks(shared, reset, &p.tasks, &query, request_id).await
+            }
+            Some(_) => error_response(&foreign_project(project), request_id),
+            None => {
                 let e = ApiError::new(
                     404,
                     error::RESOURCE_NOT_FOUND,
@@ -253,35 +280,51 @@ async fn route(
                          (check project_id and region)"
                     ),
                 );
-                return error_response(&e, request_id);
+                error_response(&e, request_id)
             }
-            tasks(shared, reset, &query, request_id).await
-        }
+        },
     }
 }
 
 enum Endpoint<'a> {
     Tasks(&'a str),
     Projects,
+    AssumeRole,
 }
 
-/// `GET /v3/projects?name=...`: the configured project when `name` is the region or absent.
-fn projects(config: &Config, query: &[(String, String)]) -> Response<ResBody> {
+/// Another account's project: the gateway refuses the caller's key for it.
+fn foreign_project(project: &str) -> ApiError {
+    ApiError::new(
+        403,
+        error::NOT_AUTHORIZED,
+        format!(
+            "The IAM user is not authorized to access the API: project {project} belongs to \
+             another account (check the credentials, the agency and project_id)"
+        ),
+    )
+}
+
+/// `GET /v3/projects?name=...`: the caller's account's projects named `name` (the region), all
+/// of them when `name` is absent.
+fn projects(account: &Entry, query: &[(String, String)]) -> Response<ResBody> {
     let name = query.iter().find(|(k, _)| k == "name").map(|(_, v)| v);
-    let projects = if name.is_none_or(|n| *n == config.region) {
-        vec![serde_json::json!({
-            "id": config.project_id,
-            "name": config.region,
-            "domain_id": "0123456789abcdef0123456789abcdef",
-            "parent_id": "0123456789abcdef0123456789abcdef",
-            "is_domain": false,
-            "enabled": true,
-            "description": "",
-            "links": { "self": format!("/v3/projects/{}", config.project_id) },
-        })]
-    } else {
-        Vec::new()
-    };
+    let projects: Vec<_> = account
+        .projects
+        .iter()
+        .filter(|p| name.is_none_or(|n| *n == p.region))
+        .map(|p| {
+            serde_json::json!({
+                "id": p.project_id,
+                "name": p.region,
+                "domain_id": account.domain_id,
+                "parent_id": account.domain_id,
+                "is_domain": false,
+                "enabled": true,
+                "description": "",
+                "links": { "self": format!("/v3/projects/{}", p.project_id) },
+            })
+        })
+        .collect();
     let body = serde_json::json!({
         "projects": projects,
         "links": { "self": "/v3/projects", "next": null, "previous": null },
@@ -292,6 +335,7 @@ fn projects(config: &Config, query: &[(String, String)]) -> Response<ResBody> {
 async fn tasks(
     shared: &Shared,
     reset: &AtomicBool,
+    data: &[SecretTask],
     query: &[(String, String)],
     request_id: &str,
 ) -> Response<ResBody> {
@@ -320,7 +364,7 @@ async fn tasks(
         max_limit: shared.config.max_limit,
         last_page_marker: shared.config.last_page_marker,
     };
-    let mut listing = match listing::list(&shared.config.tasks, query, opts) {
+    let mut listing = match listing::list(data, query, opts) {
         Ok(l) => l,
         Err(e) => return error_response(&e, request_id),
     };
@@ -351,7 +395,7 @@ async fn tasks(
     json_response(StatusCode::OK, json)
 }
 
-fn json_response(status: StatusCode, body: Bytes) -> Response<ResBody> {
+pub(crate) fn json_response(status: StatusCode, body: Bytes) -> Response<ResBody> {
     let mut r = Response::new(Full::new(body).map_err(|never| match never {}).boxed());
     *r.status_mut() = status;
     r.headers_mut()

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests. Each test crate uses only some of them.
 #![allow(dead_code)]
 
+pub mod emulator;
 pub mod msgpack;
 pub mod plugin;
 pub mod scripted_server;
