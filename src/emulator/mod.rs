@@ -18,6 +18,8 @@
 //! - [`data`]: the generated, demo and file data sets.
 //! - [`error`]: error bodies and the error codes the emulator answers with.
 //! - `server`: the HTTP server, routing and faults; [`run`] and [`Emulator`] are its API.
+//! - [`wire`]: gzip when asked, bandwidth pacing and byte counting on the way to the socket;
+//!   the gzip faults.
 //! - [`cli`]: the `csms-emulator` command line, parsed into a [`Config`].
 
 pub mod auth;
@@ -26,6 +28,7 @@ pub mod data;
 pub mod error;
 pub mod listing;
 mod server;
+pub mod wire;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -39,6 +42,7 @@ use tokio::net::TcpListener;
 pub use crate::csms::task::SecretTask;
 pub use data::{demo, generate, generate_with, DataSpec, DEFAULT_PROJECT_ID, DEFAULT_REGION};
 pub use error::ApiError;
+pub use wire::Wire;
 
 /// What the emulator serves and how.
 #[derive(Debug, Clone)]
@@ -56,10 +60,13 @@ pub struct Config {
     /// The data set, in stored (response) order.
     pub tasks: Vec<SecretTask>,
     pub faults: Faults,
+    /// Compression, pacing and the gzip faults.
+    pub wire: Wire,
 }
 
 impl Default for Config {
-    /// Default project and region, open (no credentials), `max_limit` 1000, no tasks, no faults.
+    /// Default project and region, open (no credentials), `max_limit` 1000, no tasks, no faults,
+    /// gzip when asked, no pacing.
     fn default() -> Self {
         Config {
             project_id: DEFAULT_PROJECT_ID.into(),
@@ -69,6 +76,7 @@ impl Default for Config {
             last_page_marker: false,
             tasks: Vec::new(),
             faults: Faults::default(),
+            wire: Wire::default(),
         }
     }
 }
@@ -121,6 +129,8 @@ pub struct Stats {
     pub requests: u64,
     /// Requests per path (without query), e.g. `/v1/{project}/csms/tasks`.
     pub by_path: BTreeMap<String, u64>,
+    /// Bytes written to the sockets: status lines, headers and bodies as sent (compressed, cut).
+    pub bytes_sent: u64,
 }
 
 /// Serves `config` on `listener` until `shutdown` completes, then stops accepting, lets open
