@@ -33,7 +33,8 @@ pub struct Wire {
     /// Fault: every ListSecretTask page that would succeed is replaced by a gzip bomb, sent with
     /// `Content-Encoding: gzip` whatever the request accepts: about a thousandth of this many MiB
     /// on the wire, this many MiB of valid JSON (`{"tasks":[` + spaces + `],"total":0}`) once
-    /// decompressed, so only a limit on decompressed bytes stops a client.
+    /// decompressed, so only a limit on decompressed bytes stops a client. Throttling and
+    /// `fail_every` still answer first; the cut and empty faults do not apply.
     pub gzip_bomb_mib: Option<u32>,
     /// Pace every connection's writes at this many kilobits (1000 bits) per second, in chunks of
     /// about 5 ms. `None`: as fast as the socket takes them.
