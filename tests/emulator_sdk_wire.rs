@@ -3,10 +3,9 @@
 //! and its HTTP client (`requests`) asks for gzip and decodes it, as against the real gateway.
 //!
 //! Python comes from `CSMS_TEST_PYTHON`, default `<crate>/.venv/bin/python` (made by
-//! `scripts/venv`). Without it the test fails; it never skips.
+//! `scripts/venv`). Without it the test fails; it never skips (`common::sdk`).
 
-use std::path::PathBuf;
-use std::time::Duration;
+mod common;
 
 use csms_provider::csms::task::SecretTask;
 use csms_provider::emulator::{generate, Config, Emulator, Wire};
@@ -66,18 +65,6 @@ except exceptions.ClientRequestException as e:
 print(json.dumps(out))
 "#;
 
-fn python() -> PathBuf {
-    let python = std::env::var_os("CSMS_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    assert!(
-        python.exists(),
-        "Python with huaweicloudsdkcsms not found at {} (set CSMS_TEST_PYTHON or run scripts/venv)",
-        python.display()
-    );
-    python
-}
-
 /// What the SDK listed, what its HTTP client did per page, and the bytes the emulator sent.
 struct Session {
     tasks: Vec<SecretTask>,
@@ -95,27 +82,11 @@ async fn sdk_lists(data: &[SecretTask], algorithm: &str, wire: Wire) -> Session 
     })
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("sdk_wire.py");
-    std::fs::write(&script, SCRIPT).unwrap();
-    let out = tokio::time::timeout(
-        Duration::from_secs(120),
-        tokio::process::Command::new(python())
-            .arg(&script)
-            .args([&emu.base_url(), AK, SK, emu.project_id(), algorithm])
-            .env_remove("PYTHONPATH")
-            .kill_on_drop(true)
-            .output(),
+    let out = common::sdk::run_script(
+        SCRIPT,
+        &[&emu.base_url(), AK, SK, emu.project_id(), algorithm],
     )
-    .await
-    .expect("the SDK script finishes within 120s")
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "SDK script failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out: Value = serde_json::from_slice(&out.stdout).unwrap();
+    .await;
     assert_eq!(
         out["wrong_sk"],
         serde_json::json!({"status": 401, "error_code": "APIGW.0301"}),

@@ -9,8 +9,9 @@
 //! creates it with `huaweicloudsdkcore` installed.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
+
+mod common;
 
 use csms_provider::csms::signer::{canonical_query, encode, SignedRequest, SigningAlgorithm};
 use csms_provider::csms::Signer;
@@ -37,19 +38,6 @@ for line in sys.stdin:
     req = cred.sign_request(req)
     print(json.dumps({"authorization": req.header_params["Authorization"], "uri": req.uri}), flush=True)
 "#;
-
-fn python() -> PathBuf {
-    let path = std::env::var_os("CSMS_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    assert!(
-        path.exists(),
-        "no Python at {} for the SDK signing oracle: run `scripts/venv` (or set CSMS_TEST_PYTHON \
-         to a python with huaweicloudsdkcore==3.1.219)",
-        path.display()
-    );
-    path
-}
 
 /// Characters the generator draws from: unreserved, reserved, space, percent, unicode.
 const ALPHABET: &[char] = &[
@@ -190,7 +178,7 @@ fn agrees_with_the_sdk(algorithm: SigningAlgorithm, sdk_name: &str, seed: u64) {
         })
         .collect();
 
-    let mut child = Command::new(python())
+    let mut child = Command::new(common::sdk::python())
         .args(["-c", ORACLE])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -188,14 +188,14 @@ mod tests {
         assert!(message(check(&v1_headers(V1_AUTH), &q, vector_time())).contains("signature fail"));
     }
 
-    #[test]
-    fn rejects_a_wrong_secret_key() {
+    /// V1's request with an `Authorization` made by `signer`.
+    fn v1_signed_by(signer: &Signer) -> HeaderMap {
         let mut headers = v1_headers("");
         let signed: Vec<(String, String)> = ["content-type", "host", "x-project-id", "x-sdk-date"]
             .iter()
             .map(|n| (n.to_string(), headers[*n].to_str().unwrap().to_string()))
             .collect();
-        let auth = Signer::new(AK, "wrong-secret").authorization(&SignedRequest {
+        let auth = signer.authorization(&SignedRequest {
             method: "GET",
             path: PATH,
             query: &query(),
@@ -203,27 +203,20 @@ mod tests {
             body: b"",
         });
         headers.insert("authorization", HeaderValue::from_str(&auth).unwrap());
+        headers
+    }
+
+    #[test]
+    fn rejects_a_wrong_secret_key() {
+        let headers = v1_signed_by(&Signer::new(AK, "wrong-secret"));
         assert!(message(check(&headers, &query(), vector_time())).contains("signature fail"));
     }
 
     #[test]
     fn accepts_sm3_by_its_prefix_and_rejects_a_mislabelled_signature() {
-        let mut headers = v1_headers("");
-        let signed: Vec<(String, String)> = ["content-type", "host", "x-project-id", "x-sdk-date"]
-            .iter()
-            .map(|n| (n.to_string(), headers[*n].to_str().unwrap().to_string()))
-            .collect();
-        let sm3 = Signer::with_algorithm(AK, SK, SigningAlgorithm::HmacSm3).authorization(
-            &SignedRequest {
-                method: "GET",
-                path: PATH,
-                query: &query(),
-                headers: &signed,
-                body: b"",
-            },
-        );
+        let headers = v1_signed_by(&Signer::with_algorithm(AK, SK, SigningAlgorithm::HmacSm3));
+        let sm3 = headers["authorization"].to_str().unwrap().to_string();
         assert!(sm3.starts_with("SDK-HMAC-SM3 "), "{sm3}");
-        headers.insert("authorization", HeaderValue::from_str(&sm3).unwrap());
         check(&headers, &query(), vector_time()).unwrap();
 
         // The SHA-256 signature of V1 under the SM3 prefix, and the other way round.

@@ -187,11 +187,7 @@ async fn handle(shared: &Shared, reset: &AtomicBool, req: Request<Incoming>) -> 
 
     let (parts, body) = req.into_parts();
     // GETs carry no body, but a signature covers whatever was sent.
-    let body = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = bytes_of(body).await;
     let mut response = route(shared, reset, &parts, &body, &request_id).await;
     response = wire::encode(response, &parts.headers, &shared.config.wire).await;
     if response.extensions_mut().remove::<Cut>().is_some() {
@@ -365,6 +361,14 @@ async fn tasks(
     json_response(StatusCode::OK, json)
 }
 
+/// All of `body`; empty when it fails to arrive.
+pub(crate) async fn bytes_of<B: Body>(body: B) -> Bytes {
+    body.collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default()
+}
+
 /// A body that is all in memory.
 pub(crate) fn full(body: Bytes) -> ResBody {
     Full::new(body).map_err(|never| match never {}).boxed()
@@ -417,11 +421,7 @@ fn cut_response(json: Bytes) -> Response<ResBody> {
 /// first half; the body then fails, which makes hyper close the connection.
 async fn cut(response: Response<ResBody>) -> Response<ResBody> {
     let (parts, body) = response.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = bytes_of(body).await;
     let cut = CutBody {
         head: Some(body.slice(..body.len() / 2)),
         pause: Box::pin(tokio::time::sleep(CUT_PAUSE)),

@@ -13,13 +13,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use http_body_util::BodyExt;
 use hyper::header::{HeaderMap, HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING, VARY};
 use hyper::Response;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
-use super::server::{full, ResBody};
+use super::server::{bytes_of, full, ResBody};
 
 /// How responses travel: compression and pacing (part of [`Config`](super::Config)).
 #[derive(Debug, Clone)]
@@ -104,11 +103,7 @@ pub(crate) async fn encode(
         return Response::from_parts(parts, body);
     }
     // Every body the handlers make is in memory already, so collecting does not wait.
-    let body = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = bytes_of(body).await;
     if body.is_empty() {
         return Response::from_parts(parts, full(body));
     }

@@ -3,4 +3,5 @@
 
 pub mod plugin;
 pub mod scripted_server;
+pub mod sdk;
 pub mod terraform;
