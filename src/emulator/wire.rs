@@ -213,10 +213,11 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Metered<S> {
     }
 }
 
-/// Lets bytes out at a fixed rate: each write waits until the bytes before it are due, so `N`
-/// bytes take at least `(N - chunk) / rate` (the first chunk goes at once). An idle connection
-/// saves up at most one chunk, so a burst after a pause is paced too; a timer that wakes late is
-/// made up for by the next writes, so the average holds the rate.
+/// Lets bytes out at a fixed rate: each write waits until the bytes before it are due, so the
+/// `N` bytes of a new connection take at least `(N - chunk) / rate` (the first chunk goes at
+/// once). A writer that fell behind (a timer or a thread that woke late) catches up by up to
+/// [`CATCH_UP`], so the average holds the rate on a busy machine; the same bound limits the burst
+/// after an idle pause.
 struct Pacer {
     bytes_per_sec: f64,
     chunk: usize,
@@ -247,12 +248,14 @@ impl Pacer {
 
     fn sent(&mut self, n: usize) {
         let now = Instant::now();
-        let one_chunk = Duration::from_secs_f64(self.chunk as f64 / self.bytes_per_sec);
-        let earliest = now.checked_sub(one_chunk).unwrap_or(now);
+        let earliest = now.checked_sub(CATCH_UP).unwrap_or(now);
         let from = self.due.map_or(now, |due| due.max(earliest));
         self.due = Some(from + Duration::from_secs_f64(n as f64 / self.bytes_per_sec));
     }
 }
+
+/// How far behind schedule a paced writer may catch up (send without waiting).
+const CATCH_UP: Duration = Duration::from_millis(25);
 
 /// About 5 ms worth of bytes per write: small enough to look like a stream, large enough that
 /// the timer (1 ms resolution) is not the limit. Between 256 bytes and 64 KiB.
