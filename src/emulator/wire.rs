@@ -13,7 +13,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use hyper::header::{HeaderMap, HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING, VARY};
+use hyper::header::{
+    HeaderMap, HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, VARY,
+};
 use hyper::Response;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
@@ -110,6 +112,8 @@ pub(crate) async fn encode(
     parts
         .headers
         .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    // hyper sets the compressed length from the body; a handler's own would now be wrong.
+    parts.headers.remove(CONTENT_LENGTH);
     Response::from_parts(parts, full(gzip(&body).into()))
 }
 
