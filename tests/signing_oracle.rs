@@ -1,25 +1,30 @@
-//! Our `Signer` against the official SDK's: hundreds of random requests (paths with unicode and
-//! reserved characters, random query keys and values, optional project id and security token)
-//! are signed by both, through one Python process reading JSON lines, and must agree byte for
-//! byte on the `Authorization` header and on the wire URL (the canonical query).
+//! Our `Signer` against the official SDK's, for both HMAC algorithms (`Signer` and `SM3Signer`):
+//! hundreds of random requests (paths with unicode and reserved characters, random query keys and
+//! values, optional project id and security token, GETs and POSTs with bodies, content types that
+//! make the SDK send `UNSIGNED-PAYLOAD`) are signed by both, through one Python process reading
+//! JSON lines, and must agree byte for byte on the `Authorization` header and on the wire URL
+//! (the canonical query).
 //!
 //! The Python comes from `CSMS_TEST_PYTHON`, else `<crate>/.venv/bin/python`; `scripts/venv`
 //! creates it with `huaweicloudsdkcore` installed.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use csms_provider::csms::signer::{canonical_query, encode, SignedRequest};
+mod common;
+
+use csms_provider::csms::signer::{canonical_query, encode, SignedRequest, SigningAlgorithm};
 use csms_provider::csms::Signer;
 use serde_json::json;
 
 /// Signs each JSON line of stdin with `huaweicloudsdkcore` (through `BasicCredentials`, so the
-/// SDK adds `X-Project-Id` and `X-Security-Token` itself) and prints the result as JSON.
+/// SDK adds `X-Project-Id`, `X-Security-Token` and the content-hash header itself, and picks the
+/// signer by `signing_algorithm`) and prints the result as JSON.
 const ORACLE: &str = r#"
 import json, sys
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.sdk_request import SdkRequest
+from huaweicloudsdkcore.signer.algorithm import SigningAlgorithm
 for line in sys.stdin:
     c = json.loads(line)
     cred = BasicCredentials(c["ak"], c["sk"], c.get("project_id"))
@@ -28,23 +33,11 @@ for line in sys.stdin:
     req = SdkRequest(method=c["method"], schema="https", host=c["host"],
                      resource_path=c["resource_path"],
                      query_params=[tuple(p) for p in c["query"]],
-                     header_params=dict(c["headers"]), body="")
+                     header_params=dict(c["headers"]), body=c["body"],
+                     signing_algorithm=SigningAlgorithm[c["algorithm"]])
     req = cred.sign_request(req)
     print(json.dumps({"authorization": req.header_params["Authorization"], "uri": req.uri}), flush=True)
 "#;
-
-fn python() -> PathBuf {
-    let path = std::env::var_os("CSMS_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    assert!(
-        path.exists(),
-        "no Python at {} for the SDK signing oracle: run `scripts/venv` (or set CSMS_TEST_PYTHON \
-         to a python with huaweicloudsdkcore==3.1.219)",
-        path.display()
-    );
-    path
-}
 
 /// Characters the generator draws from: unreserved, reserved, space, percent, unicode.
 const ALPHABET: &[char] = &[
@@ -67,11 +60,13 @@ fn random_string(rng: &mut fastrand::Rng, min: usize, max: usize) -> String {
 }
 
 struct Case {
+    method: &'static str,
     path: String,
     query: Vec<(String, String)>,
     headers: Vec<(String, String)>,
     project_id: Option<String>,
     token: Option<String>,
+    body: String,
 }
 
 fn random_case(rng: &mut fastrand::Rng) -> Case {
@@ -103,9 +98,21 @@ fn random_case(rng: &mut fastrand::Rng) -> Case {
         format!("127.0.0.1:{}", rng.u16(1024..))
     };
     let mut headers = vec![("Host".to_string(), host), ("X-Sdk-Date".to_string(), date)];
+    const CONTENT_TYPES: &[&str] = &[
+        "application/json",
+        "application/json;charset=UTF-8",
+        "text/plain",
+        "application/octet-stream",
+    ];
     if rng.bool() {
-        headers.push(("Content-Type".into(), "application/json".into()));
+        let content_type = CONTENT_TYPES[rng.usize(..CONTENT_TYPES.len())];
+        headers.push(("Content-Type".into(), content_type.into()));
     }
+    let (method, body) = if rng.u8(..3) == 0 {
+        ("POST", random_string(rng, 0, 200))
+    } else {
+        ("GET", String::new())
+    };
     let project_id = rng
         .bool()
         .then(|| (0..32).map(|_| rng.digit(16)).collect::<String>());
@@ -116,18 +123,31 @@ fn random_case(rng: &mut fastrand::Rng) -> Case {
             .collect::<String>()
     });
     Case {
+        method,
         path,
         query,
         headers,
         project_id,
         token,
+        body,
     }
 }
 
 #[test]
 fn signatures_match_the_official_sdk_on_random_requests() {
+    agrees_with_the_sdk(SigningAlgorithm::HmacSha256, "HMAC_SHA256", 0x5ec7_2024);
+}
+
+#[test]
+fn sm3_signatures_match_the_official_sdk_on_random_requests() {
+    agrees_with_the_sdk(SigningAlgorithm::HmacSm3, "HMAC_SM3", 0x5a3_2024);
+}
+
+/// Signs 400 random requests with `algorithm` here and with the SDK's signer named `sdk_name`
+/// (`huaweicloudsdkcore.signer.algorithm.SigningAlgorithm`), and compares.
+fn agrees_with_the_sdk(algorithm: SigningAlgorithm, sdk_name: &str, seed: u64) {
     const CASES: usize = 400;
-    let mut rng = fastrand::Rng::with_seed(0x5ec7_2024);
+    let mut rng = fastrand::Rng::with_seed(seed);
     let cases: Vec<Case> = (0..CASES).map(|_| random_case(&mut rng)).collect();
     let keys: Vec<(String, String)> = (0..CASES)
         .map(|_| {
@@ -144,19 +164,21 @@ fn signatures_match_the_official_sdk_on_random_requests() {
         .map(|(c, (ak, sk))| {
             let resource_path = c.path.split('/').map(encode).collect::<Vec<_>>().join("/");
             json!({
-                "ak": ak, "sk": sk, "method": "GET",
+                "ak": ak, "sk": sk, "method": c.method,
                 "host": c.headers[0].1,
                 "resource_path": resource_path,
                 "query": c.query,
                 "headers": c.headers,
                 "project_id": c.project_id,
                 "token": c.token,
+                "body": c.body,
+                "algorithm": sdk_name,
             })
             .to_string()
         })
         .collect();
 
-    let mut child = Command::new(python())
+    let mut child = Command::new(common::sdk::python())
         .args(["-c", ORACLE])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -177,7 +199,7 @@ fn signatures_match_the_official_sdk_on_random_requests() {
     assert!(child.wait().unwrap().success(), "the Python oracle failed");
     assert_eq!(answers.len(), CASES, "one answer per request");
 
-    let mut with_token = 0;
+    let (mut with_token, mut unsigned_payload, mut with_body) = (0, 0, 0);
     for (i, ((c, (ak, sk)), answer)) in cases.iter().zip(&keys).zip(&answers).enumerate() {
         let mut headers = c.headers.clone();
         if let Some(p) = &c.project_id {
@@ -187,17 +209,25 @@ fn signatures_match_the_official_sdk_on_random_requests() {
             headers.push(("X-Security-Token".into(), t.clone()));
             with_token += 1;
         }
-        let ours = Signer::new(ak, sk).authorization(&SignedRequest {
-            method: "GET",
+        // The SDK's rule: a body that is neither JSON nor BSON is not hashed.
+        let content_type = headers.iter().find(|(n, _)| n == "Content-Type");
+        if content_type.is_some_and(|(_, v)| !v.starts_with("application/json")) {
+            let header = algorithm.content_hash_header();
+            headers.push((header.into(), "UNSIGNED-PAYLOAD".into()));
+            unsigned_payload += usize::from(!c.body.is_empty());
+        }
+        with_body += usize::from(!c.body.is_empty());
+        let ours = Signer::with_algorithm(ak, sk, algorithm).authorization(&SignedRequest {
+            method: c.method,
             path: &c.path,
             query: &c.query,
             headers: &headers,
-            body: b"",
+            body: c.body.as_bytes(),
         });
         assert_eq!(
             ours, answer["authorization"],
-            "case {i}: path {:?} query {:?}",
-            c.path, c.query
+            "case {i}: {} path {:?} query {:?} body {:?}",
+            c.method, c.path, c.query, c.body
         );
         let resource_path = c.path.split('/').map(encode).collect::<Vec<_>>().join("/");
         let q = canonical_query(&c.query);
@@ -209,4 +239,9 @@ fn signatures_match_the_official_sdk_on_random_requests() {
         assert_eq!(wire, answer["uri"], "case {i}: wire URL");
     }
     assert!(with_token > CASES / 4, "the generator covers tokens");
+    assert!(with_body > CASES / 5, "the generator covers bodies");
+    assert!(
+        unsigned_payload > CASES / 20,
+        "the generator covers UNSIGNED-PAYLOAD"
+    );
 }

@@ -1,17 +1,112 @@
-//! SDK-HMAC-SHA256 request signing, byte-identical to Huawei Cloud's official SDKs.
+//! AK/SK request signing (`SDK-HMAC-SHA256` and `SDK-HMAC-SM3`), byte-identical to Huawei Cloud's
+//! official SDKs.
 //!
 //! The emulator verifies signatures with the same [`Signer`], so the two cannot drift apart
 //! silently; the SDK oracle test (`tests/signing_oracle.rs`) keeps both honest against the
-//! official Python signer.
+//! official Python signers of both algorithms.
 
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use ::hmac::{Hmac, KeyInit, Mac};
 use aws_lc_rs::{digest, hmac};
+use sm3::{Digest, Sm3};
 
-/// The algorithm name, first token of the `Authorization` header and of the string to sign.
-pub const ALGORITHM: &str = "SDK-HMAC-SHA256";
+/// The SDK's `HttpConfig(signing_algorithm=...)` and the Go provider's `signing_algorithm`:
+/// which hash the canonical request, the payload and the HMAC use. SM3 (GB/T 32905) is required
+/// by some Chinese regulated environments; everything else about the request is the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SigningAlgorithm {
+    #[default]
+    HmacSha256,
+    HmacSm3,
+}
 
-/// Hex SHA-256 of an empty body; every GET signs it.
-pub const EMPTY_BODY_SHA256: &str =
-    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+impl SigningAlgorithm {
+    /// Both algorithms, default first.
+    pub const ALL: [SigningAlgorithm; 2] =
+        [SigningAlgorithm::HmacSha256, SigningAlgorithm::HmacSm3];
+
+    /// The configuration name, as the Go provider and the SDKs spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SigningAlgorithm::HmacSha256 => "HmacSHA256",
+            SigningAlgorithm::HmacSm3 => "HmacSM3",
+        }
+    }
+
+    /// First token of the `Authorization` header and of the string to sign; the gateway picks
+    /// the verifying algorithm by it.
+    pub fn authorization_prefix(self) -> &'static str {
+        match self {
+            SigningAlgorithm::HmacSha256 => "SDK-HMAC-SHA256",
+            SigningAlgorithm::HmacSm3 => "SDK-HMAC-SM3",
+        }
+    }
+
+    /// The header whose value, when present with a non-empty body, stands in for the payload
+    /// hash (the SDK sets it to `UNSIGNED-PAYLOAD` for bodies that are neither JSON nor BSON).
+    pub fn content_hash_header(self) -> &'static str {
+        match self {
+            SigningAlgorithm::HmacSha256 => "X-Sdk-Content-Sha256",
+            SigningAlgorithm::HmacSm3 => "X-Sdk-Content-Sm3",
+        }
+    }
+
+    /// Lower-case hex hash of `data`.
+    pub fn hex_hash(self, data: &[u8]) -> String {
+        match self {
+            SigningAlgorithm::HmacSha256 => hex(digest::digest(&digest::SHA256, data).as_ref()),
+            SigningAlgorithm::HmacSm3 => hex(&Sm3::digest(data)),
+        }
+    }
+
+    /// The algorithm whose [`authorization_prefix`](Self::authorization_prefix) starts
+    /// `authorization`, followed by a space, and the rest after that space.
+    pub fn from_authorization(authorization: &str) -> Option<(SigningAlgorithm, &str)> {
+        SigningAlgorithm::ALL.into_iter().find_map(|a| {
+            authorization
+                .strip_prefix(a.authorization_prefix())
+                .and_then(|rest| rest.strip_prefix(' '))
+                .map(|rest| (a, rest))
+        })
+    }
+}
+
+impl fmt::Display for SigningAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a `signing_algorithm` value cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SigningAlgorithmError {
+    /// An algorithm the SDKs know but this provider does not implement (the ECDSA variants).
+    #[error(
+        "signing algorithm {0} is not supported by this provider; use HmacSHA256 (the default) or \
+         HmacSM3"
+    )]
+    Unsupported(&'static str),
+    #[error("unknown signing algorithm {0:?}; expected HmacSHA256 (the default) or HmacSM3")]
+    Unknown(String),
+}
+
+impl FromStr for SigningAlgorithm {
+    type Err = SigningAlgorithmError;
+
+    /// The exact names of the SDKs and the Go provider.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "HmacSHA256" => Ok(SigningAlgorithm::HmacSha256),
+            "HmacSM3" => Ok(SigningAlgorithm::HmacSm3),
+            "EcdsaP256SHA256" => Err(SigningAlgorithmError::Unsupported("EcdsaP256SHA256")),
+            "SM2SM3" => Err(SigningAlgorithmError::Unsupported("SM2SM3")),
+            other => Err(SigningAlgorithmError::Unknown(other.to_string())),
+        }
+    }
+}
 
 /// What a request looks like to the signer: the decoded path, the query pairs as sent, and the
 /// headers to sign (`host` and `x-sdk-date` among them).
@@ -26,26 +121,55 @@ pub struct SignedRequest<'a> {
     pub body: &'a [u8],
 }
 
-/// Signs with an AK/SK pair. `Debug` never shows the secret key.
+/// The HMAC keys of one secret key, for both algorithms, so that [`Signer::using`] can switch
+/// algorithms without the signer keeping the secret key itself.
+struct Keys {
+    sha256: hmac::Key,
+    sm3: Hmac<Sm3>,
+}
+
+/// Signs with an AK/SK pair and one [`SigningAlgorithm`]. `Debug` never shows the secret key.
 #[derive(Clone)]
 pub struct Signer {
     access_key: String,
-    key: hmac::Key,
+    algorithm: SigningAlgorithm,
+    keys: Arc<Keys>,
 }
 
-impl std::fmt::Debug for Signer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Debug for Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Signer")
             .field("access_key", &self.access_key)
+            .field("algorithm", &self.algorithm)
             .finish_non_exhaustive()
     }
 }
 
 impl Signer {
+    /// An `SDK-HMAC-SHA256` signer.
     pub fn new(access_key: &str, secret_key: &str) -> Self {
+        Signer::with_algorithm(access_key, secret_key, SigningAlgorithm::HmacSha256)
+    }
+
+    pub fn with_algorithm(access_key: &str, secret_key: &str, algorithm: SigningAlgorithm) -> Self {
+        let sk = secret_key.as_bytes();
         Signer {
             access_key: access_key.to_string(),
-            key: hmac::Key::new(hmac::HMAC_SHA256, secret_key.as_bytes()),
+            algorithm,
+            keys: Arc::new(Keys {
+                sha256: hmac::Key::new(hmac::HMAC_SHA256, sk),
+                sm3: <Hmac<Sm3> as KeyInit>::new_from_slice(sk)
+                    .expect("HMAC takes keys of any length"),
+            }),
+        }
+    }
+
+    /// The same keys signing with `algorithm`: the emulator verifies with the algorithm the
+    /// request's `Authorization` names, as the gateway does.
+    pub fn using(&self, algorithm: SigningAlgorithm) -> Signer {
+        Signer {
+            algorithm,
+            ..self.clone()
         }
     }
 
@@ -53,11 +177,16 @@ impl Signer {
         &self.access_key
     }
 
+    pub fn algorithm(&self) -> SigningAlgorithm {
+        self.algorithm
+    }
+
     /// The `Authorization` header value for `req`, whose headers must include `X-Sdk-Date`.
     pub fn authorization(&self, req: &SignedRequest<'_>) -> String {
         let (signed_headers, signature) = self.signature(req);
         format!(
-            "{ALGORITHM} Access={}, SignedHeaders={signed_headers}, Signature={signature}",
+            "{} Access={}, SignedHeaders={signed_headers}, Signature={signature}",
+            self.algorithm.authorization_prefix(),
             self.access_key
         )
     }
@@ -70,18 +199,28 @@ impl Signer {
             .find(|(n, _)| n.eq_ignore_ascii_case("x-sdk-date"))
             .map(|(_, v)| v.trim())
             .unwrap_or_default();
-        let (canonical, signed_headers) = canonical_request(req);
+        let (canonical, signed_headers) = canonical_request(req, self.algorithm);
         let string_to_sign = format!(
-            "{ALGORITHM}\n{date}\n{}",
-            hex(digest::digest(&digest::SHA256, canonical.as_bytes()).as_ref())
+            "{}\n{date}\n{}",
+            self.algorithm.authorization_prefix(),
+            self.algorithm.hex_hash(canonical.as_bytes())
         );
-        let tag = hmac::sign(&self.key, string_to_sign.as_bytes());
-        (signed_headers, hex(tag.as_ref()))
+        let tag = match self.algorithm {
+            SigningAlgorithm::HmacSha256 => {
+                hex(hmac::sign(&self.keys.sha256, string_to_sign.as_bytes()).as_ref())
+            }
+            SigningAlgorithm::HmacSm3 => {
+                let mut mac = self.keys.sm3.clone();
+                mac.update(string_to_sign.as_bytes());
+                hex(&mac.finalize().into_bytes())
+            }
+        };
+        (signed_headers, tag)
     }
 }
 
 /// The canonical request and its signed-header list.
-pub fn canonical_request(req: &SignedRequest<'_>) -> (String, String) {
+pub fn canonical_request(req: &SignedRequest<'_>, algorithm: SigningAlgorithm) -> (String, String) {
     let mut headers: Vec<(String, &str)> = req
         .headers
         .iter()
@@ -110,8 +249,23 @@ pub fn canonical_request(req: &SignedRequest<'_>) -> (String, String) {
     out.push('\n');
     out.push_str(&signed_headers);
     out.push('\n');
-    out.push_str(&hex(digest::digest(&digest::SHA256, req.body).as_ref()));
+    out.push_str(&payload_hash(req, algorithm));
     (out, signed_headers)
+}
+
+/// The hash of an empty body; else the content-hash header's value when the request carries one
+/// (`UNSIGNED-PAYLOAD`), as the SDK takes it; else the body's hash.
+fn payload_hash(req: &SignedRequest<'_>, algorithm: SigningAlgorithm) -> String {
+    let declared = req
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(algorithm.content_hash_header()))
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty());
+    match declared {
+        Some(v) if !req.body.is_empty() => v.to_string(),
+        _ => algorithm.hex_hash(req.body),
+    }
 }
 
 /// Each path segment percent-encoded, with the trailing `/` the SDK appends (canonical form
@@ -204,13 +358,16 @@ mod tests {
     #[test]
     fn vector_v1_canonical_request_matches_reference() {
         let (query, headers) = (q(V1_QUERY), headers(V1_HEADERS));
-        let (canonical, _) = canonical_request(&SignedRequest {
-            method: "GET",
-            path: PATH,
-            query: &query,
-            headers: &headers,
-            body: b"",
-        });
+        let (canonical, _) = canonical_request(
+            &SignedRequest {
+                method: "GET",
+                path: PATH,
+                query: &query,
+                headers: &headers,
+                body: b"",
+            },
+            SigningAlgorithm::HmacSha256,
+        );
         let expected = "GET\n/v1/0123456789abcdef0123456789abcdef/csms/tasks/\nlimit=10&marker=x&secret_name=a%20b\n\
             content-type:application/json\nhost:kms.cn-north-4.myhuaweicloud.com\nx-project-id:0123456789abcdef0123456789abcdef\n\
             x-sdk-date:20240102T030405Z\n\ncontent-type;host;x-project-id;x-sdk-date\n\
@@ -278,6 +435,137 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_secret_key() {
-        assert!(!format!("{:?}", Signer::new(AK, SK)).contains(SK));
+        for a in SigningAlgorithm::ALL {
+            assert!(!format!("{:?}", Signer::with_algorithm(AK, SK, a)).contains(SK));
+        }
+    }
+
+    /// The credentials reference's vector, made with the SDK's `Signer` and `SM3Signer`.
+    fn reference_vector(algorithm: SigningAlgorithm) -> String {
+        let query = q(&[("secret_name", "my-secret"), ("limit", "50")]);
+        let headers = q(&[
+            ("Content-Type", "application/json"),
+            ("Host", "kms.cn-north-4.myhuaweicloud.com"),
+            ("X-Sdk-Date", "20240101T000000Z"),
+            ("X-Project-Id", PROJECT),
+        ]);
+        Signer::with_algorithm("AKEXAMPLE", "SKEXAMPLE", algorithm).authorization(&SignedRequest {
+            method: "GET",
+            path: PATH,
+            query: &query,
+            headers: &headers,
+            body: b"",
+        })
+    }
+
+    #[test]
+    fn reference_vector_sm3_and_sha256() {
+        assert_eq!(
+            reference_vector(SigningAlgorithm::HmacSm3),
+            "SDK-HMAC-SM3 Access=AKEXAMPLE, SignedHeaders=content-type;host;x-project-id;x-sdk-date, \
+             Signature=02145ba1c4f5b69cff5c363aacea3ddb8450cb7385489c935ed77c565f4363da"
+        );
+        assert_eq!(
+            reference_vector(SigningAlgorithm::HmacSha256),
+            "SDK-HMAC-SHA256 Access=AKEXAMPLE, SignedHeaders=content-type;host;x-project-id;x-sdk-date, \
+             Signature=bebdcf7d10790284b4a26c7c8ef0208c06af190f74e740aac605d347bd189535"
+        );
+    }
+
+    #[test]
+    fn empty_body_hashes() {
+        assert_eq!(
+            SigningAlgorithm::HmacSm3.hex_hash(b""),
+            "1ab21d8355cfa17f8e61194831e81a8f22bec8c728fefb747ed035eb5082aa2b"
+        );
+        assert_eq!(
+            SigningAlgorithm::HmacSha256.hex_hash(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        // GB/T 32905-2016, example 1.
+        assert_eq!(
+            SigningAlgorithm::HmacSm3.hex_hash(b"abc"),
+            "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+        );
+    }
+
+    #[test]
+    fn using_switches_the_algorithm_with_the_same_keys() {
+        let sha = Signer::new("AKEXAMPLE", "SKEXAMPLE");
+        let sm3 = sha.using(SigningAlgorithm::HmacSm3);
+        assert_eq!(
+            (sha.algorithm(), sm3.algorithm()),
+            (SigningAlgorithm::HmacSha256, SigningAlgorithm::HmacSm3)
+        );
+        let headers = headers(&[]);
+        let req = SignedRequest {
+            method: "GET",
+            path: PATH,
+            query: &[],
+            headers: &headers,
+            body: b"",
+        };
+        assert_eq!(
+            sm3.authorization(&req),
+            Signer::with_algorithm("AKEXAMPLE", "SKEXAMPLE", SigningAlgorithm::HmacSm3)
+                .authorization(&req)
+        );
+        assert_ne!(sm3.signature(&req), sha.signature(&req));
+    }
+
+    #[test]
+    fn a_body_is_hashed_unless_the_content_hash_header_stands_in() {
+        for a in SigningAlgorithm::ALL {
+            let mut headers = headers(&[]);
+            let body = br#"{"auth":{}}"#;
+            let req = |headers: &[(String, String)]| {
+                canonical_request(
+                    &SignedRequest {
+                        method: "POST",
+                        path: PATH,
+                        query: &[],
+                        headers,
+                        body,
+                    },
+                    a,
+                )
+                .0
+            };
+            assert!(req(&headers).ends_with(&a.hex_hash(body)), "{a}");
+            headers.push((a.content_hash_header().into(), "UNSIGNED-PAYLOAD".into()));
+            assert!(req(&headers).ends_with("\nUNSIGNED-PAYLOAD"), "{a}");
+        }
+    }
+
+    #[test]
+    fn algorithm_names_parse_and_the_ecdsa_ones_are_refused() {
+        for a in SigningAlgorithm::ALL {
+            assert_eq!(a.name().parse::<SigningAlgorithm>(), Ok(a));
+            assert_eq!(a.to_string(), a.name());
+        }
+        assert_eq!(SigningAlgorithm::default(), SigningAlgorithm::HmacSha256);
+        for name in ["EcdsaP256SHA256", "SM2SM3"] {
+            let e = name.parse::<SigningAlgorithm>().unwrap_err();
+            assert_eq!(e, SigningAlgorithmError::Unsupported(name));
+            assert!(e.to_string().contains("not supported"), "{e}");
+        }
+        let e = "hmacsha256".parse::<SigningAlgorithm>().unwrap_err();
+        assert!(matches!(e, SigningAlgorithmError::Unknown(_)));
+        assert!(e.to_string().contains("HmacSHA256"), "{e}");
+    }
+
+    #[test]
+    fn authorization_prefix_names_the_algorithm() {
+        assert_eq!(
+            SigningAlgorithm::from_authorization("SDK-HMAC-SM3 Access=a"),
+            Some((SigningAlgorithm::HmacSm3, "Access=a"))
+        );
+        assert_eq!(
+            SigningAlgorithm::from_authorization("SDK-HMAC-SHA256 Access=a"),
+            Some((SigningAlgorithm::HmacSha256, "Access=a"))
+        );
+        for other in ["SDK-HMAC-SHA2567 Access=a", "SDK-HMAC-SM3", "Basic x", ""] {
+            assert_eq!(SigningAlgorithm::from_authorization(other), None, "{other}");
+        }
     }
 }

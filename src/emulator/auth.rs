@@ -1,8 +1,9 @@
-//! Verifies `SDK-HMAC-SHA256` signatures the way the API gateway does, recomputing them with the
-//! client's own [`Signer`] over the headers the request says it signed.
+//! Verifies `SDK-HMAC-SHA256` and `SDK-HMAC-SM3` signatures the way the API gateway does: the
+//! `Authorization` prefix picks the algorithm, and the signature is recomputed with the client's
+//! own [`Signer`] over the headers the request says it signed.
 
 use super::error::ApiError;
-use crate::csms::signer::{SignedRequest, Signer, ALGORITHM};
+use crate::csms::signer::{SignedRequest, Signer, SigningAlgorithm};
 use time::OffsetDateTime;
 
 /// How far `X-Sdk-Date` may be from the server's clock, either way.
@@ -22,7 +23,7 @@ pub struct Request<'a> {
     pub body: &'a [u8],
 }
 
-/// `Ok` when `req` carries a valid signature by `signer`'s key, dated within
+/// `Ok` when `req` carries a valid signature by `signer`'s key (in either algorithm), dated within
 /// [`MAX_CLOCK_SKEW`] of `now`; otherwise 401 `APIGW.0301` with a message that names the cause.
 pub fn verify(signer: &Signer, req: &Request<'_>, now: OffsetDateTime) -> Result<(), ApiError> {
     let header = |name: &str| {
@@ -32,10 +33,8 @@ pub fn verify(signer: &Signer, req: &Request<'_>, now: OffsetDateTime) -> Result
             .map(str::trim)
     };
     let auth = header("authorization").ok_or_else(|| ApiError::auth("Authorization not found"))?;
-    let fields = auth
-        .strip_prefix(ALGORITHM)
-        .filter(|rest| rest.starts_with(' '))
-        .ok_or_else(|| ApiError::auth(format!("Authorization is not {ALGORITHM}")))?;
+    let (algorithm, fields) = SigningAlgorithm::from_authorization(auth)
+        .ok_or_else(|| ApiError::auth("Authorization is not SDK-HMAC-SHA256 or SDK-HMAC-SM3"))?;
     let (mut access, mut signed, mut signature) = (None, None, None);
     for part in fields.split(',') {
         match part.trim().split_once('=') {
@@ -87,7 +86,7 @@ pub fn verify(signer: &Signer, req: &Request<'_>, now: OffsetDateTime) -> Result
         })?;
         headers.push((name.to_string(), value.to_string()));
     }
-    let (_, expected) = signer.signature(&SignedRequest {
+    let (_, expected) = signer.using(algorithm).signature(&SignedRequest {
         method: req.method,
         path: req.path,
         query: req.query,
@@ -189,14 +188,14 @@ mod tests {
         assert!(message(check(&v1_headers(V1_AUTH), &q, vector_time())).contains("signature fail"));
     }
 
-    #[test]
-    fn rejects_a_wrong_secret_key() {
+    /// V1's request with an `Authorization` made by `signer`.
+    fn v1_signed_by(signer: &Signer) -> HeaderMap {
         let mut headers = v1_headers("");
         let signed: Vec<(String, String)> = ["content-type", "host", "x-project-id", "x-sdk-date"]
             .iter()
             .map(|n| (n.to_string(), headers[*n].to_str().unwrap().to_string()))
             .collect();
-        let auth = Signer::new(AK, "wrong-secret").authorization(&SignedRequest {
+        let auth = signer.authorization(&SignedRequest {
             method: "GET",
             path: PATH,
             query: &query(),
@@ -204,7 +203,31 @@ mod tests {
             body: b"",
         });
         headers.insert("authorization", HeaderValue::from_str(&auth).unwrap());
+        headers
+    }
+
+    #[test]
+    fn rejects_a_wrong_secret_key() {
+        let headers = v1_signed_by(&Signer::new(AK, "wrong-secret"));
         assert!(message(check(&headers, &query(), vector_time())).contains("signature fail"));
+    }
+
+    #[test]
+    fn accepts_sm3_by_its_prefix_and_rejects_a_mislabelled_signature() {
+        let headers = v1_signed_by(&Signer::with_algorithm(AK, SK, SigningAlgorithm::HmacSm3));
+        let sm3 = headers["authorization"].to_str().unwrap().to_string();
+        assert!(sm3.starts_with("SDK-HMAC-SM3 "), "{sm3}");
+        check(&headers, &query(), vector_time()).unwrap();
+
+        // The SHA-256 signature of V1 under the SM3 prefix, and the other way round.
+        let mislabelled = [
+            V1_AUTH.replace("SDK-HMAC-SHA256", "SDK-HMAC-SM3"),
+            sm3.replace("SDK-HMAC-SM3", "SDK-HMAC-SHA256"),
+        ];
+        for auth in mislabelled {
+            let msg = message(check(&v1_headers(&auth), &query(), vector_time()));
+            assert!(msg.contains("signature fail"), "{auth}: {msg}");
+        }
     }
 
     #[test]

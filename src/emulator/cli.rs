@@ -73,6 +73,13 @@ Faults (ListSecretTask only; N counts its requests from 1; composable):
   --empty-every N          every Nth request: 200 with an empty body
   --total-delta K          add K (may be negative) to every page's `total`
 
+Wire (every response):
+  --no-gzip                never compress [default: gzip when Accept-Encoding allows it]
+  --bandwidth-kbps N       pace each connection's writes at N kilobits per second
+  --gzip-unasked           fault: gzip every response, even when not asked to
+  --gzip-bomb MIB          fault: every ListSecretTask page is a gzip bomb, MIB MiB of JSON
+                           once decompressed (about MIB KiB sent)
+
   -h, --help               this text
 ";
 
@@ -170,6 +177,10 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "--reset-every" => faults.reset_every = Some(positive(&flag, &value()?)?),
             "--empty-every" => faults.empty_every = Some(positive(&flag, &value()?)?),
             "--total-delta" => faults.total_delta = number(&flag, &value()?)?,
+            "--no-gzip" => config.wire.gzip = false,
+            "--gzip-unasked" => config.wire.gzip_unasked = true,
+            "--gzip-bomb" => config.wire.gzip_bomb_mib = Some(positive(&flag, &value()?)?),
+            "--bandwidth-kbps" => config.wire.bandwidth_kbps = Some(positive(&flag, &value()?)?),
             _ => return Err(format!("unknown argument {arg:?} (see --help)")),
         }
         if inline.is_some() && !takes_value(&flag) {
@@ -206,7 +217,13 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
 fn takes_value(flag: &str) -> bool {
     !matches!(
         flag,
-        "--last-page-marker" | "--demo" | "--html-errors" | "--sticky-marker" | "--looping-marker"
+        "--last-page-marker"
+            | "--demo"
+            | "--html-errors"
+            | "--sticky-marker"
+            | "--looping-marker"
+            | "--no-gzip"
+            | "--gzip-unasked"
     )
 }
 
@@ -300,6 +317,35 @@ mod tests {
             run(&["--fail-every", "2"]).unwrap().1.faults.fail_every,
             Some((2, 500))
         );
+    }
+
+    #[test]
+    fn wire_flags() {
+        let (_, c) = run(&[]).unwrap();
+        assert!(c.wire.gzip && !c.wire.gzip_unasked);
+        assert_eq!((c.wire.gzip_bomb_mib, c.wire.bandwidth_kbps), (None, None));
+        let (_, c) = run(&[
+            "--no-gzip",
+            "--gzip-unasked",
+            "--gzip-bomb",
+            "512",
+            "--bandwidth-kbps=20000",
+        ])
+        .unwrap();
+        assert!(!c.wire.gzip && c.wire.gzip_unasked);
+        assert_eq!(
+            (c.wire.gzip_bomb_mib, c.wire.bandwidth_kbps),
+            (Some(512), Some(20000))
+        );
+        for (args, needle) in [
+            (&["--bandwidth-kbps", "0"][..], "at least 1"),
+            (&["--gzip-bomb", "x"][..], "not a valid number"),
+            (&["--no-gzip=1"][..], "takes no value"),
+        ] {
+            let e = run(args).unwrap_err();
+            assert!(e.contains(needle), "{args:?}: {e}");
+        }
+        assert!(USAGE.contains("--bandwidth-kbps") && USAGE.contains("--no-gzip"));
     }
 
     #[test]

@@ -23,6 +23,8 @@
 //! - [`data`]: the generated, demo and file data sets.
 //! - [`error`]: error bodies and the error codes the emulator answers with.
 //! - `server`: the HTTP server, routing and faults; [`run`] and [`Emulator`] are its API.
+//! - [`wire`]: gzip when asked, bandwidth pacing and byte counting on the way to the socket;
+//!   the gzip faults.
 //! - [`cli`]: the `csms-emulator` command line, parsed into a [`Config`].
 
 pub mod accounts;
@@ -36,6 +38,7 @@ pub mod listing;
 pub mod metadata;
 mod server;
 mod sts;
+pub mod wire;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -53,6 +56,7 @@ pub use data::{demo, generate, generate_with, DataSpec, DEFAULT_PROJECT_ID, DEFA
 pub use error::ApiError;
 pub use keys::TemporaryKey;
 pub use metadata::{InstanceAgency, Metadata, MetadataTokens};
+pub use wire::Wire;
 
 /// What the emulator serves and how.
 ///
@@ -87,11 +91,14 @@ pub struct Config {
     /// `None`: metadata keys live an hour (as on ECS), assumed keys `duration_seconds`.
     pub temporary_key_lifetime: Option<Duration>,
     pub faults: Faults,
+    /// Compression, pacing and the gzip faults.
+    pub wire: Wire,
 }
 
 impl Default for Config {
     /// Default project, region and domain, open (no credentials), `max_limit` 1000, no tasks,
-    /// no other accounts, metadata with required tokens serving the default account, no faults.
+    /// no other accounts, metadata with required tokens serving the default account, no faults,
+    /// gzip when asked, no pacing.
     fn default() -> Self {
         Config {
             project_id: DEFAULT_PROJECT_ID.into(),
@@ -107,6 +114,7 @@ impl Default for Config {
             metadata: Metadata::default(),
             temporary_key_lifetime: None,
             faults: Faults::default(),
+            wire: Wire::default(),
         }
     }
 }
@@ -161,6 +169,8 @@ pub struct Stats {
     pub by_path: BTreeMap<String, u64>,
     /// Metadata, assume-role and temporary-key counters, and requests per account.
     pub credentials: CredentialStats,
+    /// Bytes written to the sockets: status lines, headers and bodies as sent (compressed, cut).
+    pub bytes_sent: u64,
 }
 
 /// Serves `config` on `listener` until `shutdown` completes (an inconsistent `config` is

@@ -13,7 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use hyper::header::{HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -24,6 +24,7 @@ use super::counters::Counters;
 use super::error::{self, ApiError};
 use super::keys::KeyStore;
 use super::listing::{self, ListOptions};
+use super::wire::{self, Metered, WireState};
 use super::{auth, metadata, sts, Config, Stats};
 use crate::csms::task::SecretTask;
 
@@ -45,6 +46,7 @@ pub(crate) struct Shared {
     requests: AtomicU64,
     task_requests: AtomicU64,
     by_path: Mutex<BTreeMap<String, u64>>,
+    wire: WireState,
 }
 
 impl Shared {
@@ -60,6 +62,7 @@ impl Shared {
             requests: AtomicU64::new(0),
             task_requests: AtomicU64::new(0),
             by_path: Mutex::new(BTreeMap::new()),
+            wire: WireState::default(),
         })
     }
 
@@ -69,6 +72,7 @@ impl Shared {
             requests: self.requests.load(Ordering::Relaxed),
             by_path: self.by_path.lock().unwrap().clone(),
             credentials: self.counters.snapshot(),
+            bytes_sent: self.wire.bytes_sent.load(Ordering::Relaxed),
         }
     }
 }
@@ -117,7 +121,7 @@ async fn connection(
 ) {
     let reset = Arc::new(AtomicBool::new(false));
     let io = TokioIo::new(Conn {
-        stream,
+        stream: Metered::new(stream, &shared.wire, &shared.config.wire),
         reset: reset.clone(),
     });
     let service = hyper::service::service_fn(move |req| {
@@ -135,14 +139,14 @@ async fn connection(
 
 /// A TCP connection that is reset (RST instead of FIN) on drop when a fault asked for it.
 struct Conn {
-    stream: TcpStream,
+    stream: Metered<TcpStream>,
     reset: Arc<AtomicBool>,
 }
 
 impl Drop for Conn {
     fn drop(&mut self) {
         if self.reset.load(Ordering::Relaxed) {
-            let _ = self.stream.set_zero_linger();
+            let _ = self.stream.get_ref().set_zero_linger();
         }
     }
 }
@@ -191,12 +195,12 @@ async fn handle(shared: &Shared, reset: &AtomicBool, req: Request<Incoming>) -> 
 
     let (parts, body) = req.into_parts();
     // GETs carry no body, but a signature covers whatever was sent.
-    let body = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = bytes_of(body).await;
     let mut response = route(shared, reset, &parts, &body, &request_id).await;
+    response = wire::encode(response, &parts.headers, &shared.config.wire).await;
+    if response.extensions_mut().remove::<Cut>().is_some() {
+        response = cut(response).await;
+    }
     response.headers_mut().insert(
         "x-request-id",
         HeaderValue::from_str(&request_id).expect("hex is a valid header value"),
@@ -382,6 +386,12 @@ async fn tasks(
         *total = (*total + faults.total_delta).max(0);
     }
     let json = Bytes::from(super::listing::page_body(&listing.page));
+    if let Some(mib) = shared.config.wire.gzip_bomb_mib {
+        let mut r = json_response(StatusCode::OK, wire::bomb(&shared.wire, mib).await);
+        r.headers_mut()
+            .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        return r;
+    }
     if hits(faults.reset_every) {
         reset.store(true, Ordering::Relaxed);
         return cut_response(json);
@@ -395,8 +405,21 @@ async fn tasks(
     json_response(StatusCode::OK, json)
 }
 
+/// All of `body`; empty when it fails to arrive.
+pub(crate) async fn bytes_of<B: Body>(body: B) -> Bytes {
+    body.collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default()
+}
+
+/// A body that is all in memory.
+pub(crate) fn full(body: Bytes) -> ResBody {
+    Full::new(body).map_err(|never| match never {}).boxed()
+}
+
 pub(crate) fn json_response(status: StatusCode, body: Bytes) -> Response<ResBody> {
-    let mut r = Response::new(Full::new(body).map_err(|never| match never {}).boxed());
+    let mut r = Response::new(full(body));
     *r.status_mut() = status;
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(JSON));
@@ -420,25 +443,35 @@ fn html_error(status: u16) -> Response<ResBody> {
         "<html>\r\n<head><title>{line}</title></head>\r\n<body>\r\n<center><h1>{line}</h1></center>\r\n\
          <hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
     );
-    let mut r = Response::new(Full::new(Bytes::from(page)).map_err(|n| match n {}).boxed());
+    let mut r = Response::new(full(Bytes::from(page)));
     *r.status_mut() = status;
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
     r
 }
 
-/// 200 declaring the full length of `json` but sending only its first half; the body then
-/// fails, which makes hyper close the connection.
+/// Marks a response to be cut by [`cut`] once it is encoded for the wire.
+#[derive(Clone, Copy)]
+struct Cut;
+
+/// 200 with `json`, to be cut short on the wire (see [`cut`]).
 fn cut_response(json: Bytes) -> Response<ResBody> {
-    let declared = json.len() as u64;
-    let body = CutBody {
-        head: Some(json.slice(..json.len() / 2)),
-        pause: Box::pin(tokio::time::sleep(CUT_PAUSE)),
-        declared,
-    };
-    let mut r = json_response(StatusCode::OK, Bytes::new());
-    *r.body_mut() = body.boxed();
+    let mut r = json_response(StatusCode::OK, json);
+    r.extensions_mut().insert(Cut);
     r
+}
+
+/// `response` declaring the full length of its (possibly compressed) body but sending only the
+/// first half; the body then fails, which makes hyper close the connection.
+async fn cut(response: Response<ResBody>) -> Response<ResBody> {
+    let (parts, body) = response.into_parts();
+    let body = bytes_of(body).await;
+    let cut = CutBody {
+        head: Some(body.slice(..body.len() / 2)),
+        pause: Box::pin(tokio::time::sleep(CUT_PAUSE)),
+        declared: body.len() as u64,
+    };
+    Response::from_parts(parts, cut.boxed())
 }
 
 struct CutBody {

@@ -5,4 +5,5 @@ pub mod emulator;
 pub mod msgpack;
 pub mod plugin;
 pub mod scripted_server;
+pub mod sdk;
 pub mod terraform;
