@@ -1,0 +1,246 @@
+//! The credential chain: which source gives the base keys, and the agency assumed on top.
+//!
+//! Order (the Go provider's, which our users know): the provider block's keys, then
+//! `HW_ACCESS_KEY`/`HW_SECRET_KEY`, then the KooCLI profile (read only when a file or profile is
+//! named), then the ECS metadata service (only when no keys were found anywhere). A security
+//! token belongs to the keys of its own source. An agency, from the provider's settings or else
+//! from the profile, is then assumed with the base keys.
+
+use std::sync::Arc;
+
+use super::agency::{AgencyClient, AgencySettings};
+use super::error::{CredentialError, NoCredentials};
+use super::metadata::{MetadataClient, MetadataSettings};
+use super::refresh::{CredentialProvider, Fetcher, RefreshSettings};
+use super::shared_file::{self, ProfileKeys, SharedFileSettings, Warning};
+use super::{Credentials, Source};
+use crate::csms::config::{ClientConfig, DEFAULT_CLOUD};
+
+/// Keys as one source gives them; empty strings count as unset.
+#[derive(Clone, Default)]
+pub struct StaticKeys {
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
+    pub security_token: Option<String>,
+}
+
+impl std::fmt::Debug for StaticKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |v: &Option<String>| if set(v).is_some() { "<set>" } else { "<unset>" };
+        f.debug_struct("StaticKeys")
+            .field("access_key", &self.access_key)
+            .field("secret_key", &set(&self.secret_key))
+            .field("security_token", &set(&self.security_token))
+            .finish()
+    }
+}
+
+fn set(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.trim().is_empty())
+}
+
+impl StaticKeys {
+    /// `HW_ACCESS_KEY`, `HW_SECRET_KEY`, `HW_SECURITY_TOKEN`.
+    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Self {
+        StaticKeys {
+            access_key: env("HW_ACCESS_KEY"),
+            secret_key: env("HW_SECRET_KEY"),
+            security_token: env("HW_SECURITY_TOKEN"),
+        }
+    }
+
+    /// Both keys, or nothing; one without the other is an error naming what is missing.
+    fn credentials(
+        &self,
+        origin: &'static str,
+        [ak, sk]: [&'static str; 2],
+    ) -> Result<Option<Credentials>, CredentialError> {
+        match (set(&self.access_key), set(&self.secret_key)) {
+            (Some(a), Some(s)) => Ok(Some(Credentials::new(
+                a,
+                s,
+                self.security_token.as_deref(),
+            ))),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(CredentialError::IncompleteKeys {
+                origin,
+                present: ak,
+                missing: sk,
+            }),
+            (None, Some(_)) => Err(CredentialError::IncompleteKeys {
+                origin,
+                present: sk,
+                missing: ak,
+            }),
+        }
+    }
+}
+
+/// Everything the chain looks at, as the provider collected it from its block and environment.
+#[derive(Debug, Clone, Default)]
+pub struct ChainInputs {
+    /// `access_key`, `secret_key`, `security_token` of the provider block.
+    pub block: StaticKeys,
+    /// See [`StaticKeys::from_env`].
+    pub environment: StaticKeys,
+    pub shared_file: SharedFileSettings,
+    pub metadata: MetadataSettings,
+    /// `assume_role` (block or `HW_ASSUME_ROLE_*`); wins over a profile's agency.
+    pub agency: Option<AgencySettings>,
+    /// Region, cloud and IAM endpoint as configured, for the agency exchange's endpoint (a
+    /// profile's region fills a missing one).
+    pub region: Option<String>,
+    pub cloud: Option<String>,
+    pub iam_endpoint: Option<String>,
+    /// Skip TLS verification towards IAM.
+    pub insecure: bool,
+    pub refresh: RefreshSettings,
+}
+
+/// The outcome of the chain.
+#[derive(Debug)]
+pub struct Resolved {
+    pub credentials: Arc<CredentialProvider>,
+    /// The profile's non-empty `region`, for the provider to use when neither block nor
+    /// environment sets one.
+    pub region: Option<String>,
+    /// The profile's non-empty `projectId`, likewise.
+    pub project_id: Option<String>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Finds the base keys, assumes an agency on top when configured, and logs the source at INFO.
+pub async fn resolve(inputs: ChainInputs) -> Result<Resolved, CredentialError> {
+    let mut warnings = Vec::new();
+    let mut profile = None;
+    let base = if let Some(c) = inputs
+        .block
+        .credentials("the provider block", ["access_key", "secret_key"])?
+    {
+        warnings.extend(file_not_read(&inputs.shared_file, Source::Block));
+        CredentialProvider::fixed(Source::Block, c)
+    } else if let Some(c) = inputs
+        .environment
+        .credentials("the environment", ["HW_ACCESS_KEY", "HW_SECRET_KEY"])?
+    {
+        warnings.extend(file_not_read(&inputs.shared_file, Source::Environment));
+        CredentialProvider::fixed(Source::Environment, c)
+    } else if inputs.shared_file.is_set() {
+        let path = inputs.shared_file.file().ok_or_else(|| {
+            CredentialError::SharedFileUnreadable {
+                path: shared_file::DEFAULT_RELATIVE_PATH.into(),
+                message: "the home directory is unknown (HOME is not set); set \
+                          shared_config_file (HW_SHARED_CONFIG_FILE)"
+                    .into(),
+            }
+        })?;
+        let (p, warning) = shared_file::load(&path, inputs.shared_file.profile.as_deref())?;
+        warnings.extend(warning);
+        let base = match &p.keys {
+            ProfileKeys::Keys(c) => CredentialProvider::fixed(
+                Source::SharedFile {
+                    path,
+                    profile: p.name.clone(),
+                },
+                c.clone(),
+            ),
+            ProfileKeys::EcsMetadata => {
+                from_metadata(&inputs.metadata, Some(p.name.clone()), inputs.refresh).await?
+            }
+        };
+        profile = Some(p);
+        base
+    } else {
+        match from_metadata(&inputs.metadata, None, inputs.refresh).await {
+            Err(CredentialError::Metadata(metadata)) => {
+                return Err(NoCredentials {
+                    default_shared_file: inputs.shared_file.default_path(),
+                    metadata_endpoint: inputs.metadata.endpoint.trim().to_string(),
+                    metadata,
+                }
+                .into())
+            }
+            other => other?,
+        }
+    };
+
+    let (profile_region, project_id, profile_agency) = match profile {
+        Some(p) => (p.region, p.project_id, p.agency),
+        None => (None, None, None),
+    };
+    let credentials = match inputs.agency.clone().or(profile_agency) {
+        None => base,
+        Some(settings) => {
+            let region = inputs.region.clone().or_else(|| profile_region.clone());
+            assume(&inputs, region, settings, base).await?
+        }
+    };
+    tracing::info!(
+        source = %credentials.source(),
+        "using credentials from {}",
+        credentials.source()
+    );
+    Ok(Resolved {
+        credentials: Arc::new(credentials),
+        region: profile_region,
+        project_id,
+        warnings,
+    })
+}
+
+/// Names a file or profile the user set that lost to keys found earlier.
+fn file_not_read(settings: &SharedFileSettings, used: Source) -> Option<Warning> {
+    settings.is_set().then(|| Warning::SharedFileNotRead {
+        path: settings.file(),
+        used,
+    })
+}
+
+async fn from_metadata(
+    settings: &MetadataSettings,
+    via_profile: Option<String>,
+    refresh: RefreshSettings,
+) -> Result<CredentialProvider, CredentialError> {
+    let client = MetadataClient::new(settings)?;
+    let keys = client.fetch().await?;
+    let source = Source::EcsMetadata {
+        endpoint: client.endpoint().to_string(),
+        via_profile,
+    };
+    Ok(CredentialProvider::new(
+        source,
+        keys,
+        Fetcher::Metadata(client),
+        refresh,
+    ))
+}
+
+async fn assume(
+    inputs: &ChainInputs,
+    region: Option<String>,
+    settings: AgencySettings,
+    base: CredentialProvider,
+) -> Result<CredentialProvider, CredentialError> {
+    let iam = ClientConfig {
+        region,
+        cloud: inputs.cloud.clone().unwrap_or_else(|| DEFAULT_CLOUD.into()),
+        iam_endpoint: inputs.iam_endpoint.clone(),
+        ..ClientConfig::default()
+    }
+    .iam_base()
+    .map_err(|e| CredentialError::InvalidEndpoint(format!("assume_role: {e}")))?;
+    let source = Source::Agency {
+        agency_name: settings.agency_name.clone(),
+        domain: settings.domain.clone(),
+        base: Box::new(base.source().clone()),
+    };
+    let client = AgencyClient::new(&iam, settings, inputs.insecure)?;
+    let base = Arc::new(base);
+    let keys = client.assume(&*base.current().await?).await?;
+    Ok(CredentialProvider::new(
+        source,
+        keys,
+        Fetcher::Agency { base, client },
+        inputs.refresh,
+    ))
+}
