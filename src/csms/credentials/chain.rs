@@ -244,3 +244,205 @@ async fn assume(
         inputs.refresh,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    fn keys(ak: &str, sk: &str, token: Option<&str>) -> StaticKeys {
+        StaticKeys {
+            access_key: Some(ak.into()),
+            secret_key: Some(sk.into()),
+            security_token: token.map(String::from),
+        }
+    }
+
+    /// A metadata endpoint nothing listens on: a port just bound and released, so connecting
+    /// is refused at once.
+    fn refused_endpoint() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    }
+
+    fn inputs(home: Option<PathBuf>) -> ChainInputs {
+        ChainInputs {
+            shared_file: SharedFileSettings {
+                home,
+                ..SharedFileSettings::default()
+            },
+            metadata: MetadataSettings {
+                endpoint: refused_endpoint(),
+                timeout: Duration::from_secs(2),
+            },
+            ..ChainInputs::default()
+        }
+    }
+
+    fn home_with_profiles() -> tempfile::TempDir {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir(home.path().join(".hcloud")).unwrap();
+        let file = serde_json::json!({"current": "default", "profiles": [
+            {"name": "default", "mode": "AKSK", "accessKeyId": "AK-FILE", "secretAccessKey": "SK-FILE",
+             "region": "cn-south-1", "projectId": "p-file"},
+            {"name": "prod", "mode": "AKSK", "accessKeyId": "AK-PROD", "secretAccessKey": "SK-PROD"}]});
+        std::fs::write(home.path().join(".hcloud/config.json"), file.to_string()).unwrap();
+        home
+    }
+
+    async fn access_key(r: &Resolved) -> String {
+        r.credentials.current().await.unwrap().access_key.clone()
+    }
+
+    #[tokio::test]
+    async fn block_keys_win_and_a_named_profile_is_reported_unread() {
+        let home = home_with_profiles();
+        let r = resolve(ChainInputs {
+            block: keys("AK-BLOCK", "SK-BLOCK", Some("TOK-BLOCK")),
+            environment: keys("AK-ENV", "SK-ENV", None),
+            shared_file: SharedFileSettings {
+                profile: Some("prod".into()),
+                home: Some(home.path().into()),
+                ..SharedFileSettings::default()
+            },
+            ..inputs(None)
+        })
+        .await
+        .unwrap();
+        assert_eq!(r.credentials.source(), &Source::Block);
+        let c = r.credentials.current().await.unwrap();
+        assert_eq!(
+            (c.access_key.as_str(), c.security_token.as_deref()),
+            ("AK-BLOCK", Some("TOK-BLOCK"))
+        );
+        assert_eq!(r.region, None);
+        assert!(
+            matches!(&r.warnings[..], [Warning::SharedFileNotRead { used: Source::Block, .. }]),
+            "{:?}",
+            r.warnings
+        );
+    }
+
+    #[tokio::test]
+    async fn environment_keys_come_next_with_their_own_token() {
+        let r = resolve(ChainInputs {
+            environment: keys("AK-ENV", "SK-ENV", Some("TOK-ENV")),
+            block: StaticKeys {
+                security_token: Some("TOK-BLOCK".into()),
+                ..StaticKeys::default()
+            },
+            ..inputs(None)
+        })
+        .await
+        .unwrap();
+        assert_eq!(r.credentials.source(), &Source::Environment);
+        let c = r.credentials.current().await.unwrap();
+        assert_eq!(c.security_token.as_deref(), Some("TOK-ENV"));
+        assert!(r.warnings.is_empty());
+    }
+
+    #[tokio::test]
+    async fn half_a_key_pair_is_an_error_naming_the_missing_half() {
+        let e = resolve(ChainInputs {
+            block: StaticKeys {
+                access_key: Some("AK".into()),
+                ..StaticKeys::default()
+            },
+            environment: keys("AK-ENV", "SK-ENV", None),
+            ..inputs(None)
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "access_key is set in the provider block but secret_key is not: set both, or \
+             neither to use another source"
+        );
+        let e = resolve(ChainInputs {
+            environment: StaticKeys {
+                secret_key: Some("SK".into()),
+                ..StaticKeys::default()
+            },
+            ..inputs(None)
+        })
+        .await
+        .unwrap_err();
+        assert!(e.to_string().starts_with("HW_SECRET_KEY is set in the environment but HW_ACCESS_KEY"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_profile_by_name_or_current_fills_region_and_project() {
+        let home = home_with_profiles();
+        let mut i = inputs(Some(home.path().into()));
+        i.shared_file.profile = Some("prod".into());
+        let r = resolve(i.clone()).await.unwrap();
+        assert_eq!(access_key(&r).await, "AK-PROD");
+        assert_eq!(
+            r.credentials.source(),
+            &Source::SharedFile {
+                path: home.path().join(".hcloud/config.json"),
+                profile: "prod".into()
+            }
+        );
+        i.shared_file.profile = None;
+        i.shared_file.path = Some(home.path().join(".hcloud/config.json"));
+        let r = resolve(i).await.unwrap();
+        assert_eq!(access_key(&r).await, "AK-FILE");
+        assert_eq!(r.region.as_deref(), Some("cn-south-1"));
+        assert_eq!(r.project_id.as_deref(), Some("p-file"));
+    }
+
+    #[tokio::test]
+    async fn the_default_file_is_not_read_unless_asked_for() {
+        let home = home_with_profiles();
+        let i = inputs(Some(home.path().into()));
+        let endpoint = i.metadata.endpoint.clone();
+        let e = resolve(i).await.unwrap_err();
+        let CredentialError::NoCredentials(none) = &e else {
+            panic!("{e:?}")
+        };
+        assert!(matches!(none.metadata, crate::csms::credentials::MetadataError::Unreachable { .. }));
+        let m = e.to_string();
+        for part in [
+            "the provider block",
+            "HW_ACCESS_KEY and HW_SECRET_KEY",
+            &format!("{}", home.path().join(".hcloud/config.json").display()),
+            "HW_SHARED_CONFIG_FILE",
+            "HW_PROFILE",
+            &endpoint,
+            "not reachable",
+        ] {
+            assert!(m.contains(part), "{part:?} missing from: {m}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_named_file_that_is_missing_is_an_error_not_a_fallthrough() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut i = inputs(None);
+        i.shared_file.path = Some(dir.path().join("config.json"));
+        let e = resolve(i).await.unwrap_err();
+        assert!(matches!(e, CredentialError::SharedFileMissing { .. }), "{e:?}");
+        let mut i = inputs(None);
+        i.shared_file.profile = Some("prod".into());
+        let e = resolve(i).await.unwrap_err();
+        assert!(e.to_string().contains("HOME"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn an_agency_needs_somewhere_to_send_the_exchange() {
+        let e = resolve(ChainInputs {
+            environment: keys("AK", "SK", None),
+            agency: Some(
+                AgencySettings::new("audit", super::super::AgencyDomain::Name("d".into()), None)
+                    .unwrap(),
+            ),
+            ..inputs(None)
+        })
+        .await
+        .unwrap_err();
+        assert!(matches!(e, CredentialError::InvalidEndpoint(_)), "{e:?}");
+        assert!(e.to_string().starts_with("assume_role:"), "{e}");
+    }
+}
