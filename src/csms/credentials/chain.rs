@@ -155,7 +155,6 @@ pub async fn resolve(inputs: ChainInputs) -> Result<Resolved, CredentialError> {
             Err(CredentialError::Metadata(metadata)) => {
                 return Err(NoCredentials {
                     default_shared_file: inputs.shared_file.default_path(),
-                    metadata_endpoint: inputs.metadata.endpoint.trim().to_string(),
                     metadata,
                 }
                 .into())

@@ -151,7 +151,7 @@ impl AgencyError {
   2. the environment: HW_ACCESS_KEY and HW_SECRET_KEY are not set;\n\
   3. the shared configuration file{}: not read, as neither shared_config_file \
      (HW_SHARED_CONFIG_FILE) nor profile (HW_PROFILE) is set;\n\
-  4. the ECS metadata service at {metadata_endpoint}: {metadata}.\n\
+  4. {metadata}.\n\
 Set access_key and secret_key (or HW_ACCESS_KEY and HW_SECRET_KEY), or name a KooCLI profile \
 with profile (HW_PROFILE), or run on an ECS instance with an agency bound to it \
 (HW_METADATA_ENDPOINT changes the metadata URL).",
@@ -159,7 +159,6 @@ with profile (HW_PROFILE), or run on an ECS instance with an agency bound to it 
 pub struct NoCredentials {
     /// `~/.hcloud/config.json`, when the home directory is known.
     pub default_shared_file: Option<PathBuf>,
-    pub metadata_endpoint: String,
     /// Why the metadata service gave nothing.
     pub metadata: MetadataError,
 }
