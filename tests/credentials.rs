@@ -36,7 +36,9 @@ fn credential(ak: &str, lifetime: time::Duration) -> Value {
     let format = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
     );
-    let expires = (OffsetDateTime::now_utc() + lifetime).format(&format).unwrap();
+    let expires = (OffsetDateTime::now_utc() + lifetime)
+        .format(&format)
+        .unwrap();
     json!({"credential": {"access": ak, "secret": format!("secret-of-{ak}"),
            "securitytoken": format!("token-of-{ak}"), "expires_at": expires}})
 }
@@ -65,7 +67,9 @@ async fn metadata_server(token_reply: Reply, keys: Vec<Reply>) -> ScriptedServer
         ("PUT", TOKEN_PATH) => token_reply.clone(),
         ("GET", KEY_PATH) => {
             let expected = match &token_reply {
-                Reply::Full { status: 200, body, .. } => Some(String::from_utf8_lossy(body).into_owned()),
+                Reply::Full {
+                    status: 200, body, ..
+                } => Some(String::from_utf8_lossy(body).into_owned()),
                 _ => None,
             };
             if r.header("X-Metadata-Token").map(String::from) != expected {
@@ -93,7 +97,11 @@ fn count(server: &ScriptedServer, method: &str, path: &str) -> usize {
 
 #[tokio::test]
 async fn metadata_keys_with_a_session_token() {
-    let server = metadata_server(token("session-tok-1"), vec![Reply::json(200, credential("AK-ECS", hour()))]).await;
+    let server = metadata_server(
+        token("session-tok-1"),
+        vec![Reply::json(200, credential("AK-ECS", hour()))],
+    )
+    .await;
     let r = resolve(inputs(&server.url())).await.unwrap();
     assert_eq!(
         r.credentials.source(),
@@ -109,8 +117,14 @@ async fn metadata_keys_with_a_session_token() {
     assert!(c.expires_at.unwrap() > OffsetDateTime::now_utc());
     let requests = server.requests();
     assert_eq!(requests[0].method, "PUT", "the token is asked for first");
-    assert_eq!(requests[0].header("X-Metadata-Token-Ttl-Seconds"), Some("21600"));
-    assert_eq!(requests[1].header("X-Metadata-Token"), Some("session-tok-1"));
+    assert_eq!(
+        requests[0].header("X-Metadata-Token-Ttl-Seconds"),
+        Some("21600")
+    );
+    assert_eq!(
+        requests[1].header("X-Metadata-Token"),
+        Some("session-tok-1")
+    );
 }
 
 #[tokio::test]
@@ -122,7 +136,10 @@ async fn metadata_keys_without_token_support() {
         )
         .await;
         let r = resolve(inputs(&server.url())).await.unwrap();
-        assert_eq!(r.credentials.current().await.unwrap().access_key, "AK-OLD-ECS");
+        assert_eq!(
+            r.credentials.current().await.unwrap().access_key,
+            "AK-OLD-ECS"
+        );
         let get = &server.requests()[1];
         assert_eq!((get.method.as_str(), get.path.as_str()), ("GET", KEY_PATH));
         assert_eq!(get.header("X-Metadata-Token"), None, "after {status}");
@@ -146,12 +163,18 @@ async fn no_keys_and_no_metadata_service_is_one_error_naming_every_source() {
     })
     .await
     .unwrap_err();
-    eprintln!("no credentials anywhere: failed after {:?}", started.elapsed());
+    eprintln!(
+        "no credentials anywhere: failed after {:?}",
+        started.elapsed()
+    );
     let CredentialError::NoCredentials(none) = &e else {
         panic!("{e:?}")
     };
     assert!(
-        matches!(&none.metadata, MetadataError::Unreachable { timeout: false, .. }),
+        matches!(
+            &none.metadata,
+            MetadataError::Unreachable { timeout: false, .. }
+        ),
         "{:?}",
         none.metadata
     );
@@ -160,7 +183,11 @@ async fn no_keys_and_no_metadata_service_is_one_error_naming_every_source() {
     for part in [
         "the provider block: access_key and secret_key are not set",
         "HW_ACCESS_KEY and HW_SECRET_KEY are not set",
-        &home.path().join(".hcloud/config.json").display().to_string(),
+        &home
+            .path()
+            .join(".hcloud/config.json")
+            .display()
+            .to_string(),
         &format!("the ECS metadata service at {closed}"),
         "was not reachable",
         "HW_METADATA_ENDPOINT",
@@ -196,7 +223,10 @@ async fn a_silent_metadata_service_times_out() {
         panic!("{e:?}")
     };
     assert!(
-        matches!(&none.metadata, MetadataError::Unreachable { timeout: true, .. }),
+        matches!(
+            &none.metadata,
+            MetadataError::Unreachable { timeout: true, .. }
+        ),
         "{:?}",
         none.metadata
     );
@@ -207,7 +237,11 @@ async fn a_silent_metadata_service_times_out() {
 async fn an_instance_without_an_agency_says_so() {
     let server = metadata_server(
         token("tok"),
-        vec![Reply::raw(401, "text/plain", b"Please configure Cloud Service Agency first\x1b[31m")],
+        vec![Reply::raw(
+            401,
+            "text/plain",
+            b"Please configure Cloud Service Agency first\x1b[31m",
+        )],
     )
     .await;
     let e = resolve(inputs(&server.url())).await.unwrap_err();
@@ -219,7 +253,10 @@ async fn an_instance_without_an_agency_says_so() {
     };
     assert_eq!(error.status, 401);
     let m = e.to_string();
-    assert!(m.contains("Please configure Cloud Service Agency first"), "{m}");
+    assert!(
+        m.contains("Please configure Cloud Service Agency first"),
+        "{m}"
+    );
     assert!(!m.contains('\x1b'), "{m}");
 }
 
@@ -237,7 +274,11 @@ fn koocli_home(current: &str, profiles: Value) -> tempfile::TempDir {
 
 #[tokio::test]
 async fn an_ecs_agency_profile_reads_the_metadata_service() {
-    let server = metadata_server(token("t"), vec![Reply::json(200, credential("AK-ECS", hour()))]).await;
+    let server = metadata_server(
+        token("t"),
+        vec![Reply::json(200, credential("AK-ECS", hour()))],
+    )
+    .await;
     let home = koocli_home(
         "ecs",
         json!([{"name": "ecs", "mode": "ecsAgency", "region": "cn-north-4"}]),
@@ -311,8 +352,12 @@ fn verify(r: &Recorded, signer: &Signer) -> Result<(), String> {
 }
 
 fn agency(duration: Option<u64>) -> AgencySettings {
-    AgencySettings::new("audit-agency", AgencyDomain::Name("security-account".into()), duration)
-        .unwrap()
+    AgencySettings::new(
+        "audit-agency",
+        AgencyDomain::Name("security-account".into()),
+        duration,
+    )
+    .unwrap()
 }
 
 fn temporary_env_keys() -> StaticKeys {
@@ -325,7 +370,11 @@ fn temporary_env_keys() -> StaticKeys {
 
 #[tokio::test]
 async fn an_agency_is_assumed_with_signed_temporary_base_keys() {
-    let iam = iam_server(BASE_SK, vec![Reply::json(201, credential("AK-AGENCY", hour()))]).await;
+    let iam = iam_server(
+        BASE_SK,
+        vec![Reply::json(201, credential("AK-AGENCY", hour()))],
+    )
+    .await;
     let r = resolve(ChainInputs {
         environment: temporary_env_keys(),
         agency: Some(agency(Some(7200))),
@@ -348,7 +397,10 @@ async fn an_agency_is_assumed_with_signed_temporary_base_keys() {
 
     let post = &iam.requests()[0];
     assert_eq!(post.header("X-Security-Token"), Some(BASE_TOKEN));
-    assert_eq!(post.header("Content-Type"), Some("application/json;charset=UTF-8"));
+    assert_eq!(
+        post.header("Content-Type"),
+        Some("application/json;charset=UTF-8")
+    );
     assert_eq!(auth_field(post, "Access").as_deref(), Some(BASE_AK));
     assert_eq!(
         auth_field(post, "SignedHeaders").as_deref(),
@@ -367,7 +419,11 @@ async fn an_agency_is_assumed_with_signed_temporary_base_keys() {
 
 #[tokio::test]
 async fn a_profile_agency_is_assumed_unless_the_provider_names_one() {
-    let iam = iam_server(BASE_SK, vec![Reply::json(201, credential("AK-AGENCY", hour()))]).await;
+    let iam = iam_server(
+        BASE_SK,
+        vec![Reply::json(201, credential("AK-AGENCY", hour()))],
+    )
+    .await;
     let home = koocli_home(
         "default",
         json!([{"name": "default", "mode": "AKSK", "accessKeyId": BASE_AK,
@@ -401,9 +457,19 @@ async fn a_profile_agency_is_assumed_unless_the_provider_names_one() {
         .iter()
         .map(|r| serde_json::from_slice(&r.body).unwrap())
         .collect();
-    assert_eq!(bodies[0]["auth"]["identity"]["assume_role"]["domain_id"], "d-0001");
-    assert_eq!(bodies[1]["auth"]["identity"]["assume_role"]["duration_seconds"], 3600);
-    assert_eq!(iam.requests()[0].header("X-Security-Token"), None, "long-lived base keys");
+    assert_eq!(
+        bodies[0]["auth"]["identity"]["assume_role"]["domain_id"],
+        "d-0001"
+    );
+    assert_eq!(
+        bodies[1]["auth"]["identity"]["assume_role"]["duration_seconds"],
+        3600
+    );
+    assert_eq!(
+        iam.requests()[0].header("X-Security-Token"),
+        None,
+        "long-lived base keys"
+    );
 }
 
 #[tokio::test]
@@ -419,8 +485,11 @@ async fn iam_refusing_the_agency_is_a_typed_error_with_its_message() {
     })
     .await
     .unwrap_err();
-    let CredentialError::Agency(agency_error @ AgencyError::Refused { error, .. }) = &e else {
+    let CredentialError::Agency(agency_error) = &e else {
         panic!("{e:?}")
+    };
+    let AgencyError::Refused { error, .. } = &**agency_error else {
+        panic!("{agency_error:?}")
     };
     assert_eq!(agency_error.status(), Some(403));
     assert_eq!(
@@ -428,7 +497,10 @@ async fn iam_refusing_the_agency_is_a_typed_error_with_its_message() {
         Some("The user is not authorized to assume the agency. [2J")
     );
     let m = e.to_string();
-    assert!(m.contains("\"audit-agency\"") && m.contains("HTTP 403"), "{m}");
+    assert!(
+        m.contains("\"audit-agency\"") && m.contains("HTTP 403"),
+        "{m}"
+    );
     assert!(!m.chars().any(|c| c.is_control()), "{m:?}");
     assert!(!m.contains(BASE_SK) && !m.contains(BASE_TOKEN), "{m}");
 }
@@ -476,7 +548,10 @@ async fn a_failed_renewal_keeps_valid_keys_and_fails_once_they_expired() {
     for (lifetime, still_valid) in cases {
         let server = metadata_server(
             token("t"),
-            vec![Reply::json(200, credential("AK-OLD", lifetime)), failing.clone()],
+            vec![
+                Reply::json(200, credential("AK-OLD", lifetime)),
+                failing.clone(),
+            ],
         )
         .await;
         let r = resolve(ChainInputs {
@@ -494,7 +569,8 @@ async fn a_failed_renewal_keeps_valid_keys_and_fails_once_they_expired() {
         } else {
             let e = current.unwrap_err();
             assert!(
-                matches!(&e, CredentialError::Metadata(MetadataError::Status { error, .. }) if error.status == 500),
+                matches!(&e, CredentialError::Metadata(m)
+                    if matches!(&**m, MetadataError::Status { error, .. } if error.status == 500)),
                 "{e:?}"
             );
         }
@@ -506,7 +582,10 @@ async fn a_failed_renewal_keeps_valid_keys_and_fails_once_they_expired() {
 async fn renewals_wait_for_the_retry_interval() {
     let server = metadata_server(
         token("t"),
-        vec![Reply::json(200, credential("AK-SHORT", time::Duration::minutes(5)))],
+        vec![Reply::json(
+            200,
+            credential("AK-SHORT", time::Duration::minutes(5)),
+        )],
     )
     .await;
     let r = resolve(ChainInputs {
@@ -519,19 +598,29 @@ async fn renewals_wait_for_the_retry_interval() {
     .await
     .unwrap();
     for _ in 0..5 {
-        assert_eq!(r.credentials.current().await.unwrap().access_key, "AK-SHORT");
+        assert_eq!(
+            r.credentials.current().await.unwrap().access_key,
+            "AK-SHORT"
+        );
     }
-    assert_eq!(count(&server, "GET", KEY_PATH), 1, "keys still valid: no renewal storm");
+    assert_eq!(
+        count(&server, "GET", KEY_PATH),
+        1,
+        "keys still valid: no renewal storm"
+    );
 }
 
 #[tokio::test]
 async fn agency_keys_are_renewed_with_the_base_keys_from_metadata() {
     let metadata = metadata_server(
         token("t"),
-        vec![Reply::json(200, json!({"credential": {
+        vec![Reply::json(
+            200,
+            json!({"credential": {
             "access": BASE_AK, "secret": BASE_SK, "securitytoken": BASE_TOKEN,
             "expires_at": (OffsetDateTime::now_utc() + hour())
-                .format(&time::format_description::well_known::Rfc3339).unwrap()}}))],
+                .format(&time::format_description::well_known::Rfc3339).unwrap()}}),
+        )],
     )
     .await;
     let iam = iam_server(
@@ -557,7 +646,10 @@ async fn agency_keys_are_renewed_with_the_base_keys_from_metadata() {
         r.credentials.source(),
         Source::Agency { base, .. } if matches!(**base, Source::EcsMetadata { .. })
     ));
-    assert_eq!(r.credentials.current().await.unwrap().access_key, "AK-AGENCY-2");
+    assert_eq!(
+        r.credentials.current().await.unwrap().access_key,
+        "AK-AGENCY-2"
+    );
     assert_eq!(iam.count(), 2);
     assert_eq!(
         count(&metadata, "GET", KEY_PATH),
@@ -597,7 +689,11 @@ print(cred.sign_request(req).header_params["Authorization"])
 
 #[tokio::test]
 async fn the_assume_role_signature_matches_the_official_sdk() {
-    let iam = iam_server(BASE_SK, vec![Reply::json(201, credential("AK-AGENCY", hour()))]).await;
+    let iam = iam_server(
+        BASE_SK,
+        vec![Reply::json(201, credential("AK-AGENCY", hour()))],
+    )
+    .await;
     resolve(ChainInputs {
         environment: temporary_env_keys(),
         agency: Some(agency(Some(900))),

@@ -123,7 +123,11 @@ pub struct AgencyClient {
 
 impl AgencyClient {
     /// `iam` is the IAM base URL (scheme, host, optional port and path prefix). Sends nothing.
-    pub fn new(iam: &Url, settings: AgencySettings, insecure: bool) -> Result<Self, CredentialError> {
+    pub fn new(
+        iam: &Url,
+        settings: AgencySettings,
+        insecure: bool,
+    ) -> Result<Self, CredentialError> {
         let prefix = iam.path().trim_end_matches('/');
         let mut url = iam.clone();
         url.set_path(&format!("{prefix}{PATH}"));
@@ -170,14 +174,18 @@ impl AgencyClient {
         let mut map = HeaderMap::new();
         for (name, value) in headers {
             let name = HeaderName::from_bytes(name.as_bytes()).expect("fixed header names");
-            let mut value = HeaderValue::from_str(&value).map_err(|_| AgencyError::Unreachable {
-                agency: agency(),
-                url: shown.clone(),
-                message: format!(
-                    "header {name} of the base keys has characters not allowed in HTTP"
-                ),
-            })?;
-            value.set_sensitive(matches!(name.as_str(), "authorization" | "x-security-token"));
+            let mut value =
+                HeaderValue::from_str(&value).map_err(|_| AgencyError::Unreachable {
+                    agency: agency(),
+                    url: shown.clone(),
+                    message: format!(
+                        "header {name} of the base keys has characters not allowed in HTTP"
+                    ),
+                })?;
+            value.set_sensitive(matches!(
+                name.as_str(),
+                "authorization" | "x-security-token"
+            ));
             map.insert(name, value);
         }
         let resp = self
@@ -210,12 +218,11 @@ impl AgencyClient {
                 error: parse_error_body(status, request_id.as_deref(), &body),
             });
         }
-        let credentials =
-            parse_credential_document(&body).map_err(|what| AgencyError::Decode {
-                agency: agency(),
-                url: shown,
-                what,
-            })?;
+        let credentials = parse_credential_document(&body).map_err(|what| AgencyError::Decode {
+            agency: agency(),
+            url: shown,
+            what,
+        })?;
         tracing::debug!(
             agency = %self.settings.agency_name,
             domain = %self.settings.domain,
@@ -246,7 +253,8 @@ mod tests {
 
     #[test]
     fn body_is_the_documented_assume_role_request() {
-        let s = AgencySettings::new("audit", AgencyDomain::Name("acct".into()), Some(1200)).unwrap();
+        let s =
+            AgencySettings::new("audit", AgencyDomain::Name("acct".into()), Some(1200)).unwrap();
         let body: serde_json::Value = serde_json::from_slice(&s.body()).unwrap();
         assert_eq!(
             body,

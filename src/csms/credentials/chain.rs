@@ -56,11 +56,7 @@ impl StaticKeys {
         [ak, sk]: [&'static str; 2],
     ) -> Result<Option<Credentials>, CredentialError> {
         match (set(&self.access_key), set(&self.secret_key)) {
-            (Some(a), Some(s)) => Ok(Some(Credentials::new(
-                a,
-                s,
-                self.security_token.as_deref(),
-            ))),
+            (Some(a), Some(s)) => Ok(Some(Credentials::new(a, s, self.security_token.as_deref()))),
             (None, None) => Ok(None),
             (Some(_), None) => Err(CredentialError::IncompleteKeys {
                 origin,
@@ -126,14 +122,16 @@ pub async fn resolve(inputs: ChainInputs) -> Result<Resolved, CredentialError> {
         warnings.extend(file_not_read(&inputs.shared_file, Source::Environment));
         CredentialProvider::fixed(Source::Environment, c)
     } else if inputs.shared_file.is_set() {
-        let path = inputs.shared_file.file().ok_or_else(|| {
-            CredentialError::SharedFileUnreadable {
-                path: shared_file::DEFAULT_RELATIVE_PATH.into(),
-                message: "the home directory is unknown (HOME is not set); set \
+        let path =
+            inputs
+                .shared_file
+                .file()
+                .ok_or_else(|| CredentialError::SharedFileUnreadable {
+                    path: shared_file::DEFAULT_RELATIVE_PATH.into(),
+                    message: "the home directory is unknown (HOME is not set); set \
                           shared_config_file (HW_SHARED_CONFIG_FILE)"
-                    .into(),
-            }
-        })?;
+                        .into(),
+                })?;
         let (p, warning) = shared_file::load(&path, inputs.shared_file.profile.as_deref())?;
         warnings.extend(warning);
         let base = match &p.keys {
@@ -155,7 +153,7 @@ pub async fn resolve(inputs: ChainInputs) -> Result<Resolved, CredentialError> {
             Err(CredentialError::Metadata(metadata)) => {
                 return Err(NoCredentials {
                     default_shared_file: inputs.shared_file.default_path(),
-                    metadata,
+                    metadata: *metadata,
                 }
                 .into())
             }
@@ -317,7 +315,13 @@ mod tests {
         );
         assert_eq!(r.region, None);
         assert!(
-            matches!(&r.warnings[..], [Warning::SharedFileNotRead { used: Source::Block, .. }]),
+            matches!(
+                &r.warnings[..],
+                [Warning::SharedFileNotRead {
+                    used: Source::Block,
+                    ..
+                }]
+            ),
             "{:?}",
             r.warnings
         );
@@ -367,7 +371,11 @@ mod tests {
         })
         .await
         .unwrap_err();
-        assert!(e.to_string().starts_with("HW_SECRET_KEY is set in the environment but HW_ACCESS_KEY"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("HW_SECRET_KEY is set in the environment but HW_ACCESS_KEY"),
+            "{e}"
+        );
     }
 
     #[tokio::test]
@@ -401,7 +409,10 @@ mod tests {
         let CredentialError::NoCredentials(none) = &e else {
             panic!("{e:?}")
         };
-        assert!(matches!(none.metadata, crate::csms::credentials::MetadataError::Unreachable { .. }));
+        assert!(matches!(
+            none.metadata,
+            crate::csms::credentials::MetadataError::Unreachable { .. }
+        ));
         let m = e.to_string();
         for part in [
             "the provider block",
@@ -422,7 +433,10 @@ mod tests {
         let mut i = inputs(None);
         i.shared_file.path = Some(dir.path().join("config.json"));
         let e = resolve(i).await.unwrap_err();
-        assert!(matches!(e, CredentialError::SharedFileMissing { .. }), "{e:?}");
+        assert!(
+            matches!(e, CredentialError::SharedFileMissing { .. }),
+            "{e:?}"
+        );
         let mut i = inputs(None);
         i.shared_file.profile = Some("prod".into());
         let e = resolve(i).await.unwrap_err();

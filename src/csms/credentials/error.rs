@@ -73,13 +73,32 @@ pub enum CredentialError {
     InvalidEndpoint(String),
 
     #[error(transparent)]
-    Metadata(#[from] MetadataError),
+    Metadata(Box<MetadataError>),
 
     #[error(transparent)]
-    Agency(#[from] AgencyError),
+    Agency(Box<AgencyError>),
 
     #[error(transparent)]
-    NoCredentials(#[from] NoCredentials),
+    NoCredentials(Box<NoCredentials>),
+}
+
+// Boxed, so the `Result`s of the whole chain stay small; the `From`s keep `?` working.
+impl From<MetadataError> for CredentialError {
+    fn from(e: MetadataError) -> Self {
+        CredentialError::Metadata(Box::new(e))
+    }
+}
+
+impl From<AgencyError> for CredentialError {
+    fn from(e: AgencyError) -> Self {
+        CredentialError::Agency(Box::new(e))
+    }
+}
+
+impl From<NoCredentials> for CredentialError {
+    fn from(e: NoCredentials) -> Self {
+        CredentialError::NoCredentials(Box::new(e))
+    }
 }
 
 fn names(available: &[String]) -> String {
@@ -126,7 +145,9 @@ pub enum AgencyError {
         error: ServiceError,
     },
 
-    #[error("assuming agency {agency:?}: IAM's answer from {url} is not a credential document: {what}")]
+    #[error(
+        "assuming agency {agency:?}: IAM's answer from {url} is not a credential document: {what}"
+    )]
     Decode {
         agency: String,
         url: String,

@@ -93,21 +93,22 @@ impl MetadataClient {
         let url = self.url(KEY_PATH);
         let mut request = self.http.get(url.clone());
         if let Some(t) = &token {
-            let mut value = reqwest::header::HeaderValue::from_str(t).map_err(|_| {
-                MetadataError::Decode {
+            let mut value =
+                reqwest::header::HeaderValue::from_str(t).map_err(|_| MetadataError::Decode {
                     url: self.url(TOKEN_PATH).to_string(),
                     what: "the session token has characters not allowed in a header".into(),
-                }
-            })?;
+                })?;
             value.set_sensitive(true);
             request = request.header("X-Metadata-Token", value);
         }
         let resp = request.send().await.map_err(|e| self.unreachable(&e))?;
         let status = resp.status().as_u16();
-        let body = read_body(resp).await.map_err(|what| MetadataError::Decode {
-            url: url.to_string(),
-            what,
-        })?;
+        let body = read_body(resp)
+            .await
+            .map_err(|what| MetadataError::Decode {
+                url: url.to_string(),
+                what,
+            })?;
         if !(200..300).contains(&status) {
             return Err(MetadataError::Status {
                 url: url.to_string(),
@@ -139,10 +140,12 @@ impl MetadataClient {
             .await
             .map_err(|e| self.unreachable(&e))?;
         let status = resp.status().as_u16();
-        let body = read_body(resp).await.map_err(|what| MetadataError::Decode {
-            url: url.to_string(),
-            what,
-        })?;
+        let body = read_body(resp)
+            .await
+            .map_err(|what| MetadataError::Decode {
+                url: url.to_string(),
+                what,
+            })?;
         match status {
             200..=299 => {
                 let token = String::from_utf8_lossy(&body).trim().to_string();

@@ -151,14 +151,22 @@ mod tests {
         let c = Credentials::new("AKVISIBLE", "SK-SECRET", Some("TOKEN-SECRET"));
         let d = format!("{c:?}");
         assert!(d.contains("AKVISIBLE"), "{d}");
-        assert!(!d.contains("SK-SECRET") && !d.contains("TOKEN-SECRET"), "{d}");
+        assert!(
+            !d.contains("SK-SECRET") && !d.contains("TOKEN-SECRET"),
+            "{d}"
+        );
     }
 
     #[test]
     fn an_empty_token_means_long_lived_keys() {
-        assert_eq!(Credentials::new("AK", "SK", Some("  ")).security_token, None);
         assert_eq!(
-            Credentials::new(" AK ", "SK", Some("t")).security_token.as_deref(),
+            Credentials::new("AK", "SK", Some("  ")).security_token,
+            None
+        );
+        assert_eq!(
+            Credentials::new(" AK ", "SK", Some("t"))
+                .security_token
+                .as_deref(),
             Some("t")
         );
     }

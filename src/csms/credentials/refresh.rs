@@ -72,7 +72,12 @@ pub struct CredentialProvider {
 impl CredentialProvider {
     /// Keys that are never renewed (block, environment, shared file).
     pub fn fixed(source: Source, credentials: Credentials) -> Self {
-        Self::new(source, credentials, Fetcher::Fixed, RefreshSettings::default())
+        Self::new(
+            source,
+            credentials,
+            Fetcher::Fixed,
+            RefreshSettings::default(),
+        )
     }
 
     pub(super) fn new(

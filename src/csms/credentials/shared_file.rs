@@ -61,7 +61,10 @@ pub enum Warning {
     /// The file holds keys and group or others may read it.
     SharedFileReadable { path: PathBuf, mode: u32 },
     /// A file or profile was named but keys came from an earlier source, so it was not read.
-    SharedFileNotRead { path: Option<PathBuf>, used: super::Source },
+    SharedFileNotRead {
+        path: Option<PathBuf>,
+        used: super::Source,
+    },
 }
 
 impl std::fmt::Display for Warning {
@@ -148,7 +151,10 @@ struct StsToken {
 
 /// Reads `path` and returns the profile named `profile` (else the file's `current`), with a
 /// warning when the file's permissions let others read the keys.
-pub fn load(path: &Path, profile: Option<&str>) -> Result<(Profile, Option<Warning>), CredentialError> {
+pub fn load(
+    path: &Path,
+    profile: Option<&str>,
+) -> Result<(Profile, Option<Warning>), CredentialError> {
     let unreadable = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::NotFound => CredentialError::SharedFileMissing {
             path: path.to_path_buf(),
@@ -239,8 +245,12 @@ pub fn parse(path: &Path, text: &str, wanted: Option<&str>) -> Result<Profile, C
     let keys = match mode {
         // KooCLI's AssumeRole mode keeps the base keys as AKSK does, with the agency beside them.
         "AKSK" | "AssumeRole" => ProfileKeys::Keys(
-            keys(&raw.access_key_id, &raw.secret_access_key, &raw.security_token)
-                .ok_or_else(without_keys)?,
+            keys(
+                &raw.access_key_id,
+                &raw.secret_access_key,
+                &raw.security_token,
+            )
+            .ok_or_else(without_keys)?,
         ),
         "SSO" => {
             let sts = raw
@@ -249,8 +259,12 @@ pub fn parse(path: &Path, text: &str, wanted: Option<&str>) -> Result<Profile, C
                 .and_then(|s| s.sts_token.as_ref())
                 .ok_or_else(without_keys)?;
             ProfileKeys::Keys(
-                keys(&sts.access_key_id, &sts.secret_access_key, &sts.security_token)
-                    .ok_or_else(without_keys)?,
+                keys(
+                    &sts.access_key_id,
+                    &sts.secret_access_key,
+                    &sts.security_token,
+                )
+                .ok_or_else(without_keys)?,
             )
         }
         "ecsAgency" => ProfileKeys::EcsMetadata,
@@ -393,9 +407,15 @@ mod tests {
     fn missing_profile_lists_the_names_the_file_has() {
         let text = file(json!([aksk("default"), aksk("prod")]));
         let e = parse(path(), &text, Some("staging")).unwrap_err();
-        assert!(matches!(e, CredentialError::ProfileNotFound { .. }), "{e:?}");
+        assert!(
+            matches!(e, CredentialError::ProfileNotFound { .. }),
+            "{e:?}"
+        );
         let m = e.to_string();
-        assert!(m.contains("\"staging\"") && m.contains("\"default\", \"prod\""), "{m}");
+        assert!(
+            m.contains("\"staging\"") && m.contains("\"default\", \"prod\""),
+            "{m}"
+        );
         assert!(m.contains("/home/u/.hcloud/config.json"), "{m}");
     }
 
@@ -403,7 +423,10 @@ mod tests {
     fn no_current_and_no_profile_named() {
         let text = json!({"profiles": [aksk("a")]}).to_string();
         let e = parse(path(), &text, None).unwrap_err();
-        assert!(matches!(e, CredentialError::NoProfileChosen { .. }), "{e:?}");
+        assert!(
+            matches!(e, CredentialError::NoProfileChosen { .. }),
+            "{e:?}"
+        );
         assert!(e.to_string().contains("HW_PROFILE"), "{e}");
     }
 
@@ -415,7 +438,10 @@ mod tests {
             json!({"name": "default", "mode": "SSO"}),
         ] {
             let e = parse(path(), &file(json!([prof])), None).unwrap_err();
-            assert!(matches!(e, CredentialError::ProfileWithoutKeys { .. }), "{e:?}");
+            assert!(
+                matches!(e, CredentialError::ProfileWithoutKeys { .. }),
+                "{e:?}"
+            );
             assert!(
                 e.to_string()
                     .contains("hcloud configure set --cli-auth-encrypt=false"),
@@ -454,7 +480,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("nope.json");
         let e = load(&missing, None).unwrap_err();
-        assert!(matches!(e, CredentialError::SharedFileMissing { .. }), "{e:?}");
+        assert!(
+            matches!(e, CredentialError::SharedFileMissing { .. }),
+            "{e:?}"
+        );
         assert!(e.to_string().contains("nope.json"), "{e}");
 
         let p = dir.path().join("config.json");
@@ -470,7 +499,10 @@ mod tests {
             assert_eq!(load(&p, None).unwrap().1, None);
         }
         let e = load(dir.path(), None).unwrap_err();
-        assert!(matches!(e, CredentialError::SharedFileUnreadable { .. }), "{e:?}");
+        assert!(
+            matches!(e, CredentialError::SharedFileUnreadable { .. }),
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -23,7 +23,10 @@ pub(super) fn http_client(
     let mut builder = reqwest::Client::builder()
         .connect_timeout(connect_timeout)
         .timeout(timeout)
-        .user_agent(concat!("terraform-provider-csms/", env!("CARGO_PKG_VERSION")))
+        .user_agent(concat!(
+            "terraform-provider-csms/",
+            env!("CARGO_PKG_VERSION")
+        ))
         .danger_accept_invalid_certs(insecure)
         .redirect(reqwest::redirect::Policy::none());
     if !proxies {
@@ -92,9 +95,7 @@ pub(super) fn parse_credential_document(body: &[u8]) -> Result<Credentials, Stri
             e.column()
         )
     })?;
-    let fields = doc
-        .credential
-        .ok_or("it has no \"credential\" object")?;
+    let fields = doc.credential.ok_or("it has no \"credential\" object")?;
     let present = |v: Option<String>, name: &str| {
         v.filter(|s| !s.trim().is_empty())
             .ok_or_else(|| format!("\"credential\" has no {name:?}"))
