@@ -101,14 +101,7 @@ impl MetadataClient {
             value.set_sensitive(true);
             request = request.header("X-Metadata-Token", value);
         }
-        let resp = request.send().await.map_err(|e| self.unreachable(&e))?;
-        let status = resp.status().as_u16();
-        let body = read_body(resp)
-            .await
-            .map_err(|what| MetadataError::Decode {
-                url: url.to_string(),
-                what,
-            })?;
+        let (status, body) = self.send(request, &url).await?;
         if !(200..300).contains(&status) {
             return Err(MetadataError::Status {
                 url: url.to_string(),
@@ -132,20 +125,11 @@ impl MetadataClient {
     /// The session token, or `None` when the service has no token support (404, 405).
     async fn session_token(&self) -> Result<Option<String>, MetadataError> {
         let url = self.url(TOKEN_PATH);
-        let resp = self
+        let request = self
             .http
             .put(url.clone())
-            .header("X-Metadata-Token-Ttl-Seconds", TOKEN_TTL_SECONDS)
-            .send()
-            .await
-            .map_err(|e| self.unreachable(&e))?;
-        let status = resp.status().as_u16();
-        let body = read_body(resp)
-            .await
-            .map_err(|what| MetadataError::Decode {
-                url: url.to_string(),
-                what,
-            })?;
+            .header("X-Metadata-Token-Ttl-Seconds", TOKEN_TTL_SECONDS);
+        let (status, body) = self.send(request, &url).await?;
         match status {
             200..=299 => {
                 let token = String::from_utf8_lossy(&body).trim().to_string();
@@ -159,12 +143,30 @@ impl MetadataClient {
         }
     }
 
-    fn unreachable(&self, e: &reqwest::Error) -> MetadataError {
-        MetadataError::Unreachable {
-            endpoint: self.endpoint().to_string(),
-            message: describe(e),
-            timeout: e.is_timeout(),
-        }
+    /// Status and (bounded) body of `request` to `url`; no answer at all is [`Unreachable`].
+    ///
+    /// [`Unreachable`]: MetadataError::Unreachable
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        url: &Url,
+    ) -> Result<(u16, Vec<u8>), MetadataError> {
+        let resp = request
+            .send()
+            .await
+            .map_err(|e| MetadataError::Unreachable {
+                endpoint: self.endpoint().to_string(),
+                message: describe(&e),
+                timeout: e.is_timeout(),
+            })?;
+        let status = resp.status().as_u16();
+        let body = read_body(resp)
+            .await
+            .map_err(|what| MetadataError::Decode {
+                url: url.to_string(),
+                what,
+            })?;
+        Ok((status, body))
     }
 }
 
