@@ -10,6 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use csms_provider::csms::credentials::{
@@ -695,4 +696,77 @@ async fn the_assume_role_signature_matches_the_official_sdk() {
         String::from_utf8(out.stdout).unwrap().trim(),
         post.header("Authorization").unwrap()
     );
+}
+
+/// Collects everything logged, at every level, into a shared buffer.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_trace_log() {
+    let log = LogBuffer::default();
+    let writer = log.clone();
+    let _guard = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .finish(),
+    );
+    let metadata = metadata_server(
+        token("session-token-value"),
+        vec![Reply::json(200, credential("AK-ECS", hour()))],
+    )
+    .await;
+    let iam = iam_server(
+        "secret-of-AK-ECS",
+        vec![
+            Reply::json(201, credential("AK-AGENCY-1", time::Duration::minutes(1))),
+            Reply::json(201, credential("AK-AGENCY-2", hour())),
+        ],
+    )
+    .await;
+    let r = resolve(ChainInputs {
+        agency: Some(agency(None)),
+        iam_endpoint: Some(iam.url()),
+        ..renewing(&metadata.url())
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        r.credentials.current().await.unwrap().access_key,
+        "AK-AGENCY-2"
+    );
+
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("using credentials from agency"), "{text}");
+    assert!(text.contains("renewed temporary credentials"), "{text}");
+    let signatures: Vec<String> = iam
+        .requests()
+        .iter()
+        .map(|r| auth_field(r, "Signature").unwrap())
+        .collect();
+    for secret in [
+        "secret-of-AK-ECS",
+        "token-of-AK-ECS",
+        "secret-of-AK-AGENCY",
+        "token-of-AK-AGENCY",
+        "session-token-value",
+    ]
+    .iter()
+    .copied()
+    .chain(signatures.iter().map(String::as_str))
+    {
+        assert!(!text.contains(secret), "{secret:?} logged in:\n{text}");
+    }
 }

@@ -172,11 +172,7 @@ pub async fn resolve(inputs: ChainInputs) -> Result<Resolved, CredentialError> {
             assume(&inputs, region, settings, base).await?
         }
     };
-    tracing::info!(
-        source = %credentials.source(),
-        "using credentials from {}",
-        credentials.source()
-    );
+    tracing::info!("using credentials from {}", credentials.source());
     Ok(Resolved {
         credentials: Arc::new(credentials),
         region: profile_region,
