@@ -94,6 +94,33 @@ impl AgencySettings {
         })
     }
 
+    /// `HW_ASSUME_ROLE_AGENCY_NAME` with `HW_ASSUME_ROLE_DOMAIN_NAME` (or
+    /// `HW_ASSUME_ROLE_DOMAIN_ID`) and `HW_ASSUME_ROLE_DURATION`, as the Go provider reads them
+    /// even without an `assume_role` block; `None` without an agency name.
+    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, CredentialError> {
+        let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        let Some(agency_name) = set("HW_ASSUME_ROLE_AGENCY_NAME") else {
+            return Ok(None);
+        };
+        let domain = match (
+            set("HW_ASSUME_ROLE_DOMAIN_NAME"),
+            set("HW_ASSUME_ROLE_DOMAIN_ID"),
+        ) {
+            (Some(name), _) => AgencyDomain::Name(name),
+            (None, Some(id)) => AgencyDomain::Id(id),
+            (None, None) => AgencyDomain::Name(String::new()),
+        };
+        let duration = match set("HW_ASSUME_ROLE_DURATION") {
+            None => None,
+            Some(raw) => Some(raw.trim().parse::<u64>().map_err(|_| {
+                CredentialError::InvalidAgency(format!(
+                    "HW_ASSUME_ROLE_DURATION {raw:?} is not a whole number of seconds"
+                ))
+            })?),
+        };
+        Self::new(&agency_name, domain, duration).map(Some)
+    }
+
     /// The request body IAM documents.
     fn body(&self) -> Vec<u8> {
         let mut role = json!({
@@ -249,6 +276,42 @@ mod tests {
         }
         assert!(AgencySettings::new(" ", AgencyDomain::Name("d".into()), None).is_err());
         assert!(AgencySettings::new("a", AgencyDomain::Id("".into()), None).is_err());
+    }
+
+    #[test]
+    fn settings_from_the_go_providers_environment_variables() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(AgencySettings::from_env(env(&[])).unwrap(), None);
+        let s = AgencySettings::from_env(env(&[
+            ("HW_ASSUME_ROLE_AGENCY_NAME", "audit"),
+            ("HW_ASSUME_ROLE_DOMAIN_ID", "d-1"),
+            ("HW_ASSUME_ROLE_DURATION", "1800"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (s.domain, s.duration_seconds),
+            (AgencyDomain::Id("d-1".into()), 1800)
+        );
+        let e = AgencySettings::from_env(env(&[
+            ("HW_ASSUME_ROLE_AGENCY_NAME", "audit"),
+            ("HW_ASSUME_ROLE_DOMAIN_NAME", "acct"),
+            ("HW_ASSUME_ROLE_DURATION", "1h"),
+        ]))
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("HW_ASSUME_ROLE_DURATION \"1h\""),
+            "{e}"
+        );
+        let e =
+            AgencySettings::from_env(env(&[("HW_ASSUME_ROLE_AGENCY_NAME", "audit")])).unwrap_err();
+        assert!(e.to_string().contains("domain"), "{e}");
     }
 
     #[test]

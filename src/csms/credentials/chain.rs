@@ -93,6 +93,25 @@ pub struct ChainInputs {
     pub refresh: RefreshSettings,
 }
 
+impl ChainInputs {
+    /// What the environment alone says (`HW_*` keys, `HW_SHARED_CONFIG_FILE`, `HW_PROFILE`,
+    /// `HOME`, `HW_METADATA_ENDPOINT`, `HW_ASSUME_ROLE_*`, `HW_REGION_NAME`, `HW_CLOUD`,
+    /// `HW_IAM_ENDPOINT`); the provider then sets `block` and lets its own arguments win.
+    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<Self, CredentialError> {
+        let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        Ok(ChainInputs {
+            environment: StaticKeys::from_env(&env),
+            shared_file: SharedFileSettings::from_env(&env),
+            metadata: MetadataSettings::from_env(&env),
+            agency: AgencySettings::from_env(&env)?,
+            region: set("HW_REGION_NAME"),
+            cloud: set("HW_CLOUD"),
+            iam_endpoint: set("HW_IAM_ENDPOINT"),
+            ..ChainInputs::default()
+        })
+    }
+}
+
 /// The outcome of the chain.
 #[derive(Debug)]
 pub struct Resolved {
@@ -286,6 +305,32 @@ mod tests {
 
     async fn access_key(r: &Resolved) -> String {
         r.credentials.current().await.unwrap().access_key.clone()
+    }
+
+    #[test]
+    fn inputs_from_the_environment() {
+        let i = ChainInputs::from_env(|v| {
+            let value = match v {
+                "HW_ACCESS_KEY" => "AK",
+                "HW_SECRET_KEY" => "SK",
+                "HW_PROFILE" => "prod",
+                "HOME" => "/home/u",
+                "HW_METADATA_ENDPOINT" => "http://127.0.0.1:1",
+                "HW_ASSUME_ROLE_AGENCY_NAME" => "audit",
+                "HW_ASSUME_ROLE_DOMAIN_NAME" => "acct",
+                "HW_REGION_NAME" => "eu-west-101",
+                _ => return None,
+            };
+            Some(value.to_string())
+        })
+        .unwrap();
+        assert_eq!(i.environment.secret_key.as_deref(), Some("SK"));
+        assert_eq!(i.block.access_key, None);
+        assert_eq!(i.shared_file.profile.as_deref(), Some("prod"));
+        assert_eq!(i.metadata.endpoint, "http://127.0.0.1:1");
+        assert_eq!(i.agency.unwrap().agency_name, "audit");
+        assert_eq!(i.region.as_deref(), Some("eu-west-101"));
+        assert_eq!(i.cloud, None);
     }
 
     #[tokio::test]

@@ -39,6 +39,16 @@ pub struct SharedFileSettings {
 }
 
 impl SharedFileSettings {
+    /// `HW_SHARED_CONFIG_FILE`, `HW_PROFILE` and `HOME`.
+    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Self {
+        let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        SharedFileSettings {
+            path: set("HW_SHARED_CONFIG_FILE").map(PathBuf::from),
+            profile: set("HW_PROFILE"),
+            home: set("HOME").map(PathBuf::from),
+        }
+    }
+
     /// True when the user asked for the file, by path or by profile.
     pub fn is_set(&self) -> bool {
         self.path.is_some() || self.profile.is_some()
@@ -507,10 +517,11 @@ mod tests {
 
     #[test]
     fn default_path_is_under_home_and_only_read_when_asked() {
-        let s = SharedFileSettings {
-            home: Some("/home/u".into()),
-            ..SharedFileSettings::default()
-        };
+        let s = SharedFileSettings::from_env(|v| match v {
+            "HOME" => Some("/home/u".into()),
+            "HW_PROFILE" => Some("".into()),
+            _ => None,
+        });
         assert!(!s.is_set());
         assert_eq!(s.file(), Some(PathBuf::from("/home/u/.hcloud/config.json")));
         let s = SharedFileSettings {
