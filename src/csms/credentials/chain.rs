@@ -12,7 +12,7 @@ use super::agency::{AgencyClient, AgencySettings};
 use super::error::{CredentialError, NoCredentials};
 use super::metadata::{MetadataClient, MetadataSettings};
 use super::refresh::{CredentialProvider, Fetcher, RefreshSettings};
-use super::shared_file::{self, ProfileKeys, SharedFileSettings, Warning};
+use super::shared_file::{self, Profile, ProfileKeys, SharedFileSettings, Warning};
 use super::{Credentials, Source};
 use crate::csms::config::{ClientConfig, DEFAULT_CLOUD};
 
@@ -141,30 +141,8 @@ pub async fn resolve(inputs: ChainInputs) -> Result<Resolved, CredentialError> {
         warnings.extend(file_not_read(&inputs.shared_file, Source::Environment));
         CredentialProvider::fixed(Source::Environment, c)
     } else if inputs.shared_file.is_set() {
-        let path =
-            inputs
-                .shared_file
-                .file()
-                .ok_or_else(|| CredentialError::SharedFileUnreadable {
-                    path: shared_file::DEFAULT_RELATIVE_PATH.into(),
-                    message: "the home directory is unknown (HOME is not set); set \
-                          shared_config_file (HW_SHARED_CONFIG_FILE)"
-                        .into(),
-                })?;
-        let (p, warning) = shared_file::load(&path, inputs.shared_file.profile.as_deref())?;
+        let (base, p, warning) = from_profile(&inputs).await?;
         warnings.extend(warning);
-        let base = match &p.keys {
-            ProfileKeys::Keys(c) => CredentialProvider::fixed(
-                Source::SharedFile {
-                    path,
-                    profile: p.name.clone(),
-                },
-                c.clone(),
-            ),
-            ProfileKeys::EcsMetadata => {
-                from_metadata(&inputs.metadata, Some(p.name.clone()), inputs.refresh).await?
-            }
-        };
         profile = Some(p);
         base
     } else {
@@ -206,6 +184,35 @@ fn file_not_read(settings: &SharedFileSettings, used: Source) -> Option<Warning>
         path: settings.file(),
         used,
     })
+}
+
+/// The base keys of the chosen profile (from the metadata service for `ecsAgency`).
+async fn from_profile(
+    inputs: &ChainInputs,
+) -> Result<(CredentialProvider, Profile, Option<Warning>), CredentialError> {
+    let path = inputs
+        .shared_file
+        .file()
+        .ok_or_else(|| CredentialError::SharedFileUnreadable {
+            path: shared_file::DEFAULT_RELATIVE_PATH.into(),
+            message: "the home directory is unknown (HOME is not set); set shared_config_file \
+                      (HW_SHARED_CONFIG_FILE)"
+                .into(),
+        })?;
+    let (profile, warning) = shared_file::load(&path, inputs.shared_file.profile.as_deref())?;
+    let base = match &profile.keys {
+        ProfileKeys::Keys(c) => CredentialProvider::fixed(
+            Source::SharedFile {
+                path,
+                profile: profile.name.clone(),
+            },
+            c.clone(),
+        ),
+        ProfileKeys::EcsMetadata => {
+            from_metadata(&inputs.metadata, Some(profile.name.clone()), inputs.refresh).await?
+        }
+    };
+    Ok((base, profile, warning))
 }
 
 async fn from_metadata(
