@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use csms_provider::csms::credentials::{
     resolve, AgencyDomain, AgencyError, AgencySettings, ChainInputs, CredentialError,
-    MetadataError, MetadataSettings, RefreshSettings, SharedFileSettings, Source, StaticKeys,
+    MetadataError, MetadataSettings, RefreshSettings, Resolved, SharedFileSettings, Source,
+    StaticKeys,
 };
 use csms_provider::csms::Signer;
 use csms_provider::emulator::auth;
@@ -593,21 +594,16 @@ async fn renewals_wait_for_the_retry_interval() {
     );
 }
 
-#[tokio::test]
-async fn agency_keys_are_renewed_with_the_base_keys_from_metadata() {
+/// Agency keys assumed with ECS metadata keys (fresh for an hour): the first agency keys expire
+/// within the renewal margin, the second do not. The servers stay up for the caller to inspect.
+async fn agency_over_metadata() -> (ScriptedServer, ScriptedServer, Resolved) {
     let metadata = metadata_server(
-        token("t"),
-        vec![Reply::json(
-            200,
-            json!({"credential": {
-            "access": BASE_AK, "secret": BASE_SK, "securitytoken": BASE_TOKEN,
-            "expires_at": (OffsetDateTime::now_utc() + hour())
-                .format(&time::format_description::well_known::Rfc3339).unwrap()}}),
-        )],
+        token("session-token-value"),
+        vec![Reply::json(200, credential("AK-ECS", hour()))],
     )
     .await;
     let iam = iam_server(
-        BASE_SK,
+        "secret-of-AK-ECS",
         vec![
             Reply::json(201, credential("AK-AGENCY-1", time::Duration::minutes(3))),
             Reply::json(201, credential("AK-AGENCY-2", hour())),
@@ -621,6 +617,12 @@ async fn agency_keys_are_renewed_with_the_base_keys_from_metadata() {
     })
     .await
     .unwrap();
+    (metadata, iam, r)
+}
+
+#[tokio::test]
+async fn agency_keys_are_renewed_with_the_base_keys_from_metadata() {
+    let (metadata, iam, r) = agency_over_metadata().await;
     assert!(matches!(
         r.credentials.source(),
         Source::Agency { base, .. } if matches!(**base, Source::EcsMetadata { .. })
@@ -638,7 +640,7 @@ async fn agency_keys_are_renewed_with_the_base_keys_from_metadata() {
     assert!(iam
         .requests()
         .iter()
-        .all(|r| r.header("X-Security-Token") == Some(BASE_TOKEN)));
+        .all(|r| r.header("X-Security-Token") == Some("token-of-AK-ECS")));
 }
 
 /// Signs one request, given as JSON on stdin, with `huaweicloudsdkcore`'s own signer.
@@ -723,26 +725,7 @@ async fn no_secret_reaches_the_trace_log() {
             .with_writer(move || writer.clone())
             .finish(),
     );
-    let metadata = metadata_server(
-        token("session-token-value"),
-        vec![Reply::json(200, credential("AK-ECS", hour()))],
-    )
-    .await;
-    let iam = iam_server(
-        "secret-of-AK-ECS",
-        vec![
-            Reply::json(201, credential("AK-AGENCY-1", time::Duration::minutes(1))),
-            Reply::json(201, credential("AK-AGENCY-2", hour())),
-        ],
-    )
-    .await;
-    let r = resolve(ChainInputs {
-        agency: Some(agency(None)),
-        iam_endpoint: Some(iam.url()),
-        ..renewing(&metadata.url())
-    })
-    .await
-    .unwrap();
+    let (_metadata, iam, r) = agency_over_metadata().await;
     assert_eq!(
         r.credentials.current().await.unwrap().access_key,
         "AK-AGENCY-2"
