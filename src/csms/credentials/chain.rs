@@ -14,7 +14,7 @@ use super::metadata::{MetadataClient, MetadataSettings};
 use super::refresh::{CredentialProvider, Fetcher, RefreshSettings};
 use super::shared_file::{self, Profile, ProfileKeys, SharedFileSettings, Warning};
 use super::{Credentials, Source};
-use crate::csms::config::{ClientConfig, DEFAULT_CLOUD};
+use crate::csms::config::ClientConfig;
 
 /// Keys as one source gives them; empty strings count as unset.
 #[derive(Clone, Default)]
@@ -242,7 +242,8 @@ async fn assume(
 ) -> Result<CredentialProvider, CredentialError> {
     let iam = ClientConfig {
         region,
-        cloud: inputs.cloud.clone().unwrap_or_else(|| DEFAULT_CLOUD.into()),
+        // Empty when unset, so the endpoint follows ClientConfig's own default-domain rule.
+        cloud: inputs.cloud.clone().unwrap_or_default(),
         iam_endpoint: inputs.iam_endpoint.clone(),
         ..ClientConfig::default()
     }
