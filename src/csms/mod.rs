@@ -10,6 +10,8 @@
 //! - [`retry`]: which failures are retried, backoff with full jitter, `Retry-After`, deadline.
 //! - [`error`]: [`Error`], [`ServiceError`] and the error-body shapes.
 //! - [`iam`]: the project id lookup by region.
+//! - [`credentials`]: where the keys come from (block, environment, KooCLI profile, ECS
+//!   metadata, assumed agency) and their renewal before expiry.
 //! - [`signer`], [`task`]: SDK-HMAC-SHA256 signing and the API's task type.
 //!
 //! ```no_run
@@ -29,6 +31,7 @@
 
 pub mod client;
 pub mod config;
+pub mod credentials;
 pub mod error;
 mod iam;
 pub mod pager;
@@ -38,6 +41,7 @@ pub mod task;
 
 pub use client::Client;
 pub use config::ClientConfig;
+pub use credentials::{CredentialError, CredentialProvider, Credentials};
 pub use error::{Error, ServiceError};
 pub use pager::{Listing, ListingWarning, TaskPager, TaskQuery};
 pub use retry::RetryPolicy;

@@ -19,6 +19,8 @@ pub struct Recorded {
     /// Raw query string, without `?` (empty when none).
     pub query: String,
     pub headers: Vec<(String, String)>,
+    /// The body (as announced by `Content-Length`; empty without one).
+    pub body: Vec<u8>,
     /// Which connection (0-based, in accept order) carried it.
     pub connection: usize,
 }
@@ -242,10 +244,8 @@ async fn serve(
             if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
                 break i;
             }
-            let mut chunk = [0u8; 4096];
-            match tokio::time::timeout(Duration::from_secs(30), stream.read(&mut chunk)).await {
-                Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
-                _ => return,
+            if !read_more(&mut stream, &mut buf).await {
+                return;
             }
         };
         let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
@@ -262,11 +262,23 @@ async fn serve(
             .filter_map(|l| l.split_once(':'))
             .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
             .collect();
+        let length = headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.parse::<usize>().ok())
+            .unwrap_or(0);
+        while buf.len() < length {
+            if !read_more(&mut stream, &mut buf).await {
+                return;
+            }
+        }
+        let body: Vec<u8> = buf.drain(..length).collect();
         let rec = Recorded {
             method,
             path,
             query,
             headers,
+            body,
             connection,
         };
         let n = {
@@ -315,9 +327,22 @@ async fn serve(
     }
 }
 
+/// Appends what the client sent next to `buf`; false when it closed, failed or went quiet.
+async fn read_more(stream: &mut (impl AsyncRead + Unpin), buf: &mut Vec<u8>) -> bool {
+    let mut chunk = [0u8; 4096];
+    match tokio::time::timeout(Duration::from_secs(30), stream.read(&mut chunk)).await {
+        Ok(Ok(n)) if n > 0 => {
+            buf.extend_from_slice(&chunk[..n]);
+            true
+        }
+        _ => false,
+    }
+}
+
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        201 => "Created",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
