@@ -10,13 +10,16 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::config::{host_header, ClientConfig};
-use super::error::{excerpt, parse_error_body, Error};
+use super::credentials::Source;
+use super::iam::project_id_problem;
+use super::error::{excerpt, parse_error_body, Error, TlsTrouble, EXCERPT_CHARS};
 use super::pager::{Listing, TaskPager, TaskQuery};
 use super::retry::{
     self, is_retryable_status, parse_retry_after, Failure, Interrupted, RetryPolicy,
 };
 use super::signer::{encode, SignedRequest, Signer};
 use super::task::TaskPage;
+use super::text;
 
 /// Time to establish a TCP (and TLS) connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -35,6 +38,8 @@ pub struct Client {
     iam: Option<(Url, String)>,
     project_id: OnceCell<String>,
     security_token: Option<String>,
+    /// Where the keys came from, for the hint of a 401 or 403.
+    key_source: Option<Source>,
     deadline: Duration,
     policy: RetryPolicy,
 }
@@ -87,10 +92,8 @@ impl Client {
             ));
         }
         if let Some(p) = cfg.project_id.as_deref().map(str::trim) {
-            if !p.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(Error::Config(
-                    "project_id may only contain printable ASCII characters".into(),
-                ));
+            if let Some(problem) = project_id_problem(p).filter(|_| !p.is_empty()) {
+                return Err(Error::Config(format!("project_id {problem}")));
             }
         }
         let security_token = cfg.security_token.clone().filter(|t| !t.is_empty());
@@ -121,8 +124,24 @@ impl Client {
                 ))
             }
         };
-        if cfg.insecure {
+        let https = endpoint.scheme() == "https"
+            || iam.as_ref().is_some_and(|(url, _)| url.scheme() == "https");
+        if cfg.insecure && https {
             tracing::warn!("TLS certificate verification is disabled (insecure = true)");
+        }
+        match (&iam, project_id) {
+            (Some((iam, region)), _) => tracing::info!(
+                endpoint = %endpoint,
+                project = "-",
+                iam = %iam,
+                region = %region,
+                "CSMS endpoint in use; the project id will be looked up through IAM"
+            ),
+            (None, project) => tracing::info!(
+                endpoint = %endpoint,
+                project = project.unwrap_or_default(),
+                "CSMS endpoint and project in use"
+            ),
         }
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
@@ -143,12 +162,18 @@ impl Client {
             iam,
             project_id: OnceCell::new_with(project_id.map(String::from)),
             security_token,
+            key_source: cfg.key_source,
             deadline: cfg.deadline,
             policy: RetryPolicy {
                 max_retries: cfg.max_retries,
                 ..RetryPolicy::default()
             },
         })
+    }
+
+    /// Where the keys that sign the requests came from, when the configuration said.
+    pub fn key_source(&self) -> Option<&Source> {
+        self.key_source.as_ref()
     }
 
     /// Replaces the retry policy (e.g. shorter waits in tests). `max_retries` comes from it.
@@ -276,11 +301,9 @@ impl Client {
             .await
             .map_err(|e| transport_failure(&target.shown, &e))?;
         let status = response.status().as_u16();
-        let request_id = header_str(response.headers(), "x-request-id");
-        let retry_after = header_str(response.headers(), "retry-after")
-            .and_then(|v| parse_retry_after(&v, std::time::SystemTime::now()));
+        let head = Head::of(response.headers());
         let body = read_capped(response, &target.shown, status).await?;
-        classify(target, status, request_id.as_deref(), retry_after, body)
+        classify(target, status, head, body)
     }
 
     /// The request's headers with the `Authorization` signature over them.
@@ -372,17 +395,31 @@ fn lowercase(name: &str) -> &'static str {
     }
 }
 
-/// A failure before any answer. A request that cannot be built, or a certificate the client
-/// refuses, will not get better by trying again; everything else (refused, reset, timed out)
-/// may.
+/// A failure before any (readable) answer. A request that cannot be built, a certificate the
+/// client refuses, or an answer that is not readable HTTP will not get better by trying again;
+/// everything else (refused, reset, timed out) may.
 fn transport_failure(shown_url: &str, e: &reqwest::Error) -> Failure {
+    if let Some(tls) = cause::<rustls::Error>(e) {
+        return Failure::Fatal(Error::Tls {
+            url: shown_url.to_string(),
+            trouble: TlsTrouble::of(tls),
+            detail: text::excerpt(tls, EXCERPT_CHARS),
+        });
+    }
+    if let Some(problem) = cause::<hyper::Error>(e).and_then(unreadable) {
+        return Failure::Fatal(Error::Unreadable {
+            url: shown_url.to_string(),
+            problem,
+            detail: text::excerpt(error_chain(e), EXCERPT_CHARS),
+        });
+    }
     let error = Error::Transport {
         url: shown_url.to_string(),
-        message: error_chain(e),
+        message: text::excerpt(error_chain(e), EXCERPT_CHARS),
         timeout: e.is_timeout(),
         retries: 0,
     };
-    if e.is_builder() || tls_error(e).is_some() {
+    if e.is_builder() {
         Failure::Fatal(error)
     } else {
         Failure::Retryable {
@@ -392,14 +429,28 @@ fn transport_failure(shown_url: &str, e: &reqwest::Error) -> Failure {
     }
 }
 
-/// The TLS error behind a transport failure, found by type along the error's causes. The
-/// connector nests it in `io::Error`s, whose `source()` skips the wrapped error, so those are
-/// unwrapped by hand.
-fn tls_error(e: &reqwest::Error) -> Option<&rustls::Error> {
+/// What is wrong with an answer hyper could not parse; `None` for failures that are not about
+/// the answer's form (a closed connection, a timeout).
+fn unreadable(e: &hyper::Error) -> Option<&'static str> {
+    if e.is_parse_too_large() {
+        Some("its headers are larger than the client accepts")
+    } else if e.is_parse_status() {
+        Some("its status line is not valid HTTP")
+    } else if e.is_parse() {
+        Some("its status line or a header is not valid HTTP")
+    } else {
+        None
+    }
+}
+
+/// The error of type `T` behind a transport failure, found by type along the error's causes.
+/// The connector nests errors in `io::Error`s, whose `source()` skips the wrapped error, so
+/// those are unwrapped by hand.
+fn cause<T: std::error::Error + 'static>(e: &reqwest::Error) -> Option<&T> {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(c) = cause {
-        if let Some(tls) = c.downcast_ref::<rustls::Error>() {
-            return Some(tls);
+        if let Some(found) = c.downcast_ref::<T>() {
+            return Some(found);
         }
         cause = match c
             .downcast_ref::<std::io::Error>()
@@ -438,15 +489,55 @@ async fn read_capped(
     Ok(body)
 }
 
-/// A 2xx with a body is an answer; an empty 2xx and the retryable statuses are tried again;
-/// every other status is final.
-fn classify(
-    target: &Target,
-    status: u16,
-    request_id: Option<&str>,
+/// What the client reads from an answer's headers besides the status.
+struct Head {
+    request_id: Option<String>,
     retry_after: Option<Duration>,
-    body: Vec<u8>,
-) -> Result<Answer, Failure> {
+    /// `Location`, cleaned and cut short: it is quoted in the redirect error.
+    location: Option<String>,
+    /// `Content-Encoding` other than `identity`, cleaned: the client asks for no compression.
+    encoding: Option<String>,
+}
+
+impl Head {
+    fn of(headers: &HeaderMap) -> Head {
+        let quoted = |name: &str| {
+            headers
+                .get(name)
+                .map(|v| text::excerpt(String::from_utf8_lossy(v.as_bytes()), EXCERPT_CHARS))
+                .filter(|v| !v.is_empty())
+        };
+        Head {
+            request_id: header_str(headers, "x-request-id"),
+            retry_after: header_str(headers, "retry-after")
+                .and_then(|v| parse_retry_after(&v, std::time::SystemTime::now())),
+            location: quoted("location"),
+            encoding: quoted("content-encoding").filter(|e| !e.eq_ignore_ascii_case("identity")),
+        }
+    }
+}
+
+/// A 2xx with a body is an answer; an empty 2xx and the retryable statuses are tried again; a
+/// redirect, a compressed body nobody asked for and every other status are final.
+fn classify(target: &Target, status: u16, head: Head, body: Vec<u8>) -> Result<Answer, Failure> {
+    if (300..400).contains(&status) {
+        return Err(Failure::Fatal(Error::Redirect {
+            url: target.shown.clone(),
+            status,
+            location: head.location,
+        }));
+    }
+    if let Some(encoding) = head.encoding {
+        return Err(Failure::Fatal(Error::Decode {
+            url: target.shown.clone(),
+            status,
+            message: format!(
+                "the body is compressed (Content-Encoding: {encoding}) although the request asked \
+                 for no compression; a proxy or gateway may be rewriting answers"
+            ),
+            excerpt: String::new(),
+        }));
+    }
     if (200..300).contains(&status) {
         // No JSON document is empty: a 2xx without a body is a gateway or connection glitch,
         // and the GET is idempotent, so it is retried like a 503 (and named as what it is if it
@@ -468,9 +559,12 @@ fn classify(
             body,
         });
     }
-    let error = Error::Service(parse_error_body(status, request_id, &body));
+    let error = Error::Service(parse_error_body(status, head.request_id.as_deref(), &body));
     if is_retryable_status(status) {
-        Err(Failure::Retryable { error, retry_after })
+        Err(Failure::Retryable {
+            error,
+            retry_after: head.retry_after,
+        })
     } else {
         Err(Failure::Fatal(error))
     }
@@ -478,12 +572,8 @@ fn classify(
 
 /// Decodes a 2xx body as `T`, or a [`Error::Decode`] with a short excerpt.
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(answer: &Answer) -> Result<T, Error> {
-    serde_json::from_slice(&answer.body).map_err(|e| Error::Decode {
-        url: answer.url.clone(),
-        status: answer.status,
-        message: format!("not the documented JSON ({e})"),
-        excerpt: excerpt(&answer.body),
-    })
+    serde_json::from_slice(&answer.body)
+        .map_err(|e| Error::not_json(&answer.url, answer.status, &e, &answer.body))
 }
 
 /// `X-Sdk-Date` for now: `YYYYMMDDTHHMMSSZ`, UTC.

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 
+use super::credentials::Source;
 use super::error::Error;
 
 /// Domain of the public Huawei Cloud endpoints.
@@ -39,6 +40,8 @@ pub struct ClientConfig {
     pub user_agent: String,
     /// Overall deadline of one call (a whole listing including retries; a project lookup).
     pub deadline: Duration,
+    /// Where `access_key`/`secret_key` came from, named in the hint of a 401 or 403.
+    pub key_source: Option<Source>,
 }
 
 impl Default for ClientConfig {
@@ -56,6 +59,7 @@ impl Default for ClientConfig {
             max_retries: DEFAULT_MAX_RETRIES,
             user_agent: concat!("terraform-provider-csms/", env!("CARGO_PKG_VERSION")).to_string(),
             deadline: DEFAULT_DEADLINE,
+            key_source: None,
         }
     }
 }
@@ -82,6 +86,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("max_retries", &self.max_retries)
             .field("user_agent", &self.user_agent)
             .field("deadline", &self.deadline)
+            .field("key_source", &self.key_source)
             .finish()
     }
 }

@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use super::text;
+
 /// Longest excerpt of an unexpected body kept in an error, in characters.
 pub const EXCERPT_CHARS: usize = 200;
 
@@ -24,6 +26,38 @@ pub enum Error {
         /// The request timed out (connect or per-request timeout) rather than failing outright.
         timeout: bool,
         retries: u32,
+    },
+
+    /// The server answered with a redirect (3xx). Redirects are not followed: the request is
+    /// signed for this host and path, and its signature and token must not travel elsewhere.
+    #[error(
+        "{url} answered HTTP {status}, a redirect {}; redirects are not followed",
+        match location { Some(l) => format!("to {l}"), None => "without a Location header".to_string() }
+    )]
+    Redirect {
+        url: String,
+        status: u16,
+        /// The `Location` header, cleaned and cut short.
+        location: Option<String>,
+    },
+
+    /// The server answered, but with something that is not readable HTTP (headers larger than
+    /// the client accepts, an invalid header or status line). Trying again does not help.
+    #[error("{url} answered with a response that is not readable HTTP: {problem} ({detail})")]
+    Unreadable {
+        url: String,
+        problem: &'static str,
+        detail: String,
+    },
+
+    /// The TLS handshake failed: mostly a certificate this machine does not trust. Trying again
+    /// does not help.
+    #[error("TLS with {url} failed: {trouble} ({detail})")]
+    Tls {
+        url: String,
+        trouble: TlsTrouble,
+        /// rustls' own description, cleaned.
+        detail: String,
     },
 
     /// A success status whose body is not the documented JSON.
@@ -76,6 +110,56 @@ pub enum Error {
     },
 }
 
+/// Why a TLS handshake failed, as far as the user can act on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsTrouble {
+    /// The certificate chains to no authority this machine trusts (self-signed, a private CA,
+    /// an intercepting proxy), or its signature does not verify.
+    Untrusted,
+    /// The certificate has expired.
+    Expired,
+    /// The certificate is not valid yet (often this machine's clock).
+    NotYetValid,
+    /// The certificate does not name the host of the URL.
+    WrongName,
+    /// Revoked, or not a certificate for servers.
+    Refused,
+    /// The handshake itself failed (protocol versions, ciphers, an alert from the server).
+    Handshake,
+}
+
+impl std::fmt::Display for TlsTrouble {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TlsTrouble::Untrusted => {
+                "the server's certificate is not issued by an authority this machine trusts"
+            }
+            TlsTrouble::Expired => "the server's certificate has expired",
+            TlsTrouble::NotYetValid => "the server's certificate is not valid yet",
+            TlsTrouble::WrongName => "the server's certificate is not valid for this host name",
+            TlsTrouble::Refused => "the server's certificate was refused",
+            TlsTrouble::Handshake => "the TLS handshake failed",
+        })
+    }
+}
+
+impl TlsTrouble {
+    /// The trouble behind a rustls error.
+    pub fn of(e: &rustls::Error) -> TlsTrouble {
+        use rustls::CertificateError as C;
+        match e {
+            rustls::Error::InvalidCertificate(c) => match c {
+                C::UnknownIssuer | C::BadSignature | C::BadEncoding => TlsTrouble::Untrusted,
+                C::Expired | C::ExpiredContext { .. } => TlsTrouble::Expired,
+                C::NotValidYet | C::NotValidYetContext { .. } => TlsTrouble::NotYetValid,
+                C::NotValidForName | C::NotValidForNameContext { .. } => TlsTrouble::WrongName,
+                _ => TlsTrouble::Refused,
+            },
+            _ => TlsTrouble::Handshake,
+        }
+    }
+}
+
 impl Error {
     /// The service error, also when it is the cause of a failed project lookup.
     pub fn service(&self) -> Option<&ServiceError> {
@@ -85,6 +169,22 @@ impl Error {
                 source: Some(e), ..
             } => e.service(),
             _ => None,
+        }
+    }
+
+    /// A 2xx body that is not the documented JSON. The parser's message is cut at
+    /// [`EXCERPT_CHARS`] (serde quotes the offending value, and a 20 MB string where a number
+    /// belongs must not make a 20 MB diagnostic), keeping the position it names.
+    pub fn not_json(url: &str, status: u16, e: &serde_json::Error, body: &[u8]) -> Error {
+        let mut message = text::excerpt(e, EXCERPT_CHARS);
+        if message.ends_with("...") && e.line() > 0 {
+            message.push_str(&format!(" at line {} column {}", e.line(), e.column()));
+        }
+        Error::Decode {
+            url: url.to_string(),
+            status,
+            message: format!("not the documented JSON ({message})"),
+            excerpt: excerpt(body),
         }
     }
 
@@ -212,39 +312,17 @@ fn field(obj: &serde_json::Map<String, serde_json::Value>, names: &[&str]) -> Op
 /// Longest field (code, message, request id) taken from an error body, in characters.
 pub const FIELD_CHARS: usize = 1000;
 
-/// A field of an error body as it may be shown to the user: control characters (terminal
-/// escapes, newlines that would forge diagnostic lines) become spaces, runs of whitespace
-/// collapse, and at most [`FIELD_CHARS`] characters are kept (with `...` when cut). The body
-/// comes from the network, possibly from a proxy that is not the service.
+/// A field of an error body as it may be shown to the user: on one line (control characters,
+/// e.g. newlines that would forge diagnostic lines, become spaces; runs of whitespace collapse),
+/// other unsafe characters (bidi overrides, zero-width) replaced (see [`text`]), and at most
+/// [`FIELD_CHARS`] characters (with `...` when cut). The body comes from the network, possibly
+/// from a proxy that is not the service.
 fn printable(s: &str) -> String {
-    let mut out = String::new();
-    let mut count = 0;
-    for word in s
-        .split(|c: char| c.is_whitespace() || c.is_control())
-        .filter(|w| !w.is_empty())
-    {
-        if !out.is_empty() {
-            if count + 1 >= FIELD_CHARS {
-                out.push_str("...");
-                return out;
-            }
-            out.push(' ');
-            count += 1;
-        }
-        for c in word.chars() {
-            if count >= FIELD_CHARS {
-                out.push_str("...");
-                return out;
-            }
-            out.push(c);
-            count += 1;
-        }
-    }
-    out
+    text::excerpt(s, FIELD_CHARS)
 }
 
 /// A short, single-line, printable excerpt of `body`: HTML tags dropped, whitespace collapsed,
-/// control characters removed, at most [`EXCERPT_CHARS`] characters (with `...` when cut).
+/// control characters removed, other unsafe characters replaced (see [`text`]), at most [`EXCERPT_CHARS`] characters (with `...` when cut).
 pub fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(16 * 1024)]);
     let mut out = String::new();
@@ -280,7 +358,7 @@ pub fn excerpt(body: &[u8]) -> String {
             out.push(' ');
             count += 1;
         }
-        out.push(c);
+        out.push(if text::is_unsafe(c) { text::REPLACEMENT } else { c });
         count += 1;
     }
     out

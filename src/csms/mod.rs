@@ -13,6 +13,7 @@
 //! - [`credentials`]: where the keys come from (block, environment, KooCLI profile, ECS
 //!   metadata, assumed agency) and their renewal before expiry.
 //! - [`signer`], [`task`]: SDK-HMAC-SHA256 signing and the API's task type.
+//! - [`text`]: service text made inert (terminal controls, bidi and zero-width characters).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), csms_provider::csms::Error> {
@@ -38,11 +39,13 @@ pub mod pager;
 pub mod retry;
 pub mod signer;
 pub mod task;
+pub mod text;
 
 pub use client::Client;
 pub use config::ClientConfig;
 pub use credentials::{CredentialError, CredentialProvider, Credentials};
 pub use error::{Error, ServiceError};
+pub use iam::project_id_problem;
 pub use pager::{Listing, ListingWarning, TaskPager, TaskQuery};
 pub use retry::RetryPolicy;
 pub use signer::Signer;

@@ -5,7 +5,8 @@
 use std::collections::{HashMap, HashSet};
 
 use super::error::{Error, ServiceError};
-use super::task::{SecretTask, TaskPage};
+use super::task::{clean_task, AlteredTasks, SecretTask, TaskPage};
+use super::text::or_dash;
 
 /// Page size asked for when the caller sets none: the documented maximum.
 pub const DEFAULT_PAGE_SIZE: u32 = 1000;
@@ -64,6 +65,11 @@ pub enum ListingWarning {
     DuplicatesDropped(u64),
     /// The service's `total` disagrees with the distinct tasks it listed.
     TotalMismatch { reported: i64, listed: usize },
+    /// Text fields held terminal controls or invisible formatting characters, replaced by
+    /// U+FFFD before reaching Terraform.
+    ServiceTextReplaced(AlteredTasks),
+    /// A `task_time` outside what RFC 3339 can express: `created_at` is null for those tasks.
+    TaskTimeOutOfRange(AlteredTasks),
 }
 
 impl std::fmt::Display for ListingWarning {
@@ -81,7 +87,53 @@ impl std::fmt::Display for ListingWarning {
                 f,
                 "the service reported total={reported} but {listed} distinct tasks were listed"
             ),
+            ListingWarning::ServiceTextReplaced(tasks) => write!(
+                f,
+                "the service sent terminal control or invisible formatting characters in {tasks}; \
+                 each was replaced by U+FFFD (\u{fffd})"
+            ),
+            ListingWarning::TaskTimeOutOfRange(tasks) => write!(
+                f,
+                "the service sent a task_time outside the years 0000 to 9999 in {tasks}, so their \
+                 created_at is null"
+            ),
         }
+    }
+}
+
+/// Makes `task` inert for Terraform ([`clean_task`]) and notes in the listing's warnings what
+/// did not pass unchanged: one warning for replaced text, one for times `created_at` cannot
+/// express, each naming the first few tasks.
+fn inspect(task: &mut SecretTask, warnings: &mut Vec<ListingWarning>) {
+    let cleaned = clean_task(task);
+    if !cleaned.is_empty() {
+        note(warnings, ListingWarning::ServiceTextReplaced, &task.task_id, &cleaned);
+    }
+    if task.time_out_of_range() {
+        note(warnings, ListingWarning::TaskTimeOutOfRange, &task.task_id, &["task_time"]);
+    }
+}
+
+/// Records a task in the warning `kind` builds, adding that warning on first use.
+fn note(
+    warnings: &mut Vec<ListingWarning>,
+    kind: fn(AlteredTasks) -> ListingWarning,
+    task_id: &str,
+    fields: &[&'static str],
+) {
+    let probe = kind(AlteredTasks::default());
+    let same = |w: &ListingWarning| std::mem::discriminant(w) == std::mem::discriminant(&probe);
+    let at = match warnings.iter().position(same) {
+        Some(at) => at,
+        None => {
+            warnings.push(probe);
+            warnings.len() - 1
+        }
+    };
+    if let ListingWarning::ServiceTextReplaced(tasks) | ListingWarning::TaskTimeOutOfRange(tasks) =
+        &mut warnings[at]
+    {
+        tasks.record(task_id, fields);
     }
 }
 
@@ -187,8 +239,9 @@ impl TaskPager {
         }
         let received = page.tasks.len();
         let mut added = 0usize;
-        for task in page.tasks {
+        for mut task in page.tasks {
             if self.seen.insert(task.task_id.clone()) {
+                inspect(&mut task, &mut self.warnings);
                 self.tasks.push(task);
                 added += 1;
             } else {
@@ -200,9 +253,9 @@ impl TaskPager {
             page = self.pages,
             count = received,
             new = added,
-            marker = ?self.marker,
-            next_marker = ?next,
-            total = ?page.total,
+            marker = %or_dash(self.marker.as_deref()),
+            next_marker = %or_dash(next.as_deref()),
+            total = %or_dash(page.total),
             "read a page of rotation tasks"
         );
         if let Some(m) = self.marker.take() {

@@ -1,11 +1,24 @@
 //! The API's `SecretTask`, shared by the client (decoding) and the emulator (encoding) so that
 //! both speak exactly the documented field names.
 
-use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::text;
 
 /// One rotation task as ListSecretTask returns it. Every field but `task_id` is optional on the
 /// wire: the API publishes no list of required fields, and absent fields must not fail a plan.
+///
+/// Only a JSON object is a task: serde's derived decoder would also read an array by position
+/// (`["t-1", "db", ...]`) into a valid-looking task, so the derived code is kept under
+/// `remote = "Self"` and the trait impls below route decoding through objects only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(remote = "Self")]
 pub struct SecretTask {
     pub task_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -25,6 +38,110 @@ pub struct SecretTask {
     pub task_error_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_error_msg: Option<String>,
+}
+
+impl Serialize for SecretTask {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        SecretTask::serialize(self, serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretTask {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(TaskObject)
+    }
+}
+
+/// Accepts a task as a map only; anything else is an "invalid type" error naming the rule.
+struct TaskObject;
+
+impl<'de> Visitor<'de> for TaskObject {
+    type Value = SecretTask;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a task as a JSON object (tasks are read by field name, never by position)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<SecretTask, A::Error> {
+        SecretTask::deserialize(de::value::MapAccessDeserializer::new(map))
+    }
+}
+
+impl SecretTask {
+    /// `task_time` as an RFC 3339 UTC timestamp; `None` when absent or outside what RFC 3339
+    /// can write (years 0000 to 9999).
+    pub fn created_at(&self) -> Option<String> {
+        let nanos = i128::from(self.task_time?) * 1_000_000;
+        let instant = OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()?;
+        instant.format(&Rfc3339).ok()
+    }
+
+    /// True when the service sent a `task_time` that [`created_at`](Self::created_at) cannot
+    /// express, so `created_at` is null although the time is not.
+    pub fn time_out_of_range(&self) -> bool {
+        self.task_time.is_some() && self.created_at().is_none()
+    }
+}
+
+/// Makes every text field of `task` inert (see [`text::clean`]) and returns the names of the
+/// fields that changed, for the warning that says so.
+pub fn clean_task(task: &mut SecretTask) -> Vec<&'static str> {
+    let mut altered = Vec::new();
+    if text::clean_in_place(&mut task.task_id) {
+        altered.push("task_id");
+    }
+    for (name, field) in [
+        ("secret_name", &mut task.secret_name),
+        ("rotation_func_urn", &mut task.rotation_func_urn),
+        ("task_status", &mut task.task_status),
+        ("operate_type", &mut task.operate_type),
+        ("task_error_code", &mut task.task_error_code),
+        ("task_error_msg", &mut task.task_error_msg),
+    ] {
+        if field.as_mut().is_some_and(text::clean_in_place) {
+            altered.push(name);
+        }
+    }
+    altered
+}
+
+/// Task ids a warning names before it says "and N more".
+pub const IDS_SHOWN: usize = 5;
+
+/// Tasks of one listing that reached Terraform other than as the service sent them: how many,
+/// the first few ids (already cleaned), and which fields.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AlteredTasks {
+    pub count: usize,
+    /// The first [`IDS_SHOWN`] task ids, in the order the service listed them.
+    pub first_ids: Vec<String>,
+    pub fields: BTreeSet<&'static str>,
+}
+
+impl AlteredTasks {
+    pub fn record(&mut self, task_id: &str, fields: &[&'static str]) {
+        self.count += 1;
+        if self.first_ids.len() < IDS_SHOWN {
+            self.first_ids.push(task_id.to_string());
+        }
+        self.fields.extend(fields);
+    }
+}
+
+impl fmt::Display for AlteredTasks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let noun = if self.count == 1 { "task" } else { "tasks" };
+        write!(f, "{} {noun} (", self.count)?;
+        for (i, id) in self.first_ids.iter().enumerate() {
+            write!(f, "{}{id:?}", if i > 0 { ", " } else { "" })?;
+        }
+        let more = self.count - self.first_ids.len();
+        if more > 0 {
+            write!(f, " and {more} more")?;
+        }
+        let fields: Vec<&str> = self.fields.iter().copied().collect();
+        write!(f, "; fields: {})", fields.join(", "))
+    }
 }
 
 /// `^[a-zA-Z0-9._-]{1,64}$`: CreateSecret's rule for secret names. The ListSecretTask page
@@ -100,6 +217,76 @@ mod tests {
             assert!(err.contains("missing field `tasks`"), "{not_a_page}: {err}");
         }
         assert!(page("[]").is_err());
+    }
+
+    #[test]
+    fn a_task_sent_as_an_array_is_refused_by_name() {
+        let err = page(r#"{"total":1,"tasks":[["t-1","db","urn","SUCCESS","MULTI_USER",1,1]]}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("invalid type: sequence")
+                && err.contains("a task as a JSON object")
+                && err.contains("never by position"),
+            "{err}"
+        );
+        let err = serde_json::from_str::<SecretTask>("7").unwrap_err().to_string();
+        assert!(err.contains("a task as a JSON object"), "{err}");
+        let t: SecretTask = serde_json::from_str(r#"{"task_id":"t","x":[1]}"#).unwrap();
+        assert_eq!(t.task_id, "t");
+    }
+
+    #[test]
+    fn clean_task_replaces_controls_and_names_the_fields() {
+        let mut t = SecretTask {
+            task_id: "t-1\u{1b}]0;x\u{7}".into(),
+            secret_name: Some("db".into()),
+            task_error_msg: Some("fine\nsecond line\r\nError: forged".into()),
+            operate_type: Some("MULTI\u{202e}USER".into()),
+            ..SecretTask::default()
+        };
+        assert_eq!(
+            clean_task(&mut t),
+            ["task_id", "operate_type", "task_error_msg"]
+        );
+        assert_eq!(t.task_id, "t-1\u{fffd}]0;x\u{fffd}");
+        assert_eq!(
+            t.task_error_msg.as_deref(),
+            Some("fine\nsecond line\u{fffd}\nError: forged")
+        );
+        assert_eq!(t.secret_name.as_deref(), Some("db"));
+        assert!(clean_task(&mut t).is_empty(), "cleaning twice changes nothing");
+    }
+
+    #[test]
+    fn created_at_is_rfc3339_or_none_out_of_range() {
+        let at = |ms| SecretTask {
+            task_time: Some(ms),
+            ..SecretTask::default()
+        };
+        assert_eq!(
+            at(1_715_436_899_000).created_at().as_deref(),
+            Some("2024-05-11T14:14:59Z")
+        );
+        assert_eq!(at(1_500).created_at().as_deref(), Some("1970-01-01T00:00:01.5Z"));
+        for out in [i64::MAX, i64::MIN, 253_402_300_800_000, -62_167_219_200_001] {
+            assert!(at(out).time_out_of_range(), "{out}");
+        }
+        assert!(!at(0).time_out_of_range());
+        assert!(!SecretTask::default().time_out_of_range());
+    }
+
+    #[test]
+    fn altered_tasks_name_the_first_few_and_count_the_rest() {
+        let mut a = AlteredTasks::default();
+        for i in 0..7 {
+            a.record(&format!("t-{i}"), &["task_error_msg"]);
+        }
+        a.record("t-7", &["secret_name"]);
+        assert_eq!(
+            a.to_string(),
+            r#"8 tasks ("t-0", "t-1", "t-2", "t-3", "t-4" and 3 more; fields: secret_name, task_error_msg)"#
+        );
     }
 
     #[test]

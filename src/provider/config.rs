@@ -6,7 +6,8 @@
 
 use std::collections::HashMap;
 
-use crate::csms::ClientConfig;
+use crate::csms::credentials::Source;
+use crate::csms::{project_id_problem, ClientConfig};
 use crate::plugin::diag::has_error;
 use crate::plugin::{Attr, AttrType, Attribute, Diagnostic, Schema, Type, Usage, Value};
 
@@ -296,7 +297,21 @@ pub fn resolve(
         diags.push(missing(&SECRET_KEY, "the secret key (SK)"));
     }
     let insecure = settings.flag(&INSECURE).unwrap_or(false);
-    if insecure {
+    // The base URLs requests will go to: the endpoint (default https), and IAM's when the
+    // project must be looked up.
+    let mut in_use = vec![(&ENDPOINT, settings.text(&ENDPOINT))];
+    if !given(&PROJECT_ID) {
+        in_use.push((&IAM_ENDPOINT, settings.text(&IAM_ENDPOINT)));
+    }
+    for (argument, url) in &in_use {
+        if let Some(url) = url.as_deref().filter(|u| cleartext_to_remote(u)) {
+            diags.push(cleartext_warning(argument, url));
+        }
+    }
+    let https = in_use
+        .iter()
+        .any(|(_, url)| url.as_deref().is_none_or(|u| u.starts_with("https://")));
+    if insecure && https {
         diags.push(
             Diagnostic::warning(
                 "TLS verification is off",
@@ -322,16 +337,57 @@ pub fn resolve(
         iam_endpoint: settings.text(&IAM_ENDPOINT),
         insecure,
         max_retries: settings.count(&MAX_RETRIES).unwrap_or(defaults.max_retries),
+        key_source: match settings.origin(&ACCESS_KEY) {
+            Some(Origin::Block) => Some(Source::Block),
+            Some(Origin::Environment(_)) => Some(Source::Environment),
+            None => None,
+        },
         user_agent,
         ..defaults
     };
     Ok((cfg, diags))
 }
 
+/// A plain `http://` URL to a host other than this machine: requests, tasks and the security
+/// token would cross the network unencrypted.
+fn cleartext_to_remote(url: &str) -> bool {
+    let Some(parsed) = url.strip_prefix("http://").and_then(|_| reqwest::Url::parse(url).ok()) else {
+        return false;
+    };
+    let host = parsed.host_str().unwrap_or_default();
+    match host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+        Ok(ip) => !ip.is_loopback(),
+        Err(_) => {
+            let name = host.trim_end_matches('.').to_ascii_lowercase();
+            name != "localhost" && !name.ends_with(".localhost")
+        }
+    }
+}
+
+fn cleartext_warning(argument: &Argument, url: &str) -> Diagnostic {
+    Diagnostic::warning(
+        "Plain HTTP to a remote host",
+        format!(
+            "`{}` is {url:?}: plain http:// to a host other than this machine. The signed requests, the task \
+             list and the security token of temporary credentials (X-Security-Token) would cross the network \
+             unencrypted, readable and alterable on the way. Use https://; plain http:// is meant for a local \
+             emulator on 127.0.0.1 or localhost.",
+            argument.name
+        ),
+    )
+    .at(argument.name)
+}
+
 fn check_text(argument: &Argument, value: &str) -> Result<(), String> {
     match argument.check {
         Check::BaseUrl => check_url(value),
         Check::Region => check_region(value),
+        _ if argument.name == PROJECT_ID.name => match project_id_problem(value) {
+            Some(problem) => Err(format!(
+                "`project_id` {problem}. It becomes one segment of every request path (/v1/{{project_id}}/csms/tasks)."
+            )),
+            None => Ok(()),
+        },
         _ if value.is_empty() || value.chars().any(char::is_control) => Err(format!(
             "`{}` must be a non-empty string without control characters.",
             argument.name

@@ -1,16 +1,48 @@
 //! The one place where CSMS client errors become Terraform diagnostics: a short summary, then a
 //! detail with everything the service said and what the user can do about it.
 
-use crate::csms::{Error, ListingWarning, ServiceError};
+use crate::csms::credentials::Source;
+use crate::csms::error::TlsTrouble;
+use crate::csms::{text, Error, ListingWarning, ServiceError};
 use crate::plugin::{Diagnostic, SchemaMismatch};
 
+/// A client error met before any key was used (configuration), or where the keys' origin is
+/// not known.
 pub fn from_error(err: &Error) -> Diagnostic {
+    from_read_error(err, None)
+}
+
+/// A client error; `keys` (where the signing keys came from) goes into the hint of a 401 or 403.
+/// Every text is cleaned once more here, the last step before Terraform.
+pub fn from_read_error(err: &Error, keys: Option<&Source>) -> Diagnostic {
+    let d = render(err, keys);
+    Diagnostic {
+        summary: text::clean(&d.summary).into_owned(),
+        detail: text::clean(&d.detail).into_owned(),
+        ..d
+    }
+}
+
+fn render(err: &Error, keys: Option<&Source>) -> Diagnostic {
     let (summary, hint) = match err {
-        Error::Service(e) => return service("CSMS API error", e, ""),
-        Error::ProjectLookup { .. } => match err.service() {
-            Some(e) => return service("Project lookup failed", e, &format!("{err}.")),
-            None => ("Cannot determine the project ID", ""),
+        Error::Service(e) => return service("CSMS API error", e, "", keys),
+        Error::ProjectLookup { source, .. } => match (err.service(), source.as_deref()) {
+            (Some(e), _) => return service("Project lookup failed", e, &format!("{err}."), keys),
+            (None, Some(Error::Decode { .. })) => ("Unexpected answer from IAM", ""),
+            (None, _) => ("Cannot determine the project ID", ""),
         },
+        Error::Redirect { .. } => (
+            "CSMS API answered with a redirect",
+            " A signed request is never sent to another URL. Set `endpoint` (HW_CSMS_ENDPOINT) or \
+             `iam_endpoint` (HW_IAM_ENDPOINT) to the URL that answers without redirecting.",
+        ),
+        Error::Unreadable { .. } => (
+            "Unreadable answer from the CSMS API",
+            " The server answered, but not with HTTP the provider can read; this is not a network \
+             outage and was not retried. A proxy or a server other than the CSMS API may be answering: \
+             check `endpoint` (HW_CSMS_ENDPOINT).",
+        ),
+        Error::Tls { trouble, .. } => ("TLS connection to the CSMS API refused", tls_hint(*trouble)),
         Error::Transport { .. } => (
             "Cannot reach the CSMS API",
             " Check `endpoint` (HW_CSMS_ENDPOINT) or `region`, the network path and any HTTPS_PROXY setting.",
@@ -33,12 +65,32 @@ pub fn from_error(err: &Error) -> Diagnostic {
         Error::Config(_) => ("Invalid provider configuration", " Fix the provider block or the HW_* environment variables."),
         Error::Request { .. } => (
             "Cannot build the request",
-            " A value the request must carry came from the service or the configuration with characters \
-             HTTP does not allow; nothing was sent. Check `project_id` (HW_PROJECT_ID), or set it to skip \
-             the IAM lookup.",
+            " A value the request must carry has characters HTTP does not allow; nothing was sent.",
         ),
     };
     Diagnostic::error(summary, format!("{}.{hint}", capitalize(&err.to_string())))
+}
+
+/// What to do about a refused TLS handshake: about certificate trust, never about proxies.
+fn tls_hint(trouble: TlsTrouble) -> &'static str {
+    match trouble {
+        TlsTrouble::Untrusted => {
+            " The provider trusts the certificate authorities of this machine's trust store. If the \
+             endpoint uses a private CA (or a proxy re-signs TLS), add that CA to the system trust store, \
+             or point SSL_CERT_FILE at a PEM bundle that contains it (it then replaces the system store). \
+             `insecure = true` skips the check; use it only against a test endpoint."
+        }
+        TlsTrouble::Expired | TlsTrouble::NotYetValid => {
+            " Check this machine's clock first; if it is right, the server's certificate must be renewed."
+        }
+        TlsTrouble::WrongName => {
+            " Check the host in `endpoint` (HW_CSMS_ENDPOINT) or `iam_endpoint`: it must be a name the \
+             certificate was issued for."
+        }
+        TlsTrouble::Refused | TlsTrouble::Handshake => {
+            " Check that `endpoint` (HW_CSMS_ENDPOINT) is the CSMS API over HTTPS and not another server."
+        }
+    }
 }
 
 /// The provider wrote a state its own schema does not declare.
@@ -69,6 +121,18 @@ pub fn from_warning(warning: &ListingWarning) -> Diagnostic {
             " Every page the service offered was read; `tasks` holds what it returned. Tasks created \
              or deleted during the read cause this; if it persists, the service's `total` is wrong.",
         ),
+        ListingWarning::ServiceTextReplaced(_) => (
+            "Unprintable characters replaced in task data",
+            " Such characters can rewrite what a terminal shows (escape sequences, carriage returns) or \
+             hide text (bidi overrides, zero-width characters); the provider never passes them on. The \
+             other characters of those fields are as the service sent them. A proxy between you and \
+             the service may have altered the answer.",
+        ),
+        ListingWarning::TaskTimeOutOfRange(_) => (
+            "Task time out of range",
+            " `task_time` keeps the number the service sent; conditions that use `created_at` with \
+             `timecmp()` fail on null for these tasks, so wrap them in `try()` if they must tolerate it.",
+        ),
     };
     Diagnostic::warning(
         summary,
@@ -76,7 +140,7 @@ pub fn from_warning(warning: &ListingWarning) -> Diagnostic {
     )
 }
 
-fn service(summary: &str, e: &ServiceError, context: &str) -> Diagnostic {
+fn service(summary: &str, e: &ServiceError, context: &str, keys: Option<&Source>) -> Diagnostic {
     let mut detail = String::new();
     if !context.is_empty() {
         detail.push_str(&capitalize(context));
@@ -98,19 +162,48 @@ fn service(summary: &str, e: &ServiceError, context: &str) -> Diagnostic {
         1 => detail.push_str(" The request was retried once."),
         n => detail.push_str(&format!(" The request was retried {n} times.")),
     }
-    detail.push_str(match e.status {
-        401 | 403 => {
-            " Check the access key and secret key (`access_key`/`secret_key` or HW_ACCESS_KEY/HW_SECRET_KEY), \
-             that a security token of temporary credentials has not expired, that the user may call \
-             csms:task:list, and that this machine's clock is right (signatures more than 15 minutes off are refused)."
-        }
-        404 => " Check `project_id` (HW_PROJECT_ID) and `region`: the project must exist in that region.",
-        429 => " The service is throttling requests. Raise `max_retries`, read fewer data sources at once, or try again later.",
-        400 => " The service refused the query; check the data source's filters.",
-        500..=599 => " The service failed; try again later.",
-        _ => "",
-    });
+    match e.status {
+        401 | 403 => detail.push_str(&rejected_hint(e, keys)),
+        404 => detail.push_str(" Check `project_id` (HW_PROJECT_ID) and `region`: the project must exist in that region."),
+        429 => detail.push_str(" The service is throttling requests. Raise `max_retries`, read fewer data sources at once, or try again later."),
+        400 => detail.push_str(" The service refused the query; check the data source's filters."),
+        500..=599 => detail.push_str(" The service failed; try again later."),
+        _ => {}
+    }
     Diagnostic::error(format!("{summary} (HTTP {})", e.status), detail)
+}
+
+/// Gateway codes that the API Gateway documents for a signature out of its 15-minute window:
+/// `APIGW.0301`/`APIG.0301` ("Incorrect IAM authentication information", whose remedies include
+/// checking that X-Sdk-Date is within 15 minutes of the server's time) and `APIGW.0303`/
+/// `APIG.0303` ("signature expired": X-Sdk-Date more than 15 minutes from server time).
+const CLOCK_CODES: [&str; 4] = ["APIGW.0301", "APIG.0301", "APIGW.0303", "APIG.0303"];
+/// "The token must be updated": the temporary credentials' token has expired.
+const TOKEN_CODES: [&str; 2] = ["APIGW.0307", "APIG.0307"];
+
+/// The hint of a 401 or 403: which keys to check (named by where they came from), the clock
+/// only for the codes that mean a time problem, the token for the codes about it.
+fn rejected_hint(e: &ServiceError, keys: Option<&Source>) -> String {
+    let keys = match keys {
+        Some(source) => format!("the access key and secret key from {source}"),
+        None => "the access key and secret key (`access_key`/`secret_key` or HW_ACCESS_KEY/HW_SECRET_KEY)"
+            .to_string(),
+    };
+    let code = e.code.as_deref().unwrap_or_default();
+    let mut hint = format!(
+        " Check {keys}, that a security token of temporary credentials has not expired, and that the user \
+         may call csms:task:list."
+    );
+    if CLOCK_CODES.contains(&code) {
+        hint.push_str(
+            " The gateway also refuses a signature whose time (X-Sdk-Date) is more than 15 minutes from \
+             its own: check that this machine's clock is right.",
+        );
+    }
+    if TOKEN_CODES.contains(&code) {
+        hint.push_str(" The gateway says the security token has expired: get fresh temporary credentials.");
+    }
+    hint
 }
 
 fn capitalize(s: &str) -> String {

@@ -3,9 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
-
 use super::{diagnostics, ClientSlot};
 use crate::csms::pager::{page_size, MAX_PAGE_SIZE};
 use crate::csms::task::valid_secret_name;
@@ -112,7 +109,7 @@ impl RotationTasks {
         let listing = client
             .list_tasks(&query, &request.cancel)
             .await
-            .map_err(|e| Failed::from(diagnostics::from_error(&e)))?;
+            .map_err(|e| Failed::from(diagnostics::from_read_error(&e, client.key_source())))?;
         let mut warnings: Vec<Diagnostic> = listing
             .warnings
             .iter()
@@ -339,16 +336,10 @@ fn write_task(o: &mut ObjectWriter<'_, '_>, t: &SecretTask) {
     o.string("task_status", t.task_status.as_deref());
     o.string("operate_type", t.operate_type.as_deref());
     o.int("task_time", t.task_time);
-    o.string("created_at", t.task_time.and_then(rfc3339).as_deref());
+    o.string("created_at", t.created_at().as_deref());
     o.int("attempt_nums", t.attempt_nums);
     o.string("task_error_code", t.task_error_code.as_deref());
     o.string("task_error_msg", t.task_error_msg.as_deref());
-}
-
-/// Epoch milliseconds as RFC 3339 UTC; `None` for instants `time` cannot represent.
-fn rfc3339(millis: i64) -> Option<String> {
-    let instant = OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).ok()?;
-    instant.format(&Rfc3339).ok()
 }
 
 #[cfg(test)]
@@ -531,7 +522,6 @@ mod tests {
         assert_eq!(t.get("created_at"), &s("2024-05-11T14:14:59Z"));
         assert_eq!(t.get("task_time"), &Value::Number(1_715_436_899_000.0));
         assert_eq!(t.get("task_error_msg"), &Value::Null);
-        assert_eq!(rfc3339(1_500), Some("1970-01-01T00:00:01.5Z".into()));
     }
 
     #[test]
