@@ -9,9 +9,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use csms_provider::csms::signer::{canonical_query, SignedRequest};
+use csms_provider::csms::error::TlsTrouble;
 use csms_provider::csms::{
     Client, ClientConfig, Error, Listing, ListingWarning, RetryPolicy, Signer, TaskQuery,
 };
+use csms_provider::provider::diagnostics::from_error;
 use scripted_server::{percent_decode, Recorded, Reply, ScriptedServer};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -776,7 +778,7 @@ async fn iam_lookup_with_two_projects_names_both() {
         .unwrap_err();
     let text = e.to_string();
     assert!(
-        text.contains("2 projects") && text.contains("p1, p2"),
+        text.contains("2 projects") && text.contains(r#""p1", "p2""#),
         "{text}"
     );
     assert_eq!(csms.count(), 0);
@@ -859,28 +861,49 @@ async fn https_self_signed_certificate_is_refused_without_insecure_and_not_retri
         .await
         .unwrap_err();
     match &e {
-        Error::Transport {
-            retries, message, ..
+        Error::Tls {
+            trouble, detail, ..
         } => {
-            assert_eq!(*retries, 0, "{message}");
-            assert!(message.contains("certificate"), "{message}");
+            assert_eq!(*trouble, TlsTrouble::Untrusted, "{detail}");
+            assert!(detail.contains("UnknownIssuer") || detail.contains("issuer"), "{detail}");
         }
-        other => panic!("expected Transport, got {other}"),
+        other => panic!("expected Tls, got {other}"),
     }
     assert_eq!(server.count(), 0);
+    let d = from_error(&e);
+    assert!(
+        d.detail.contains("trust store") && d.detail.contains("SSL_CERT_FILE"),
+        "{}",
+        d.detail
+    );
+    assert!(!d.detail.contains("HTTPS_PROXY"), "{}", d.detail);
 }
 
 #[tokio::test]
 async fn redirects_are_reported_not_followed() {
     let server = ScriptedServer::start(|_, _| {
-        Reply::raw(302, "text/plain", b"").with_header("Location", "http://127.0.0.1:1/elsewhere")
+        Reply::raw(301, "text/plain", b"").with_header("Location", "http://127.0.0.1:1/elsewhere")
     })
     .await;
     let e = list(&client(&server), TaskQuery::default())
         .await
         .unwrap_err();
-    assert_eq!(e.service().map(|s| s.status), Some(302), "{e}");
-    assert_eq!(server.count(), 1);
+    match &e {
+        Error::Redirect {
+            status, location, ..
+        } => assert_eq!(
+            (*status, location.as_deref()),
+            (301, Some("http://127.0.0.1:1/elsewhere"))
+        ),
+        other => panic!("expected Redirect, got {other}"),
+    }
+    let text = e.to_string();
+    assert!(
+        text.contains("a redirect to http://127.0.0.1:1/elsewhere")
+            && text.contains("redirects are not followed"),
+        "{text}"
+    );
+    assert_eq!(server.count(), 1, "neither followed nor retried");
 }
 
 /// Measurement as much as a test: 100,000 tasks at 1000 per page from a local server.
