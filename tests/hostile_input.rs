@@ -19,6 +19,7 @@ use common::msgpack::encode as encode_msgpack;
 use common::scripted_server::{Reply, ScriptedServer};
 use csms_provider::csms::error::{excerpt, parse_error_body, EXCERPT_CHARS, FIELD_CHARS};
 use csms_provider::csms::retry::parse_retry_after;
+use csms_provider::csms::text::is_unsafe;
 use csms_provider::csms::{
     Client, ClientConfig, Error, RetryPolicy, SecretTask, TaskPage, TaskQuery,
 };
@@ -455,6 +456,7 @@ async fn client_ends_every_hostile_listing_with_tasks_or_a_named_error() {
             (Ok(listing), Some(ids)) => {
                 let got: Vec<String> = listing.tasks.iter().map(|t| t.task_id.clone()).collect();
                 assert_eq!(&got, ids, "case {i}");
+                assert_inert(&listing, body, i);
                 exact += 1;
             }
             (Ok(listing), None) => {
@@ -485,6 +487,51 @@ async fn client_ends_every_hostile_listing_with_tasks_or_a_named_error() {
         start.elapsed()
     );
     assert!(exact > 0 && errors > 0, "{exact} exact, {errors} errors");
+}
+
+/// No text field of any task holds a character [`is_unsafe`] refuses, and the listing warns
+/// about replaced text exactly when the body (`raw`, first occurrence of each task) had some.
+fn assert_inert(listing: &csms_provider::csms::Listing, raw: &[u8], case: usize) {
+    const TEXT_FIELDS: [&str; 7] = [
+        "task_id",
+        "secret_name",
+        "rotation_func_urn",
+        "task_status",
+        "operate_type",
+        "task_error_code",
+        "task_error_msg",
+    ];
+    let raw: Json = serde_json::from_slice(raw).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    let had_unsafe = raw["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| seen.insert(t["task_id"].as_str().unwrap().to_string()))
+        .any(|t| {
+            TEXT_FIELDS
+                .iter()
+                .any(|f| t[f].as_str().is_some_and(|s| s.chars().any(is_unsafe)))
+        });
+    for t in &listing.tasks {
+        let fields = [
+            Some(&t.task_id),
+            t.secret_name.as_ref(),
+            t.rotation_func_urn.as_ref(),
+            t.task_status.as_ref(),
+            t.operate_type.as_ref(),
+            t.task_error_code.as_ref(),
+            t.task_error_msg.as_ref(),
+        ];
+        for text in fields.into_iter().flatten() {
+            assert!(!text.chars().any(is_unsafe), "case {case}: {text:?}");
+        }
+    }
+    let warned = listing
+        .warnings
+        .iter()
+        .any(|w| matches!(w, csms_provider::csms::ListingWarning::ServiceTextReplaced(_)));
+    assert_eq!(warned, had_unsafe, "case {case}: {:?}", listing.warnings);
 }
 
 fn distinct(ids: Vec<String>) -> Vec<String> {
@@ -542,8 +589,8 @@ fn error_body_parser_output_is_printable_and_bounded() {
         ] {
             if let Some(text) = field {
                 assert!(
-                    !text.chars().any(char::is_control),
-                    "case {case}: {name} has a control character: {text:?}"
+                    !text.chars().any(|c| c.is_control() || is_unsafe(c)),
+                    "case {case}: {name} has a control or invisible character: {text:?}"
                 );
                 assert!(
                     text.chars().count() <= FIELD_CHARS.max(EXCERPT_CHARS) + 3,
@@ -556,13 +603,16 @@ fn error_body_parser_output_is_printable_and_bounded() {
         // What the provider renders must be printable too.
         let shown = Error::Service(e).to_string();
         assert!(
-            !shown.chars().any(char::is_control),
+            !shown.chars().any(|c| c.is_control() || is_unsafe(c)),
             "case {case}: {shown:?}"
         );
 
         let ex = excerpt(&body);
         assert!(ex.chars().count() <= EXCERPT_CHARS + 3, "case {case}");
-        assert!(!ex.chars().any(char::is_control), "case {case}: {ex:?}");
+        assert!(
+            !ex.chars().any(|c| c.is_control() || is_unsafe(c)),
+            "case {case}: {ex:?}"
+        );
 
         let header = nasty_string(rng, 40);
         let _ = parse_retry_after(&header, std::time::SystemTime::now());

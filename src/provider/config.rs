@@ -578,6 +578,98 @@ mod tests {
         assert!(validate(&c).is_empty());
     }
 
+    fn keys() -> Vec<(&'static str, Value)> {
+        vec![("access_key", s("AK")), ("secret_key", s("SK"))]
+    }
+
+    fn warnings(pairs: &[(&str, Value)]) -> Vec<(String, String)> {
+        let mut all = keys();
+        all.extend(pairs.iter().cloned());
+        let (_, diags) = resolve(&config(&all), no_env, "ua".into()).unwrap();
+        diags
+            .iter()
+            .map(|d| {
+                assert!(!d.is_error(), "{d:?}");
+                let at = match d.path.first() {
+                    Some(PathStep::Attribute(a)) => a.clone(),
+                    _ => String::new(),
+                };
+                (d.summary.clone(), at)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn insecure_warns_only_when_an_https_endpoint_is_in_use() {
+        let tls_off = || ("TLS verification is off".to_string(), "insecure".to_string());
+        let local = [
+            ("endpoint", s("http://127.0.0.1:8080")),
+            ("project_id", s("p")),
+            ("insecure", Value::Bool(true)),
+        ];
+        assert_eq!(warnings(&local), []);
+        let default_https = [("region", s("cn-north-4")), ("insecure", Value::Bool(true))];
+        assert_eq!(warnings(&default_https), [tls_off()]);
+        let iam_https = [
+            ("region", s("cn-north-4")),
+            ("endpoint", s("http://127.0.0.1:8080")),
+            ("insecure", Value::Bool(true)),
+        ];
+        assert_eq!(warnings(&iam_https), [tls_off()], "the IAM lookup is https");
+    }
+
+    #[test]
+    fn plain_http_to_a_remote_host_warns_on_its_attribute() {
+        let plain = |url: &str| {
+            warnings(&[
+                ("region", s("cn-north-4")),
+                ("endpoint", s(url)),
+                ("iam_endpoint", s("http://10.0.0.2")),
+            ])
+        };
+        let remote = (
+            "Plain HTTP to a remote host".to_string(),
+            "endpoint".to_string(),
+        );
+        let remote_iam = (remote.0.clone(), "iam_endpoint".to_string());
+        assert_eq!(plain("http://kms.example.com"), [remote.clone(), remote_iam.clone()]);
+        for local in ["http://127.0.0.1:1", "http://localhost:8080/x", "http://[::1]:9", "https://kms.example.com"] {
+            assert_eq!(plain(local), [remote_iam.clone()], "{local}");
+        }
+        // With a project id, IAM is never asked: its URL does not matter.
+        assert_eq!(
+            warnings(&[("endpoint", s("http://kms.example.com")), ("project_id", s("p")), ("iam_endpoint", s("http://10.0.0.2"))]),
+            [remote]
+        );
+    }
+
+    #[test]
+    fn a_project_id_that_would_move_the_request_is_refused_on_its_attribute() {
+        for bad in ["..", ".", "a/b", "a b"] {
+            let mut all = keys();
+            all.extend([("region", s("cn-north-4")), ("project_id", s(bad))]);
+            let diags = resolve(&config(&all), no_env, "ua".into()).unwrap_err();
+            assert_eq!(paths(&diags), ["project_id"], "{bad:?}");
+        }
+        let env = |var: &str| (var == "HW_PROJECT_ID").then(|| "..".to_string());
+        let mut all = keys();
+        all.push(("region", s("cn-north-4")));
+        let diags = resolve(&config(&all), env, "ua".into()).unwrap_err();
+        assert_eq!(paths(&diags), ["project_id"]);
+        assert!(diags[0].detail.contains("HW_PROJECT_ID"), "{}", diags[0].detail);
+    }
+
+    #[test]
+    fn the_client_learns_where_the_keys_came_from() {
+        let mut all = keys();
+        all.push(("region", s("cn-north-4")));
+        let (cfg, _) = resolve(&config(&all), no_env, "ua".into()).unwrap();
+        assert_eq!(cfg.key_source, Some(Source::Block));
+        let env = |var: &str| matches!(var, "HW_ACCESS_KEY" | "HW_SECRET_KEY").then(|| "k".to_string());
+        let (cfg, _) = resolve(&config(&[("region", s("cn-north-4"))]), env, "ua".into()).unwrap();
+        assert_eq!(cfg.key_source, Some(Source::Environment));
+    }
+
     #[test]
     fn bad_max_retries_from_environment() {
         let env = |var: &str| (var == "HW_MAX_RETRIES").then(|| "lots".to_string());

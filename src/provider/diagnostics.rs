@@ -243,6 +243,72 @@ mod tests {
     }
 
     #[test]
+    fn the_clock_is_mentioned_only_for_the_gateway_codes_about_time() {
+        for code in ["APIGW.0301", "APIG.0303"] {
+            let e = ServiceError {
+                code: Some(code.into()),
+                ..service_error(401)
+            };
+            let d = from_error(&Error::Service(e));
+            assert!(d.detail.contains("X-Sdk-Date"), "{code}: {}", d.detail);
+        }
+        for code in [Some("APIGW.0302"), Some("CSMS.0403"), None] {
+            let e = ServiceError {
+                code: code.map(String::from),
+                ..service_error(403)
+            };
+            let d = from_error(&Error::Service(e));
+            assert!(!d.detail.contains("clock"), "{code:?}: {}", d.detail);
+            assert!(d.detail.contains("csms:task:list"), "{}", d.detail);
+        }
+        let e = ServiceError {
+            code: Some("APIGW.0307".into()),
+            ..service_error(401)
+        };
+        let d = from_error(&Error::Service(e));
+        assert!(
+            d.detail.contains("security token has expired") && !d.detail.contains("clock"),
+            "{}",
+            d.detail
+        );
+    }
+
+    #[test]
+    fn the_key_hint_names_where_the_keys_came_from() {
+        let e = Error::Service(service_error(401));
+        let block = from_read_error(&e, Some(&Source::Block)).detail;
+        assert!(block.contains("from the provider block (access_key, secret_key)"), "{block}");
+        let env = from_read_error(&e, Some(&Source::Environment)).detail;
+        assert!(env.contains("from the environment (HW_ACCESS_KEY, HW_SECRET_KEY)"), "{env}");
+    }
+
+    #[test]
+    fn tls_hints_talk_about_certificates_not_proxies() {
+        for (trouble, needle) in [
+            (TlsTrouble::Untrusted, "trust store"),
+            (TlsTrouble::Expired, "clock"),
+            (TlsTrouble::NotYetValid, "clock"),
+            (TlsTrouble::WrongName, "issued for"),
+            (TlsTrouble::Handshake, "HTTPS"),
+        ] {
+            let d = from_error(&Error::Tls {
+                url: "https://kms.example.com/v1/p/csms/tasks".into(),
+                trouble,
+                detail: "invalid peer certificate".into(),
+            });
+            assert_eq!(d.summary, "TLS connection to the CSMS API refused");
+            assert!(d.detail.contains(needle), "{trouble:?}: {}", d.detail);
+            assert!(!d.detail.contains("HTTPS_PROXY"), "{}", d.detail);
+        }
+    }
+
+    #[test]
+    fn every_rendered_text_is_cleaned_once_more() {
+        let d = from_error(&Error::Paging("marker \u{1b}[2J\u{202e}".into()));
+        assert!(d.detail.contains("marker \u{fffd}[2J\u{fffd}"), "{}", d.detail);
+    }
+
+    #[test]
     fn throttling_says_how_often_it_retried() {
         let e = ServiceError {
             retries: 5,
