@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use csms_provider::csms::signer::{canonical_query, SignedRequest};
 use csms_provider::csms::error::TlsTrouble;
+use csms_provider::csms::signer::{canonical_query, SignedRequest};
 use csms_provider::csms::{
     Client, ClientConfig, Error, Listing, ListingWarning, RetryPolicy, Signer, TaskQuery,
 };
@@ -865,7 +865,10 @@ async fn https_self_signed_certificate_is_refused_without_insecure_and_not_retri
             trouble, detail, ..
         } => {
             assert_eq!(*trouble, TlsTrouble::Untrusted, "{detail}");
-            assert!(detail.contains("UnknownIssuer") || detail.contains("issuer"), "{detail}");
+            assert!(
+                detail.contains("UnknownIssuer") || detail.contains("issuer"),
+                "{detail}"
+            );
         }
         other => panic!("expected Tls, got {other}"),
     }

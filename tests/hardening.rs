@@ -582,25 +582,37 @@ async fn trace_logs_never_show_secret_key_token_or_authorization() {
     }
 }
 
-/// `insecure = true` is said out loud: a warning on the attribute, on every plan.
+/// `insecure = true` is said out loud, a warning on the attribute on every plan, where it
+/// matters: an https endpoint. Against a plain-http emulator it changes nothing and says nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn insecure_warns() {
+async fn insecure_warns_for_https_endpoints_only() {
+    let tls = ScriptedServer::start_tls(|_, _| Reply::json(200, json!({"total": 0}))).await;
     let emu = emulator_with(emulator::generate(5, 68), Faults::default()).await;
-    let dir = Workdir::new(&[(
-        "main.tf",
-        &format!(
-            "{}\ndata \"csms_rotation_tasks\" \"q\" {{}}\n",
-            PROVIDER.replace(
-                "region = \"cn-north-4\"",
-                "region = \"cn-north-4\"\n  insecure = true"
-            )
-        ),
-    )])
-    .emulator_env(&emu.base_url(), emu.project_id(), AK, SK);
-    dir.run(&plan_args())
+    let insecure = |endpoint: &str| {
+        Workdir::new(&[(
+            "main.tf",
+            &format!(
+                "{}\ndata \"csms_rotation_tasks\" \"q\" {{}}\n",
+                PROVIDER.replace(
+                    "region = \"cn-north-4\"",
+                    "region = \"cn-north-4\"\n  insecure = true"
+                )
+            ),
+        )])
+        .emulator_env(endpoint, emu.project_id(), AK, SK)
+    };
+    insecure(&tls.url())
+        .run(&plan_args())
         .await
         .assert_ok()
         .assert_contains(&["Warning: TLS verification is off", "insecure = true"]);
+    let run = insecure(&emu.base_url()).run(&plan_args()).await;
+    run.assert_ok();
+    assert!(
+        !run.output().contains("TLS verification is off"),
+        "{}",
+        run.output()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

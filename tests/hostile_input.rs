@@ -527,10 +527,12 @@ fn assert_inert(listing: &csms_provider::csms::Listing, raw: &[u8], case: usize)
             assert!(!text.chars().any(is_unsafe), "case {case}: {text:?}");
         }
     }
-    let warned = listing
-        .warnings
-        .iter()
-        .any(|w| matches!(w, csms_provider::csms::ListingWarning::ServiceTextReplaced(_)));
+    let warned = listing.warnings.iter().any(|w| {
+        matches!(
+            w,
+            csms_provider::csms::ListingWarning::ServiceTextReplaced(_)
+        )
+    });
     assert_eq!(warned, had_unsafe, "case {case}: {:?}", listing.warnings);
 }
 

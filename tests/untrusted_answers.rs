@@ -102,7 +102,10 @@ async fn hostile_task_fields_arrive_cleaned_with_one_warning_naming_tasks_and_fi
         Some("line one\nError: forged\u{fffd}]0;owned\u{fffd}\u{fffd}\u{fffd}\u{fffd}2J\u{fffd}\u{fffd}"),
         "newlines stay, each unsafe character becomes U+FFFD"
     );
-    assert_eq!(listing.tasks[7].task_error_msg.as_deref(), Some("fine\ttab"));
+    assert_eq!(
+        listing.tasks[7].task_error_msg.as_deref(),
+        Some("fine\ttab")
+    );
     let replaced: Vec<_> = listing
         .warnings
         .iter()
@@ -121,7 +124,11 @@ async fn hostile_task_fields_arrive_cleaned_with_one_warning_naming_tasks_and_fi
         "and 2 more",
         "fields: operate_type, task_error_msg, task_id",
     ] {
-        assert!(d.detail.contains(part), "{part:?} missing from {}", d.detail);
+        assert!(
+            d.detail.contains(part),
+            "{part:?} missing from {}",
+            d.detail
+        );
     }
     assert!(!d.detail.chars().any(is_terminal_control), "{}", d.detail);
 }
@@ -171,9 +178,15 @@ async fn a_task_time_out_of_range_warns_instead_of_a_silent_null() {
 
 #[tokio::test]
 async fn tasks_sent_as_arrays_are_an_error_not_tasks_read_by_position() {
-    let server = always(one_page(json!([
-        ["t-1", "db", "urn", "SUCCESS", "MULTI_USER", 1_715_436_899_000i64, 1]
-    ])))
+    let server = always(one_page(json!([[
+        "t-1",
+        "db",
+        "urn",
+        "SUCCESS",
+        "MULTI_USER",
+        1_715_436_899_000i64,
+        1
+    ]])))
     .await;
     let e = list(&client_of(config(&server))).await.unwrap_err();
     match &e {
@@ -183,7 +196,11 @@ async fn tasks_sent_as_arrays_are_an_error_not_tasks_read_by_position() {
         ),
         other => panic!("expected Decode, got {other}"),
     }
-    assert_eq!(server.count(), 1, "a body of the wrong shape is not retried");
+    assert_eq!(
+        server.count(),
+        1,
+        "a body of the wrong shape is not retried"
+    );
 }
 
 #[tokio::test]
@@ -229,7 +246,8 @@ async fn ten_megabytes_of_headers_is_an_unreadable_answer_not_an_outage_and_not_
 
 #[tokio::test]
 async fn an_invalid_header_is_an_unreadable_answer_not_an_outage() {
-    let server = always(Reply::raw(200, "application/json", b"{}").with_header("Bad Header", "x")).await;
+    let server =
+        always(Reply::raw(200, "application/json", b"{}").with_header("Bad Header", "x")).await;
     let e = list(&client_of(config(&server))).await.unwrap_err();
     assert!(
         matches!(&e, Error::Unreadable { problem, .. } if problem.contains("not valid HTTP")),
@@ -241,7 +259,9 @@ async fn an_invalid_header_is_an_unreadable_answer_not_an_outage() {
 #[tokio::test]
 async fn gzip_nobody_asked_for_is_named_as_such() {
     let gz = [0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03];
-    let server = always(Reply::raw(200, "application/json", &gz).with_header("Content-Encoding", "gzip")).await;
+    let server =
+        always(Reply::raw(200, "application/json", &gz).with_header("Content-Encoding", "gzip"))
+            .await;
     let e = list(&client_of(config(&server))).await.unwrap_err();
     assert!(
         matches!(&e, Error::Decode { message, .. }
@@ -254,7 +274,10 @@ async fn gzip_nobody_asked_for_is_named_as_such() {
 #[tokio::test]
 async fn a_401_names_where_the_key_came_from_and_the_clock_only_for_time_codes() {
     let rejected = |code: &'static str| {
-        Reply::json(401, json!({"error_code": code, "error_msg": "Incorrect IAM authentication information"}))
+        Reply::json(
+            401,
+            json!({"error_code": code, "error_msg": "Incorrect IAM authentication information"}),
+        )
     };
     let server = always(rejected("APIGW.0301")).await;
     let cfg = ClientConfig {
@@ -265,16 +288,18 @@ async fn a_401_names_where_the_key_came_from_and_the_clock_only_for_time_codes()
     let e = list(&client).await.unwrap_err();
     let d = from_read_error(&e, client.key_source());
     assert!(
-        d.detail.contains("from the environment (HW_ACCESS_KEY, HW_SECRET_KEY)")
+        d.detail
+            .contains("from the environment (HW_ACCESS_KEY, HW_SECRET_KEY)")
             && d.detail.contains("clock"),
         "{}",
         d.detail
     );
     assert_eq!(server.count(), 1, "a 401 is not retried");
 
-    let server = always(
-        Reply::json(403, json!({"error_code": "CSMS.0403", "error_msg": "no permission"})),
-    )
+    let server = always(Reply::json(
+        403,
+        json!({"error_code": "CSMS.0403", "error_msg": "no permission"}),
+    ))
     .await;
     let cfg = ClientConfig {
         key_source: Some(Source::Block),
@@ -284,7 +309,8 @@ async fn a_401_names_where_the_key_came_from_and_the_clock_only_for_time_codes()
     let e = list(&client).await.unwrap_err();
     let d = from_read_error(&e, client.key_source());
     assert!(
-        d.detail.contains("from the provider block (access_key, secret_key)")
+        d.detail
+            .contains("from the provider block (access_key, secret_key)")
             && d.detail.contains("csms:task:list"),
         "{}",
         d.detail
@@ -313,7 +339,9 @@ async fn a_project_id_of_dot_dot_from_iam_never_moves_the_request_and_is_blamed_
     for id in ["..", ".", "a/b", "p\u{1b}]0;x\u{7}"] {
         let iam = iam_answering(json!({"projects": [{"id": id}]})).await;
         let csms = always(one_page(json!([]))).await;
-        let e = list(&client_of(lookup_config(&csms, &iam))).await.unwrap_err();
+        let e = list(&client_of(lookup_config(&csms, &iam)))
+            .await
+            .unwrap_err();
         assert!(matches!(e, Error::ProjectLookup { .. }), "{id:?}: {e}");
         let d = from_error(&e);
         assert!(
@@ -358,7 +386,9 @@ async fn a_project_id_with_reserved_characters_is_one_encoded_path_segment() {
 async fn a_malformed_iam_answer_is_blamed_on_iam() {
     let iam = iam_answering(json!({"projects": "not a list"})).await;
     let csms = always(one_page(json!([]))).await;
-    let e = list(&client_of(lookup_config(&csms, &iam))).await.unwrap_err();
+    let e = list(&client_of(lookup_config(&csms, &iam)))
+        .await
+        .unwrap_err();
     let d = from_error(&e);
     assert_eq!(d.summary, "Unexpected answer from IAM");
     assert!(

@@ -11,8 +11,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::{host_header, ClientConfig};
 use super::credentials::Source;
-use super::iam::project_id_problem;
 use super::error::{excerpt, parse_error_body, Error, TlsTrouble, EXCERPT_CHARS};
+use super::iam::project_id_problem;
 use super::pager::{Listing, TaskPager, TaskQuery};
 use super::retry::{
     self, is_retryable_status, parse_retry_after, Failure, Interrupted, RetryPolicy,

@@ -312,9 +312,9 @@ fn field(obj: &serde_json::Map<String, serde_json::Value>, names: &[&str]) -> Op
 /// Longest field (code, message, request id) taken from an error body, in characters.
 pub const FIELD_CHARS: usize = 1000;
 
-/// A field of an error body as it may be shown to the user: on one line (control characters,
-/// e.g. newlines that would forge diagnostic lines, become spaces; runs of whitespace collapse),
-/// other unsafe characters (bidi overrides, zero-width) replaced (see [`text`]), and at most
+/// A field of an error body as it may be shown to the user: on one line (newlines that would
+/// forge diagnostic lines become spaces; runs of whitespace collapse), every other control and
+/// invisible character (ESC, BEL, bidi overrides, zero-width) replaced (see [`text`]), and at most
 /// [`FIELD_CHARS`] characters (with `...` when cut). The body comes from the network, possibly
 /// from a proxy that is not the service.
 fn printable(s: &str) -> String {
@@ -322,7 +322,7 @@ fn printable(s: &str) -> String {
 }
 
 /// A short, single-line, printable excerpt of `body`: HTML tags dropped, whitespace collapsed,
-/// control characters removed, other unsafe characters replaced (see [`text`]), at most [`EXCERPT_CHARS`] characters (with `...` when cut).
+/// control and invisible characters replaced (see [`text`]), at most [`EXCERPT_CHARS`] characters (with `...` when cut).
 pub fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(16 * 1024)]);
     let mut out = String::new();
@@ -341,7 +341,7 @@ pub fn excerpt(body: &[u8]) -> String {
                 continue;
             }
             _ if in_tag => continue,
-            c if c.is_whitespace() || c.is_control() => {
+            c if c.is_whitespace() => {
                 pending_space = true;
                 continue;
             }
@@ -358,7 +358,11 @@ pub fn excerpt(body: &[u8]) -> String {
             out.push(' ');
             count += 1;
         }
-        out.push(if text::is_unsafe(c) { text::REPLACEMENT } else { c });
+        out.push(if text::is_unsafe(c) {
+            text::REPLACEMENT
+        } else {
+            c
+        });
         count += 1;
     }
     out
@@ -438,7 +442,7 @@ mod tests {
         body.extend(b"</body></html>");
         let e = parse_error_body(502, None, &body);
         let m = e.message.unwrap();
-        assert!(m.starts_with("502 Bad Gateway x"), "{m}");
+        assert!(m.starts_with("502 Bad Gateway \u{fffd}x"), "{m}");
         assert!(m.ends_with("..."), "{m}");
         assert!(m.chars().count() <= EXCERPT_CHARS + 3, "{m}");
         assert!(!m.contains('<') && !m.chars().any(|c| c.is_control()));
@@ -463,14 +467,14 @@ mod tests {
             "request_id": "\t rid \u{0}",
         });
         let e = parse_error_body(500, None, body.to_string().as_bytes());
-        assert_eq!(e.code.as_deref(), Some("A.1 [31m"));
+        assert_eq!(e.code.as_deref(), Some("A.1\u{fffd}[31m"));
         let m = e.message.unwrap();
-        assert!(m.starts_with("line one Error: forged x"), "{m}");
+        assert!(m.starts_with("line one Error: forged\u{fffd} x"), "{m}");
         assert!(
             m.ends_with("...") && m.chars().count() == FIELD_CHARS + 3,
             "{m}"
         );
-        assert_eq!(e.request_id.as_deref(), Some("rid"));
+        assert_eq!(e.request_id.as_deref(), Some("rid \u{fffd}"));
     }
 
     #[test]

@@ -28,9 +28,10 @@ pub fn project_id_problem(id: &str) -> Option<&'static str> {
     }
 }
 
-/// A project id from IAM as an error may quote it.
+/// A project id from IAM as an error may quote it: every unsafe character shown as U+FFFD
+/// (not dropped, so the user sees that something was there), cut short.
 fn quoted(id: &str) -> String {
-    format!("{:?}", text::excerpt(id, 80))
+    format!("{:?}", text::excerpt(text::clean(id), 80))
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,7 +129,13 @@ mod tests {
 
     #[test]
     fn project_ids_that_would_move_or_break_the_path_are_refused() {
-        for ok in ["0123456789abcdef0123456789abcdef", "my-project", "a.b", "...", "%2E"] {
+        for ok in [
+            "0123456789abcdef0123456789abcdef",
+            "my-project",
+            "a.b",
+            "...",
+            "%2E",
+        ] {
             assert_eq!(project_id_problem(ok), None, "{ok}");
         }
         for (bad, why) in [

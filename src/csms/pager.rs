@@ -107,10 +107,20 @@ impl std::fmt::Display for ListingWarning {
 fn inspect(task: &mut SecretTask, warnings: &mut Vec<ListingWarning>) {
     let cleaned = clean_task(task);
     if !cleaned.is_empty() {
-        note(warnings, ListingWarning::ServiceTextReplaced, &task.task_id, &cleaned);
+        note(
+            warnings,
+            ListingWarning::ServiceTextReplaced,
+            &task.task_id,
+            &cleaned,
+        );
     }
     if task.time_out_of_range() {
-        note(warnings, ListingWarning::TaskTimeOutOfRange, &task.task_id, &["task_time"]);
+        note(
+            warnings,
+            ListingWarning::TaskTimeOutOfRange,
+            &task.task_id,
+            &["task_time"],
+        );
     }
 }
 

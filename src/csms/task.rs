@@ -230,7 +230,9 @@ mod tests {
                 && err.contains("never by position"),
             "{err}"
         );
-        let err = serde_json::from_str::<SecretTask>("7").unwrap_err().to_string();
+        let err = serde_json::from_str::<SecretTask>("7")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("a task as a JSON object"), "{err}");
         let t: SecretTask = serde_json::from_str(r#"{"task_id":"t","x":[1]}"#).unwrap();
         assert_eq!(t.task_id, "t");
@@ -255,7 +257,10 @@ mod tests {
             Some("fine\nsecond line\u{fffd}\nError: forged")
         );
         assert_eq!(t.secret_name.as_deref(), Some("db"));
-        assert!(clean_task(&mut t).is_empty(), "cleaning twice changes nothing");
+        assert!(
+            clean_task(&mut t).is_empty(),
+            "cleaning twice changes nothing"
+        );
     }
 
     #[test]
@@ -268,7 +273,10 @@ mod tests {
             at(1_715_436_899_000).created_at().as_deref(),
             Some("2024-05-11T14:14:59Z")
         );
-        assert_eq!(at(1_500).created_at().as_deref(), Some("1970-01-01T00:00:01.5Z"));
+        assert_eq!(
+            at(1_500).created_at().as_deref(),
+            Some("1970-01-01T00:00:01.5Z")
+        );
         for out in [i64::MAX, i64::MIN, 253_402_300_800_000, -62_167_219_200_001] {
             assert!(at(out).time_out_of_range(), "{out}");
         }

@@ -60,8 +60,8 @@ pub fn clean_in_place(s: &mut String) -> bool {
 }
 
 /// `value` rendered on one line, cleaned and cut at `max_chars` characters (with `...` when
-/// cut), for quoting service text inside a message: whitespace and controls become single
-/// spaces, other unsafe characters [`REPLACEMENT`]. The rendering stops at the limit, so a
+/// cut), for quoting service text inside a message: runs of whitespace (newlines and CR
+/// included) become single spaces, other unsafe characters [`REPLACEMENT`]. The rendering stops at the limit, so a
 /// 20 MB value costs no 20 MB string.
 pub fn excerpt(value: impl Display, max_chars: usize) -> String {
     let mut out = OneLine {
@@ -90,7 +90,7 @@ struct OneLine {
 impl Write for OneLine {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         for c in s.chars() {
-            if c.is_whitespace() || c.is_control() {
+            if c.is_whitespace() {
                 self.pending_space = true;
                 continue;
             }
@@ -135,7 +135,8 @@ mod tests {
 
     #[test]
     fn terminal_controls_and_invisible_formatting_are_replaced() {
-        let hostile = "ok\u{1b}]0;pwned\u{7}\r\0x\u{9b}31m\u{202e}CCECCUS\u{200b}\u{feff}\u{2066}\u{e0041}";
+        let hostile =
+            "ok\u{1b}]0;pwned\u{7}\r\0x\u{9b}31m\u{202e}CCECCUS\u{200b}\u{feff}\u{2066}\u{e0041}";
         let cleaned = clean(hostile);
         assert_eq!(
             cleaned,
@@ -172,7 +173,10 @@ mod tests {
 
     #[test]
     fn excerpt_is_one_line_cleaned_and_stops_at_the_limit() {
-        assert_eq!(excerpt("a\n\r\tb  \u{202e}c", 100), "a b \u{fffd}c");
+        assert_eq!(
+            excerpt("a\n\r\tb  \u{202e}c\u{1b}[2J", 100),
+            "a b \u{fffd}c\u{fffd}[2J"
+        );
         let huge = "x".repeat(20_000_000);
         let e = excerpt(format_args!("invalid type: string {huge:?}"), 40);
         assert_eq!(e.chars().count(), 43, "{e}");

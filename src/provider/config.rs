@@ -351,7 +351,10 @@ pub fn resolve(
 /// A plain `http://` URL to a host other than this machine: requests, tasks and the security
 /// token would cross the network unencrypted.
 fn cleartext_to_remote(url: &str) -> bool {
-    let Some(parsed) = url.strip_prefix("http://").and_then(|_| reqwest::Url::parse(url).ok()) else {
+    let Some(parsed) = url
+        .strip_prefix("http://")
+        .and_then(|_| reqwest::Url::parse(url).ok())
+    else {
         return false;
     };
     let host = parsed.host_str().unwrap_or_default();
@@ -601,7 +604,12 @@ mod tests {
 
     #[test]
     fn insecure_warns_only_when_an_https_endpoint_is_in_use() {
-        let tls_off = || ("TLS verification is off".to_string(), "insecure".to_string());
+        let tls_off = || {
+            (
+                "TLS verification is off".to_string(),
+                "insecure".to_string(),
+            )
+        };
         let local = [
             ("endpoint", s("http://127.0.0.1:8080")),
             ("project_id", s("p")),
@@ -632,13 +640,25 @@ mod tests {
             "endpoint".to_string(),
         );
         let remote_iam = (remote.0.clone(), "iam_endpoint".to_string());
-        assert_eq!(plain("http://kms.example.com"), [remote.clone(), remote_iam.clone()]);
-        for local in ["http://127.0.0.1:1", "http://localhost:8080/x", "http://[::1]:9", "https://kms.example.com"] {
+        assert_eq!(
+            plain("http://kms.example.com"),
+            [remote.clone(), remote_iam.clone()]
+        );
+        for local in [
+            "http://127.0.0.1:1",
+            "http://localhost:8080/x",
+            "http://[::1]:9",
+            "https://kms.example.com",
+        ] {
             assert_eq!(plain(local), [remote_iam.clone()], "{local}");
         }
         // With a project id, IAM is never asked: its URL does not matter.
         assert_eq!(
-            warnings(&[("endpoint", s("http://kms.example.com")), ("project_id", s("p")), ("iam_endpoint", s("http://10.0.0.2"))]),
+            warnings(&[
+                ("endpoint", s("http://kms.example.com")),
+                ("project_id", s("p")),
+                ("iam_endpoint", s("http://10.0.0.2"))
+            ]),
             [remote]
         );
     }
@@ -656,7 +676,11 @@ mod tests {
         all.push(("region", s("cn-north-4")));
         let diags = resolve(&config(&all), env, "ua".into()).unwrap_err();
         assert_eq!(paths(&diags), ["project_id"]);
-        assert!(diags[0].detail.contains("HW_PROJECT_ID"), "{}", diags[0].detail);
+        assert!(
+            diags[0].detail.contains("HW_PROJECT_ID"),
+            "{}",
+            diags[0].detail
+        );
     }
 
     #[test]
@@ -665,7 +689,8 @@ mod tests {
         all.push(("region", s("cn-north-4")));
         let (cfg, _) = resolve(&config(&all), no_env, "ua".into()).unwrap();
         assert_eq!(cfg.key_source, Some(Source::Block));
-        let env = |var: &str| matches!(var, "HW_ACCESS_KEY" | "HW_SECRET_KEY").then(|| "k".to_string());
+        let env =
+            |var: &str| matches!(var, "HW_ACCESS_KEY" | "HW_SECRET_KEY").then(|| "k".to_string());
         let (cfg, _) = resolve(&config(&[("region", s("cn-north-4"))]), env, "ua".into()).unwrap();
         assert_eq!(cfg.key_source, Some(Source::Environment));
     }

@@ -201,7 +201,9 @@ fn rejected_hint(e: &ServiceError, keys: Option<&Source>) -> String {
         );
     }
     if TOKEN_CODES.contains(&code) {
-        hint.push_str(" The gateway says the security token has expired: get fresh temporary credentials.");
+        hint.push_str(
+            " The gateway says the security token has expired: get fresh temporary credentials.",
+        );
     }
     hint
 }
@@ -277,9 +279,15 @@ mod tests {
     fn the_key_hint_names_where_the_keys_came_from() {
         let e = Error::Service(service_error(401));
         let block = from_read_error(&e, Some(&Source::Block)).detail;
-        assert!(block.contains("from the provider block (access_key, secret_key)"), "{block}");
+        assert!(
+            block.contains("from the provider block (access_key, secret_key)"),
+            "{block}"
+        );
         let env = from_read_error(&e, Some(&Source::Environment)).detail;
-        assert!(env.contains("from the environment (HW_ACCESS_KEY, HW_SECRET_KEY)"), "{env}");
+        assert!(
+            env.contains("from the environment (HW_ACCESS_KEY, HW_SECRET_KEY)"),
+            "{env}"
+        );
     }
 
     #[test]
@@ -305,7 +313,11 @@ mod tests {
     #[test]
     fn every_rendered_text_is_cleaned_once_more() {
         let d = from_error(&Error::Paging("marker \u{1b}[2J\u{202e}".into()));
-        assert!(d.detail.contains("marker \u{fffd}[2J\u{fffd}"), "{}", d.detail);
+        assert!(
+            d.detail.contains("marker \u{fffd}[2J\u{fffd}"),
+            "{}",
+            d.detail
+        );
     }
 
     #[test]

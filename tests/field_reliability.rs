@@ -1,0 +1,261 @@
+//! Issue 13 through the real Terraform CLI: what a user sees when the service (or whatever
+//! answers in its place) misbehaves. Hostile task fields and error bodies reach the terminal
+//! inert; each misleading message of point 6 now says what happened; project ids cannot move
+//! the request. Servers are the emulator or scripted servers on 127.0.0.1.
+
+mod common;
+
+use common::scripted_server::{Reply, ScriptedServer};
+use common::terraform::{emulator_with, workdir, Run, Workdir, AK, SK};
+use csms_provider::emulator::{Faults, SecretTask};
+use serde_json::json;
+
+/// ESC (sequences that retitle the terminal or forge colours), CR and a forged line, BEL, NUL,
+/// a bidi override and a zero-width space.
+const HOSTILE: &str = "\u{1b}]0;owned\u{7}\u{1b}[31m\r\nError: forged\u{0}\u{202e}dekcah\u{200b}";
+
+const TERRAFORM_BLOCK: &str = r#"
+terraform {
+  required_providers {
+    csms = { source = "registry.terraform.io/example/csms" }
+  }
+}
+"#;
+
+/// Panics when Terraform's output holds a byte a hostile service could have put there: ESC,
+/// CR, BEL, NUL or a bidi override (the runs use `-no-color`, so Terraform itself writes no ESC).
+#[track_caller]
+fn assert_inert_output(run: &Run) {
+    let out = run.output();
+    for (c, name) in [
+        ('\u{1b}', "ESC"),
+        ('\r', "CR"),
+        ('\u{7}', "BEL"),
+        ('\u{0}', "NUL"),
+        ('\u{202e}', "U+202E"),
+        ('\u{200b}', "U+200B"),
+    ] {
+        assert!(!out.contains(c), "{name} reached the terminal:\n{out:?}");
+    }
+}
+
+fn hostile_task(id: &str, time: i64) -> SecretTask {
+    SecretTask {
+        task_id: format!("{id}{HOSTILE}"),
+        secret_name: Some("db-password".into()),
+        rotation_func_urn: Some("urn:fss:cn-north-4:p:function:default:rotate".into()),
+        task_status: Some("FAILED".into()),
+        operate_type: Some(format!("MULTI_USER{HOSTILE}")),
+        task_time: Some(time),
+        attempt_nums: Some(1),
+        task_error_code: Some(format!("E.1{HOSTILE}")),
+        task_error_msg: Some(format!("rotation failed{HOSTILE}")),
+    }
+}
+
+/// Point 1 and the `created_at` item of point 9: tasks whose every text field carries terminal
+/// controls and invisible characters, shown in plan output and inside a postcondition's
+/// message (the README's own use case), plus a task whose `task_time` no RFC 3339 timestamp
+/// can express. Nothing raw reaches the terminal; one warning names the cleaned tasks and
+/// fields, another the out-of-range time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_task_fields_reach_the_terminal_inert_with_warnings() {
+    let mut tasks = vec![hostile_task("t-1", 1_715_436_899_000)];
+    tasks.push(SecretTask {
+        task_id: "far-future".into(),
+        secret_name: Some("api-key".into()),
+        task_status: Some("SUCCESS".into()),
+        task_time: Some(i64::MAX / 2),
+        ..SecretTask::default()
+    });
+    let emu = emulator_with(tasks, Faults::default()).await;
+    let dir = workdir(
+        &emu,
+        r#"
+data "csms_rotation_tasks" "q" {
+  lifecycle {
+    postcondition {
+      condition     = alltrue([for t in self.tasks : t.task_status == "SUCCESS"])
+      error_message = join("; ", [for t in self.tasks : "${t.task_id}: ${coalesce(t.task_error_msg, "-")} (${t.operate_type})" if t.task_status != "SUCCESS"])
+    }
+  }
+}
+output "created_at" { value = [for t in data.csms_rotation_tasks.q.tasks : t.created_at] }
+"#,
+    );
+    let run = dir.run(&["plan", "-input=false", "-no-color"]).await;
+    assert_inert_output(&run);
+    run.assert_error(&[
+        "Resource postcondition failed",
+        "rotation failed\u{fffd}]0;owned\u{fffd}\u{fffd}[31m\u{fffd}",
+        "Unprintable characters replaced in task data",
+        "fields: operate_type, task_error_code, task_error_msg, task_id",
+        "Task time out of range",
+        "1 task (\"far-future\"",
+    ]);
+}
+
+/// Point 1 for error bodies: an error code, message and request id full of controls and bidi
+/// characters are shown cleaned, still naming the status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_error_bodies_reach_the_terminal_inert() {
+    let server = ScriptedServer::start(|_, _| {
+        Reply::json(
+            400,
+            json!({"error_code": format!("CSMS.0401{HOSTILE}"), "error_msg": format!("bad{HOSTILE}")}),
+        )
+        .with_header("X-Request-Id", "rid-\u{202e}x")
+    })
+    .await;
+    let dir = misbehaving(&[("bad_body", &server.url())]);
+    let run = dir.run(&["plan", "-input=false", "-no-color"]).await;
+    assert_inert_output(&run);
+    run.assert_error(&["HTTP 400", "CSMS.0401", "bad"]);
+}
+
+/// A working directory with one aliased provider (keys from the environment, project `p`) and
+/// one data source per `(name, endpoint)`.
+fn misbehaving(servers: &[(&str, &str)]) -> Workdir {
+    let mut config = TERRAFORM_BLOCK.to_string();
+    for (name, url) in servers {
+        config.push_str(&format!(
+            "provider \"csms\" {{\n  alias = \"{name}\"\n  endpoint = \"{url}\"\n  project_id = \"p\"\n}}\n\
+             data \"csms_rotation_tasks\" \"{name}\" {{\n  provider = csms.{name}\n}}\n"
+        ));
+    }
+    Workdir::new(&[("main.tf", &config)])
+        .env("HW_ACCESS_KEY", AK)
+        .env("HW_SECRET_KEY", SK)
+}
+
+/// Point 6, each message in one plan: a redirect names itself, its Location and that it is not
+/// followed; 10 MB of headers and an invalid header are an unreadable answer, not "Cannot reach
+/// the CSMS API", and are not retried; gzip nobody asked for is named; an untrusted certificate
+/// gets a hint about certificate trust, not HTTPS_PROXY; a 401 names where the keys came from
+/// and, for the gateway's signature code, the clock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_misleading_message_now_says_what_happened() {
+    let redirect = ScriptedServer::start(|_, _| {
+        Reply::raw(301, "text/plain", b"").with_header("Location", "https://elsewhere.example/v1")
+    })
+    .await;
+    let big_headers = ScriptedServer::start(|_, _| {
+        Reply::raw(200, "application/json", b"{}").with_header("X-Padding", &"a".repeat(10 << 20))
+    })
+    .await;
+    let bad_header = ScriptedServer::start(|_, _| {
+        Reply::raw(200, "application/json", b"{}").with_header("Bad Header", "x")
+    })
+    .await;
+    let gzip = ScriptedServer::start(|_, _| {
+        Reply::raw(
+            200,
+            "application/json",
+            &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3],
+        )
+        .with_header("Content-Encoding", "gzip")
+    })
+    .await;
+    let untrusted = ScriptedServer::start_tls(|_, _| Reply::json(200, json!({"total": 0}))).await;
+    let rejected = ScriptedServer::start(|_, _| {
+        Reply::json(
+            401,
+            json!({"error_code": "APIGW.0301", "error_msg": "Incorrect IAM authentication information"}),
+        )
+    })
+    .await;
+    let dir = misbehaving(&[
+        ("redirect", &redirect.url()),
+        ("big_headers", &big_headers.url()),
+        ("bad_header", &bad_header.url()),
+        ("gzip", &gzip.url()),
+        ("untrusted", &untrusted.url()),
+        ("rejected", &rejected.url()),
+    ]);
+    let run = dir.run(&["plan", "-input=false", "-no-color"]).await;
+    run.assert_error(&[
+        "CSMS API answered with a redirect",
+        "answered HTTP 301, a redirect to https://elsewhere.example/v1; redirects are not followed",
+        "Unreadable answer from the CSMS API",
+        "its headers are larger than the client accepts",
+        "its status line or a header is not valid HTTP",
+        "Content-Encoding: gzip",
+        "TLS connection to the CSMS API refused",
+        "not issued by an authority this machine trusts",
+        "trust store",
+        "from the environment (HW_ACCESS_KEY, HW_SECRET_KEY)",
+        "this machine's clock",
+    ]);
+    let out = run.output();
+    assert!(!out.contains("Cannot reach the CSMS API"), "{out}");
+    assert!(!out.contains("HTTPS_PROXY"), "{out}");
+    for (name, server) in [
+        ("redirect", &redirect),
+        ("big_headers", &big_headers),
+        ("bad_header", &bad_header),
+        ("gzip", &gzip),
+        ("rejected", &rejected),
+    ] {
+        assert_eq!(server.count(), 1, "{name}: neither followed nor retried");
+    }
+    assert_eq!(untrusted.count(), 0);
+}
+
+/// Point 7, configured: `project_id = ".."` is refused on the attribute at plan time, before
+/// any request (it would have moved the signed request to `/csms/tasks`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_project_id_of_dot_dot_is_refused_on_the_attribute() {
+    let emu = emulator_with(Vec::new(), Faults::default()).await;
+    let config = format!(
+        "{TERRAFORM_BLOCK}provider \"csms\" {{\n  endpoint = \"{}\"\n  project_id = \"..\"\n}}\n\
+         data \"csms_rotation_tasks\" \"q\" {{}}\n",
+        emu.base_url()
+    );
+    let dir = Workdir::new(&[("main.tf", &config)])
+        .env("HW_ACCESS_KEY", AK)
+        .env("HW_SECRET_KEY", SK);
+    let run = dir.run(&["plan", "-input=false", "-no-color"]).await;
+    run.assert_error(&[
+        "Invalid project_id",
+        "`project_id` is `.` or `..`",
+        "project_id = \"..\"",
+    ]);
+    assert_eq!(emu.stats().requests, 0, "nothing was sent");
+}
+
+/// Point 7 and the IAM half of point 6: a project id of `..` (or one with escapes) answered by
+/// IAM is blamed on IAM, shown cleaned, and never used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_project_id_from_iam_is_blamed_on_iam_and_never_used() {
+    let iam = ScriptedServer::start(|r, _| {
+        let id = if r.param("name").as_deref() == Some("cn-north-4") {
+            ".."
+        } else {
+            "p\u{1b}]0;x\u{7}"
+        };
+        Reply::json(200, json!({"projects": [{"id": id}]}))
+    })
+    .await;
+    let csms = ScriptedServer::start(|_, _| Reply::json(200, json!({"total": 0}))).await;
+    let mut config = TERRAFORM_BLOCK.to_string();
+    for region in ["cn-north-4", "ap-southeast-1"] {
+        config.push_str(&format!(
+            "provider \"csms\" {{\n  alias = \"{region}\"\n  region = \"{region}\"\n  endpoint = \"{}\"\n  iam_endpoint = \"{}\"\n}}\n\
+             data \"csms_rotation_tasks\" \"{region}\" {{\n  provider = csms.{region}\n}}\n",
+            csms.url(),
+            iam.url()
+        ));
+    }
+    let dir = Workdir::new(&[("main.tf", &config)])
+        .env("HW_ACCESS_KEY", AK)
+        .env("HW_SECRET_KEY", SK);
+    let run = dir.run(&["plan", "-input=false", "-no-color"]).await;
+    assert_inert_output(&run);
+    run.assert_error(&[
+        "Cannot determine the project ID",
+        "answered the project id \"..\"",
+        "answered the project id \"p\u{fffd}]0;x\u{fffd}\"",
+        "not the provider configuration",
+    ]);
+    assert_eq!(csms.count(), 0, "no request was sent with either id");
+}
