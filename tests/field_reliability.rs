@@ -259,3 +259,50 @@ async fn a_bad_project_id_from_iam_is_blamed_on_iam_and_never_used() {
     ]);
     assert_eq!(csms.count(), 0, "no request was sent with either id");
 }
+
+/// Point 9's log items: the endpoint and project in use at INFO once per configuration, and
+/// DEBUG page lines that print `2` and `-`, not `Some(2)` and `None`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_name_the_endpoint_and_project_and_print_plain_values() {
+    let tasks: Vec<SecretTask> = (0..2)
+        .map(|i| SecretTask {
+            task_id: format!("t-{i}"),
+            secret_name: Some("db".into()),
+            ..SecretTask::default()
+        })
+        .collect();
+    let emu = emulator_with(tasks, Faults::default()).await;
+    let dir = workdir(&emu, "data \"csms_rotation_tasks\" \"q\" {}\n");
+    let run = dir
+        .run_with(
+            &["plan", "-input=false", "-no-color"],
+            &[("TF_LOG_PROVIDER", "DEBUG")],
+        )
+        .await;
+    run.assert_ok();
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("provider.terraform-provider-csms"))
+        .collect();
+    let in_use: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.contains("[INFO]") && l.contains("CSMS endpoint and project in use"))
+        .collect();
+    assert_eq!(in_use.len(), 1, "{}", run.stderr);
+    assert!(
+        in_use[0].contains(&emu.base_url()) && in_use[0].contains(emu.project_id()),
+        "{}",
+        in_use[0]
+    );
+    let page = lines
+        .iter()
+        .find(|l| l.contains("read a page of rotation tasks"))
+        .unwrap_or_else(|| panic!("no page line:\n{}", run.stderr));
+    assert!(
+        page.contains("total=2") && page.contains("marker=-"),
+        "{page}"
+    );
+    assert!(!page.contains("Some(") && !page.contains("None"), "{page}");
+    assert!(!run.output().contains(SK), "secret key in the log");
+}
