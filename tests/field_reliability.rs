@@ -130,9 +130,9 @@ fn misbehaving(servers: &[(&str, &str)]) -> Workdir {
 
 /// Point 6, each message in one plan: a redirect names itself, its Location and that it is not
 /// followed; 10 MB of headers and an invalid header are an unreadable answer, not "Cannot reach
-/// the CSMS API", and are not retried; gzip nobody asked for is named; an untrusted certificate
-/// gets a hint about certificate trust, not HTTPS_PROXY; a 401 names where the keys came from
-/// and, for the gateway's signature code, the clock.
+/// the CSMS API", and are not retried; gzip that cannot be decompressed is named and not
+/// retried; an untrusted certificate gets a hint about certificate trust, not HTTPS_PROXY; a 401
+/// names where the keys came from and, for the gateway's signature code, the clock.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_misleading_message_now_says_what_happened() {
     let redirect = ScriptedServer::start(|_, _| {
@@ -179,7 +179,7 @@ async fn each_misleading_message_now_says_what_happened() {
         "Unreadable answer from the CSMS API",
         "its headers are larger than the client accepts",
         "its status line or a header is not valid HTTP",
-        "Content-Encoding: gzip",
+        "gzip-compressed (Content-Encoding: gzip) but cannot be decompressed",
         "TLS connection to the CSMS API refused",
         "not issued by an authority this machine trusts",
         "trust store",

@@ -257,18 +257,41 @@ async fn an_invalid_header_is_an_unreadable_answer_not_an_outage() {
 }
 
 #[tokio::test]
-async fn gzip_nobody_asked_for_is_named_as_such() {
-    let gz = [0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03];
-    let server =
-        always(Reply::raw(200, "application/json", &gz).with_header("Content-Encoding", "gzip"))
-            .await;
+async fn an_encoding_nobody_asked_for_is_named_as_such() {
+    let server = always(
+        Reply::raw(200, "application/json", b"\x0b\x02\x80{}\x03")
+            .with_header("Content-Encoding", "br"),
+    )
+    .await;
     let e = list(&client_of(config(&server))).await.unwrap_err();
     assert!(
         matches!(&e, Error::Decode { message, .. }
-            if message.contains("Content-Encoding: gzip") && message.contains("asked for no compression")),
+            if message.contains("Content-Encoding: br") && message.contains("did not accept")),
         "{e}"
     );
     assert_eq!(server.count(), 1);
+    assert_eq!(server.requests()[0].header("accept-encoding"), Some("gzip"));
+}
+
+#[tokio::test]
+async fn gzip_that_cannot_be_decompressed_is_named_and_not_retried() {
+    for body in [
+        &b"not gzip at all"[..],
+        &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3],
+    ] {
+        let server = always(
+            Reply::raw(200, "application/json", body).with_header("Content-Encoding", "gzip"),
+        )
+        .await;
+        let e = list(&client_of(config(&server))).await.unwrap_err();
+        assert!(
+            matches!(&e, Error::Decode { message, .. }
+                if message.contains("gzip-compressed") && message.contains("cannot be decompressed")),
+            "{e}"
+        );
+        assert_eq!(server.count(), 1, "{e}");
+        assert!(!from_error(&e).summary.contains("Cannot reach"));
+    }
 }
 
 #[tokio::test]

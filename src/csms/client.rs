@@ -429,6 +429,26 @@ fn transport_failure(shown_url: &str, e: &reqwest::Error) -> Failure {
     }
 }
 
+/// A failure while reading the body. A gzip body that arrived whole but cannot be decompressed
+/// is the server's (or a proxy's) fault and final; a connection that broke mid-body (hyper's
+/// error in the chain) may heal and is a transport failure.
+fn body_failure(shown_url: &str, status: u16, e: &reqwest::Error) -> Failure {
+    if !e.is_decode() || cause::<hyper::Error>(e).is_some() {
+        return transport_failure(shown_url, e);
+    }
+    let chain = error_chain(e);
+    let why = chain.rsplit(": ").next().unwrap_or_default();
+    Failure::Fatal(Error::Decode {
+        url: shown_url.to_string(),
+        status,
+        message: format!(
+            "the body is gzip-compressed (Content-Encoding: gzip) but cannot be decompressed ({})",
+            text::excerpt(why, EXCERPT_CHARS)
+        ),
+        excerpt: String::new(),
+    })
+}
+
 /// What is wrong with an answer hyper could not parse; `None` for failures that are not about
 /// the answer's form (a closed connection, a timeout).
 fn unreadable(e: &hyper::Error) -> Option<&'static str> {
@@ -474,7 +494,7 @@ async fn read_capped(
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| transport_failure(shown_url, &e))?
+        .map_err(|e| body_failure(shown_url, status, &e))?
     {
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(Failure::Fatal(Error::Decode {
@@ -495,7 +515,8 @@ struct Head {
     retry_after: Option<Duration>,
     /// `Location`, cleaned and cut short: it is quoted in the redirect error.
     location: Option<String>,
-    /// `Content-Encoding` other than `identity`, cleaned: the client asks for no compression.
+    /// `Content-Encoding` left after reqwest decoded gzip (the only encoding the client asks
+    /// for) and other than `identity`, cleaned.
     encoding: Option<String>,
 }
 
@@ -518,7 +539,7 @@ impl Head {
 }
 
 /// A 2xx with a body is an answer; an empty 2xx and the retryable statuses are tried again; a
-/// redirect, a compressed body nobody asked for and every other status are final.
+/// redirect, a body in an encoding nobody asked for and every other status are final.
 fn classify(target: &Target, status: u16, head: Head, body: Vec<u8>) -> Result<Answer, Failure> {
     if (300..400).contains(&status) {
         return Err(Failure::Fatal(Error::Redirect {
@@ -532,8 +553,9 @@ fn classify(target: &Target, status: u16, head: Head, body: Vec<u8>) -> Result<A
             url: target.shown.clone(),
             status,
             message: format!(
-                "the body is compressed (Content-Encoding: {encoding}) although the request asked \
-                 for no compression; a proxy or gateway may be rewriting answers"
+                "the body is compressed with an encoding the request did not accept \
+                 (Content-Encoding: {encoding}; the client accepts gzip only); a proxy or gateway \
+                 may be rewriting answers"
             ),
             excerpt: String::new(),
         }));

@@ -650,7 +650,7 @@ mod tests {
             "http://[::1]:9",
             "https://kms.example.com",
         ] {
-            assert_eq!(plain(local), [remote_iam.clone()], "{local}");
+            assert_eq!(plain(local), std::slice::from_ref(&remote_iam), "{local}");
         }
         // With a project id, IAM is never asked: its URL does not matter.
         assert_eq!(
