@@ -494,7 +494,7 @@ async fn iam_refusing_the_agency_is_a_typed_error_with_its_message() {
     assert_eq!(agency_error.status(), Some(403));
     assert_eq!(
         error.message.as_deref(),
-        Some("The user is not authorized to assume the agency. [2J")
+        Some("The user is not authorized to assume the agency.\u{fffd}[2J")
     );
     let m = e.to_string();
     assert!(

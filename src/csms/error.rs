@@ -18,7 +18,7 @@ pub enum Error {
     #[error("{0}")]
     Service(ServiceError),
 
-    /// No HTTP answer: connection refused or reset, DNS, TLS, timeout.
+    /// No HTTP answer: connection refused or reset, DNS, a timeout, a body cut short.
     #[error("request to {url} failed{}: {message}", after_retries(*.retries))]
     Transport {
         url: String,
