@@ -273,18 +273,9 @@ async fn logs_name_the_endpoint_and_project_and_print_plain_values() {
         .collect();
     let emu = emulator_with(tasks, Faults::default()).await;
     let dir = workdir(&emu, "data \"csms_rotation_tasks\" \"q\" {}\n");
-    let run = dir
-        .run_with(
-            &["plan", "-input=false", "-no-color"],
-            &[("TF_LOG_PROVIDER", "DEBUG")],
-        )
-        .await;
+    let run = dir.plan_with_debug_log().await;
     run.assert_ok();
-    let lines: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| l.contains("provider.terraform-provider-csms"))
-        .collect();
+    let lines = run.provider_log_lines();
     let in_use: Vec<&&str> = lines
         .iter()
         .filter(|l| l.contains("[INFO]") && l.contains("CSMS endpoint and project in use"))

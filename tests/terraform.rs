@@ -472,18 +472,9 @@ async fn debug_log_shows_provider_lines_without_secrets() {
         &emu,
         "data \"csms_rotation_tasks\" \"q\" {\n  page_size = 5\n}\n",
     );
-    let run = dir
-        .run_with(
-            &["plan", "-input=false", "-no-color"],
-            &[("TF_LOG_PROVIDER", "DEBUG")],
-        )
-        .await;
+    let run = dir.plan_with_debug_log().await;
     run.assert_ok();
-    let provider_lines: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| l.contains("provider.terraform-provider-csms"))
-        .collect();
+    let provider_lines = run.provider_log_lines();
     assert!(
         provider_lines.iter().any(|l| l.contains("[DEBUG]")),
         "no provider DEBUG line:\n{}",

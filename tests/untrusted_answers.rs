@@ -294,51 +294,33 @@ async fn gzip_that_cannot_be_decompressed_is_named_and_not_retried() {
     }
 }
 
+/// The diagnostic detail of a read refused with `status` and `code`, keys from `source`.
+async fn refusal_hint(status: u16, code: &str, source: Source) -> String {
+    let body = json!({"error_code": code, "error_msg": "refused"});
+    let server = always(Reply::json(status, body)).await;
+    let client = client_of(ClientConfig {
+        key_source: Some(source),
+        ..config(&server)
+    });
+    let e = list(&client).await.unwrap_err();
+    assert_eq!(server.count(), 1, "a {status} is not retried");
+    from_read_error(&e, client.key_source()).detail
+}
+
 #[tokio::test]
 async fn a_401_names_where_the_key_came_from_and_the_clock_only_for_time_codes() {
-    let rejected = |code: &'static str| {
-        Reply::json(
-            401,
-            json!({"error_code": code, "error_msg": "Incorrect IAM authentication information"}),
-        )
-    };
-    let server = always(rejected("APIGW.0301")).await;
-    let cfg = ClientConfig {
-        key_source: Some(Source::Environment),
-        ..config(&server)
-    };
-    let client = client_of(cfg);
-    let e = list(&client).await.unwrap_err();
-    let d = from_read_error(&e, client.key_source());
+    let d = refusal_hint(401, "APIGW.0301", Source::Environment).await;
     assert!(
-        d.detail
-            .contains("from the environment (HW_ACCESS_KEY, HW_SECRET_KEY)")
-            && d.detail.contains("clock"),
-        "{}",
-        d.detail
+        d.contains("from the environment (HW_ACCESS_KEY, HW_SECRET_KEY)") && d.contains("clock"),
+        "{d}"
     );
-    assert_eq!(server.count(), 1, "a 401 is not retried");
-
-    let server = always(Reply::json(
-        403,
-        json!({"error_code": "CSMS.0403", "error_msg": "no permission"}),
-    ))
-    .await;
-    let cfg = ClientConfig {
-        key_source: Some(Source::Block),
-        ..config(&server)
-    };
-    let client = client_of(cfg);
-    let e = list(&client).await.unwrap_err();
-    let d = from_read_error(&e, client.key_source());
+    let d = refusal_hint(403, "CSMS.0403", Source::Block).await;
     assert!(
-        d.detail
-            .contains("from the provider block (access_key, secret_key)")
-            && d.detail.contains("csms:task:list"),
-        "{}",
-        d.detail
+        d.contains("from the provider block (access_key, secret_key)")
+            && d.contains("csms:task:list"),
+        "{d}"
     );
-    assert!(!d.detail.contains("clock"), "{}", d.detail);
+    assert!(!d.contains("clock"), "{d}");
 }
 
 // ---------------------------------------------------------------------------------------------

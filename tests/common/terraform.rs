@@ -42,6 +42,14 @@ impl Run {
         self.assert_contains(needles)
     }
 
+    /// The provider's lines of a run with `TF_LOG_PROVIDER` set, as Terraform prints them.
+    pub fn provider_log_lines(&self) -> Vec<&str> {
+        self.stderr
+            .lines()
+            .filter(|l| l.contains("provider.terraform-provider-csms"))
+            .collect()
+    }
+
     #[track_caller]
     pub fn assert_contains(&self, needles: &[&str]) -> &Self {
         let folded = fold(&self.output());
@@ -141,6 +149,15 @@ impl Workdir {
     /// Runs `terraform ARGS` here, with a bounded wait.
     pub async fn run(&self, args: &[&str]) -> Run {
         self.run_with(args, &[]).await
+    }
+
+    /// `terraform plan` with the provider's log at DEBUG (`TF_LOG_PROVIDER=DEBUG`).
+    pub async fn plan_with_debug_log(&self) -> Run {
+        self.run_with(
+            &["plan", "-input=false", "-no-color"],
+            &[("TF_LOG_PROVIDER", "DEBUG")],
+        )
+        .await
     }
 
     /// Runs `terraform ARGS` with extra environment variables for this command only.
