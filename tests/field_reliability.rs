@@ -56,8 +56,8 @@ fn hostile_task(id: &str, time: i64) -> SecretTask {
 /// Point 1 and the `created_at` item of point 9: tasks whose every text field carries terminal
 /// controls and invisible characters, shown in plan output and inside a postcondition's
 /// message (the README's own use case), plus a task whose `task_time` no RFC 3339 timestamp
-/// can express. Nothing raw reaches the terminal; one warning names the cleaned tasks and
-/// fields, another the out-of-range time.
+/// can express. Nothing raw reaches the terminal, and only `task_error_msg` keeps a newline;
+/// one warning names the cleaned tasks and fields, another the out-of-range time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_task_fields_reach_the_terminal_inert_with_warnings() {
     let mut tasks = vec![hostile_task("t-1", 1_715_436_899_000)];
@@ -93,6 +93,14 @@ output "created_at" { value = [for t in data.csms_rotation_tasks.q.tasks : t.cre
         "Task time out of range",
         "1 task (\"far-future\"",
     ]);
+    // Only the error message may keep its newline; the id and operate_type are one line, so
+    // the one forged-looking line comes from task_error_msg, where the user reads a message.
+    let forged = run
+        .output()
+        .lines()
+        .filter(|l| l.trim_start_matches(['│', ' ']).starts_with("Error: forged"))
+        .count();
+    assert_eq!(forged, 1, "{}", run.output());
 }
 
 /// Point 1 for error bodies: an error code, message and request id full of controls and bidi

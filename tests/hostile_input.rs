@@ -489,8 +489,9 @@ async fn client_ends_every_hostile_listing_with_tasks_or_a_named_error() {
     assert!(exact > 0 && errors > 0, "{exact} exact, {errors} errors");
 }
 
-/// No text field of any task holds a character [`is_unsafe`] refuses, and the listing warns
-/// about replaced text exactly when the body (`raw`, first occurrence of each task) had some.
+/// No text field of any task holds a character [`is_unsafe`] refuses (nor a newline, except the
+/// error message), and the listing warns about replaced text exactly when the body (`raw`, first
+/// occurrence of each task) had some.
 fn assert_inert(listing: &csms_provider::csms::Listing, raw: &[u8], case: usize) {
     const TEXT_FIELDS: [&str; 7] = [
         "task_id",
@@ -509,9 +510,12 @@ fn assert_inert(listing: &csms_provider::csms::Listing, raw: &[u8], case: usize)
         .iter()
         .filter(|t| seen.insert(t["task_id"].as_str().unwrap().to_string()))
         .any(|t| {
-            TEXT_FIELDS
-                .iter()
-                .any(|f| t[f].as_str().is_some_and(|s| s.chars().any(is_unsafe)))
+            // Only the error message may keep newlines; every other field is one line.
+            let refused = |f: &str, c: char| is_unsafe(c) || (c == '\n' && f != "task_error_msg");
+            TEXT_FIELDS.iter().any(|f| {
+                t[f].as_str()
+                    .is_some_and(|s| s.chars().any(|c| refused(f, c)))
+            })
         });
     for t in &listing.tasks {
         let fields = [
@@ -526,6 +530,10 @@ fn assert_inert(listing: &csms_provider::csms::Listing, raw: &[u8], case: usize)
         for text in fields.into_iter().flatten() {
             assert!(!text.chars().any(is_unsafe), "case {case}: {text:?}");
         }
+        assert!(
+            !t.task_id.contains('\n')
+                && !t.secret_name.as_deref().unwrap_or_default().contains('\n')
+        );
     }
     let warned = listing.warnings.iter().any(|w| {
         matches!(

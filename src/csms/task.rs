@@ -84,21 +84,38 @@ impl SecretTask {
 }
 
 /// Makes every text field of `task` inert (see [`text::clean`]) and returns the names of the
-/// fields that changed, for the warning that says so.
+/// fields that changed, for the warning that says so. Only `task_error_msg` may keep newlines
+/// (a multi-line message is plausible); ids, names, codes and statuses are one line, so a
+/// newline in them could only forge a line of output.
 pub fn clean_task(task: &mut SecretTask) -> Vec<&'static str> {
     let mut altered = Vec::new();
-    if text::clean_in_place(&mut task.task_id) {
+    if text::clean_in_place(&mut task.task_id, text::clean_line) {
         altered.push("task_id");
     }
-    for (name, field) in [
-        ("secret_name", &mut task.secret_name),
-        ("rotation_func_urn", &mut task.rotation_func_urn),
-        ("task_status", &mut task.task_status),
-        ("operate_type", &mut task.operate_type),
-        ("task_error_code", &mut task.task_error_code),
-        ("task_error_msg", &mut task.task_error_msg),
+    for (name, field, clean) in [
+        (
+            "secret_name",
+            &mut task.secret_name,
+            text::clean_line as text::Cleaner,
+        ),
+        (
+            "rotation_func_urn",
+            &mut task.rotation_func_urn,
+            text::clean_line,
+        ),
+        ("task_status", &mut task.task_status, text::clean_line),
+        ("operate_type", &mut task.operate_type, text::clean_line),
+        (
+            "task_error_code",
+            &mut task.task_error_code,
+            text::clean_line,
+        ),
+        ("task_error_msg", &mut task.task_error_msg, text::clean),
     ] {
-        if field.as_mut().is_some_and(text::clean_in_place) {
+        if field
+            .as_mut()
+            .is_some_and(|f| text::clean_in_place(f, clean))
+        {
             altered.push(name);
         }
     }
@@ -242,21 +259,21 @@ mod tests {
     fn clean_task_replaces_controls_and_names_the_fields() {
         let mut t = SecretTask {
             task_id: "t-1\u{1b}]0;x\u{7}".into(),
-            secret_name: Some("db".into()),
+            secret_name: Some("db\nError: forged".into()),
             task_error_msg: Some("fine\nsecond line\r\nError: forged".into()),
             operate_type: Some("MULTI\u{202e}USER".into()),
             ..SecretTask::default()
         };
         assert_eq!(
             clean_task(&mut t),
-            ["task_id", "operate_type", "task_error_msg"]
+            ["task_id", "secret_name", "operate_type", "task_error_msg"]
         );
         assert_eq!(t.task_id, "t-1\u{fffd}]0;x\u{fffd}");
         assert_eq!(
             t.task_error_msg.as_deref(),
             Some("fine\nsecond line\u{fffd}\nError: forged")
         );
-        assert_eq!(t.secret_name.as_deref(), Some("db"));
+        assert_eq!(t.secret_name.as_deref(), Some("db\u{fffd}Error: forged"));
         assert!(
             clean_task(&mut t).is_empty(),
             "cleaning twice changes nothing"

@@ -33,7 +33,17 @@ pub fn is_unsafe(c: char) -> bool {
 /// `s` with every [`is_unsafe`] character replaced by [`REPLACEMENT`]; borrowed when nothing
 /// had to change (the common case costs no allocation).
 pub fn clean(s: &str) -> Cow<'_, str> {
-    match s.char_indices().find(|&(_, c)| is_unsafe(c)) {
+    replace_where(s, is_unsafe)
+}
+
+/// [`clean`] for text that is one line by nature (an id, a name, a code): newlines are
+/// replaced too, so that no value can start a line of its own (a forged `Error:` line).
+pub fn clean_line(s: &str) -> Cow<'_, str> {
+    replace_where(s, |c| c == '\n' || is_unsafe(c))
+}
+
+fn replace_where(s: &str, refused: impl Fn(char) -> bool) -> Cow<'_, str> {
+    match s.char_indices().find(|&(_, c)| refused(c)) {
         None => Cow::Borrowed(s),
         Some((first, _)) => {
             let mut out = String::with_capacity(s.len() + 2);
@@ -41,15 +51,18 @@ pub fn clean(s: &str) -> Cow<'_, str> {
             out.extend(
                 s[first..]
                     .chars()
-                    .map(|c| if is_unsafe(c) { REPLACEMENT } else { c }),
+                    .map(|c| if refused(c) { REPLACEMENT } else { c }),
             );
             Cow::Owned(out)
         }
     }
 }
 
-/// Cleans `s` in place; true when it changed.
-pub fn clean_in_place(s: &mut String) -> bool {
+/// [`clean`] or [`clean_line`].
+pub type Cleaner = fn(&str) -> Cow<'_, str>;
+
+/// Cleans `s` in place with `clean`; true when it changed.
+pub fn clean_in_place(s: &mut String, clean: Cleaner) -> bool {
     match clean(s) {
         Cow::Borrowed(_) => false,
         Cow::Owned(cleaned) => {
@@ -164,11 +177,13 @@ mod tests {
 
     #[test]
     fn clean_in_place_says_whether_it_changed() {
-        let mut s = String::from("fine");
-        assert!(!clean_in_place(&mut s));
-        let mut s = String::from("bad\u{1b}[2J");
-        assert!(clean_in_place(&mut s));
-        assert_eq!(s, "bad\u{fffd}[2J");
+        let mut s = String::from("fine\nlines");
+        assert!(!clean_in_place(&mut s, clean));
+        let mut s = String::from("bad\u{1b}[2J\nError: forged");
+        assert!(clean_in_place(&mut s, clean));
+        assert_eq!(s, "bad\u{fffd}[2J\nError: forged");
+        assert!(clean_in_place(&mut s, clean_line));
+        assert_eq!(s, "bad\u{fffd}[2J\u{fffd}Error: forged");
     }
 
     #[test]
