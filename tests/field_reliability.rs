@@ -98,7 +98,10 @@ output "created_at" { value = [for t in data.csms_rotation_tasks.q.tasks : t.cre
     let forged = run
         .output()
         .lines()
-        .filter(|l| l.trim_start_matches(['│', ' ']).starts_with("Error: forged"))
+        .filter(|l| {
+            l.trim_start_matches(['│', ' '])
+                .starts_with("Error: forged")
+        })
         .count();
     assert_eq!(forged, 1, "{}", run.output());
 }
