@@ -71,16 +71,22 @@ impl SecretTask {
     /// `task_time` as an RFC 3339 UTC timestamp; `None` when absent or outside what RFC 3339
     /// can write (years 0000 to 9999).
     pub fn created_at(&self) -> Option<String> {
-        let nanos = i128::from(self.task_time?) * 1_000_000;
-        let instant = OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()?;
-        instant.format(&Rfc3339).ok()
+        instant(self.task_time?)?.format(&Rfc3339).ok()
     }
 
     /// True when the service sent a `task_time` that [`created_at`](Self::created_at) cannot
     /// express, so `created_at` is null although the time is not.
     pub fn time_out_of_range(&self) -> bool {
-        self.task_time.is_some() && self.created_at().is_none()
+        self.task_time.is_some_and(|ms| instant(ms).is_none())
     }
+}
+
+/// Epoch milliseconds as an instant RFC 3339 can write: `time` itself stops at year 9999, and
+/// RFC 3339 has no years before 0000.
+fn instant(millis: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+        .ok()
+        .filter(|t| t.year() >= 0)
 }
 
 /// Makes every text field of `task` inert (see [`text::clean`]) and returns the names of the

@@ -43,6 +43,10 @@ pub fn clean_line(s: &str) -> Cow<'_, str> {
 }
 
 fn replace_where(s: &str, refused: impl Fn(char) -> bool) -> Cow<'_, str> {
+    // Printable ASCII, what nearly every field is, needs no decoding into chars.
+    if s.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        return Cow::Borrowed(s);
+    }
     match s.char_indices().find(|&(_, c)| refused(c)) {
         None => Cow::Borrowed(s),
         Some((first, _)) => {
