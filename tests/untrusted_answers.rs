@@ -210,6 +210,7 @@ async fn a_20_mb_value_where_a_number_belongs_gives_a_short_message() {
     let server = always(Reply::raw(200, "application/json", body.as_bytes())).await;
     let e = list(&client_of(config(&server))).await.unwrap_err();
     let d = from_error(&e);
+    eprintln!("a 20 MiB body gives a {}-byte diagnostic", d.detail.len());
     assert!(
         matches!(&e, Error::Decode { message, .. } if message.contains("invalid type: string")
             && message.contains("at line 1 column")),
