@@ -720,3 +720,71 @@ fn emulator_pages_decode_as_client_pages() {
     let decoded = check_page_decode(&body, "emulator page").unwrap();
     assert_eq!(decoded.tasks, tasks);
 }
+
+/// A gzip bomb (256 MiB of valid JSON in a few hundred KB) is refused at the body cap, which
+/// counts decompressed bytes, with an error that names the cap; the client's allocations stay
+/// bounded by the cap, not by what the bomb would decompress to.
+#[test]
+fn a_gzip_bomb_stops_at_the_decompressed_body_cap() {
+    use csms_provider::csms::client::MAX_BODY_BYTES;
+    use csms_provider::emulator::{Config, Emulator, Wire};
+    // The emulator runs on its own thread and runtime, so only the client's allocations are
+    // counted on this one.
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let emu = Emulator::start(Config {
+                wire: Wire {
+                    gzip_bomb_mib: Some(256),
+                    ..Wire::default()
+                },
+                ..Config::default()
+            })
+            .await
+            .unwrap();
+            addr_tx
+                .send((emu.base_url(), emu.project_id().to_string()))
+                .unwrap();
+            let _ = stop_rx.await;
+        });
+    });
+    let (url, project) = addr_rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (result, peak) = peak_of(|| {
+        rt.block_on(async {
+            let client = Client::new(ClientConfig {
+                endpoint: Some(url),
+                project_id: Some(project),
+                access_key: "AK".into(),
+                secret_key: "SK".into(),
+                deadline: Duration::from_secs(60),
+                ..ClientConfig::default()
+            })
+            .unwrap()
+            .with_retry_policy(RetryPolicy {
+                max_retries: 0,
+                ..RetryPolicy::default()
+            });
+            client
+                .list_tasks(&TaskQuery::default(), &Default::default())
+                .await
+        })
+    });
+    let _ = stop_tx.send(());
+    server.join().unwrap();
+    let e = result.unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains(&MAX_BODY_BYTES.to_string()),
+        "the error names the cap: {text}"
+    );
+    assert!(
+        peak < 3 * MAX_BODY_BYTES,
+        "client allocated {peak} bytes for a 256 MiB bomb (cap {MAX_BODY_BYTES})"
+    );
+}
