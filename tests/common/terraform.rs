@@ -78,6 +78,19 @@ pub fn terraform_bin() -> PathBuf {
     path
 }
 
+/// Terraform's platform name for this machine (`linux_amd64`), as `scripts/install` and
+/// `scripts/release` name it.
+pub fn platform() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "arm" => "arm",
+        other => other,
+    };
+    format!("{}_{arch}", std::env::consts::OS)
+}
+
 /// The directory holding the provider binary under test (`CSMS_PROVIDER_BIN` may point at a
 /// release build).
 pub fn provider_dir() -> PathBuf {
