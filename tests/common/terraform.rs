@@ -107,6 +107,7 @@ pub fn provider_dir() -> PathBuf {
 pub struct Workdir {
     pub dir: tempfile::TempDir,
     env: Vec<(String, String)>,
+    terraform: Option<PathBuf>,
 }
 
 impl Workdir {
@@ -124,7 +125,14 @@ impl Workdir {
         Workdir {
             dir,
             env: Vec::new(),
+            terraform: None,
         }
+    }
+
+    /// Runs this Terraform CLI instead of [`terraform_bin`] (the compatibility tests).
+    pub fn terraform(mut self, bin: PathBuf) -> Workdir {
+        self.terraform = Some(bin);
+        self
     }
 
     /// Sets an environment variable for every command run here.
@@ -158,7 +166,8 @@ impl Workdir {
 
     /// Runs `terraform ARGS` with extra environment variables for this command only.
     pub async fn run_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
-        let mut cmd = tokio::process::Command::new(terraform_bin());
+        let bin = self.terraform.clone().unwrap_or_else(terraform_bin);
+        let mut cmd = tokio::process::Command::new(bin);
         cmd.args(args).current_dir(self.path());
         let home = self.path().to_string_lossy().into_owned();
         let cli_config = self
