@@ -29,10 +29,19 @@ fn cargo_audit() -> PathBuf {
 /// `scripts/test` runs it, on the fixture `tests/data/audit/<fixture>/Cargo.lock`.
 async fn audit(fixture: &str) -> Run {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let lock = root.join("tests/data/audit").join(fixture).join("Cargo.lock");
+    let lock = root
+        .join("tests/data/audit")
+        .join(fixture)
+        .join("Cargo.lock");
     let mut cmd = tokio::process::Command::new(cargo_audit());
     cmd.current_dir(root)
-        .args(["audit", "--db", "../shared/advisory-db", "--no-fetch", "--stale"])
+        .args([
+            "audit",
+            "--db",
+            "../shared/advisory-db",
+            "--no-fetch",
+            "--stale",
+        ])
         .arg("--file")
         .arg(lock);
     let home = std::env::var("HOME").unwrap_or_default();
@@ -45,8 +54,17 @@ async fn audit(fixture: &str) -> Run {
 async fn vulnerable_lock_file_fails_the_audit() {
     let run = audit("vulnerable").await;
     // cargo-audit exits 1 on findings, and also when it cannot run: the count tells them apart.
-    assert_eq!(run.code, 1, "the audit did not fail on findings:\n{}", run.output());
-    assert!(run.output().contains("3 vulnerabilities found"), "{}", run.output());
+    assert_eq!(
+        run.code,
+        1,
+        "the audit did not fail on findings:\n{}",
+        run.output()
+    );
+    assert!(
+        run.output().contains("3 vulnerabilities found"),
+        "{}",
+        run.output()
+    );
     for id in [
         "RUSTSEC-2018-0018",
         "RUSTSEC-2019-0009",

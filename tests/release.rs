@@ -1,9 +1,14 @@
 //! `scripts/release` end to end, as a registry or a mirror consumes its output: the four files
 //! of the scaffolding convention, sums that match, a signature gpg accepts from a throwaway key
-//! (and refuses once the sums are touched), and a zip that a real `terraform init` installs
-//! from a *packed* filesystem mirror with no network. Terraform pins a mirror's package by its
-//! `h1:` hash only (it records `zh:`, the zip's SHA-256, only from a registry whose signature it
-//! checked), so the lock file is checked against an `h1:` computed here from the binary.
+//! (and refuses once the sums are touched), and a zip that real `terraform init` installs with
+//! no network:
+//! - from a *packed* filesystem mirror. Terraform pins a mirror's package by its `h1:` hash only
+//!   (`zh:`, the zip's SHA-256, comes only from a registry whose signature it checked), so the
+//!   lock file is checked against an `h1:` computed here from the binary;
+//! - from a local HTTPS registry (the Provider Registry Protocol, standing in for
+//!   registry.terraform.io through the CLI configuration's `host` block) that serves the files
+//!   and the public key as the Registry would: Terraform checks the signature itself and pins
+//!   `zh:` equal to the zip's SHA-256.
 //!
 //! The script packages the binary cargo built for the tests (`CSMS_PROVIDER_BIN`), so no
 //! release build is needed here. gpg and Terraform must be installed (`scripts/test` sees to
@@ -13,11 +18,13 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
 
-use common::terraform::{platform, run_clean, terraform_bin, Run};
+use common::scripted_server::{Reply, ScriptedServer};
+use common::terraform::{platform, run_clean, Run, Workdir};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const ADDRESS: &str = "registry.terraform.io/example/csms";
@@ -223,6 +230,31 @@ async fn release_files_verify_and_install_from_a_packed_mirror() {
     install_from_packed_mirror(tmp.path(), &dist.join(host_zip())).await;
 }
 
+/// A working directory whose configuration pins `example/csms` at this version, for Terraform
+/// with the CLI configuration `cli_config` and no network: any request that is not to
+/// 127.0.0.1 goes to a closed port.
+fn pinned_workdir(cli_config: &Path) -> Workdir {
+    let main = format!(
+        "terraform {{\n  required_providers {{\n    csms = {{\n      source  = \"{ADDRESS}\"\n      version = \"{VERSION}\"\n    }}\n  }}\n}}\n"
+    );
+    Workdir::new(&[("main.tf", &main)])
+        .env("TF_CLI_CONFIG_FILE", cli_config.to_str().unwrap())
+        .env("HTTPS_PROXY", "http://127.0.0.1:9")
+        .env("https_proxy", "http://127.0.0.1:9")
+}
+
+/// The provider binary `terraform init` unpacked into `work`.
+fn unpacked(work: &Workdir) -> Vec<u8> {
+    let path = work
+        .path()
+        .join(".terraform/providers")
+        .join(ADDRESS)
+        .join(VERSION)
+        .join(platform())
+        .join(format!("terraform-provider-csms_v{VERSION}"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
 /// Puts `zip` in a packed filesystem mirror under `tmp`, has Terraform install it with no
 /// network, and checks the lock file and the unpacked binary.
 async fn install_from_packed_mirror(tmp: &Path, zip: &Path) {
@@ -234,70 +266,144 @@ async fn install_from_packed_mirror(tmp: &Path, zip: &Path) {
     std::fs::write(
         &cli_config,
         format!(
-            "provider_installation {{\n  filesystem_mirror {{\n    path    = {:?}\n    include = [\"{ADDRESS}\"]\n  }}\n}}\n",
-            mirror
+            "provider_installation {{\n  filesystem_mirror {{\n    path    = {mirror:?}\n    include = [\"{ADDRESS}\"]\n  }}\n}}\n"
         ),
     )
     .unwrap();
-    let work = tmp.join("work");
-    std::fs::create_dir(&work).unwrap();
-    std::fs::write(
-        work.join("main.tf"),
-        format!(
-            "terraform {{\n  required_providers {{\n    csms = {{\n      source  = \"{ADDRESS}\"\n      version = \"{VERSION}\"\n    }}\n  }}\n}}\n"
-        ),
-    )
-    .unwrap();
-    let home = tmp.join("home");
-    std::fs::create_dir(&home).unwrap();
-    let (home, cli_config) = (home.to_str().unwrap(), cli_config.to_str().unwrap());
-    let env = [
-        ("HOME", home),
-        ("TF_CLI_CONFIG_FILE", cli_config),
-        ("TF_IN_AUTOMATION", "1"),
-        ("CHECKPOINT_DISABLE", "1"),
-        ("NO_COLOR", "1"),
-        // Any registry request would go through this closed port and fail init.
-        ("HTTPS_PROXY", "http://127.0.0.1:9"),
-        ("https_proxy", "http://127.0.0.1:9"),
-    ];
-    let terraform = |args: &[&str]| {
-        let mut cmd = tokio::process::Command::new(terraform_bin());
-        cmd.args(args).current_dir(&work);
-        cmd
-    };
-
-    let init = run_clean(
-        terraform(&["init", "-input=false", "-no-color"]),
-        &env,
-        LIMIT,
-    )
-    .await;
-    init.assert_ok().assert_contains(&[&format!(
-        "Installed example/csms v{VERSION} (unauthenticated)"
-    )]);
+    let work = pinned_workdir(&cli_config);
+    work.run(&["init", "-input=false", "-no-color"])
+        .await
+        .assert_ok()
+        .assert_contains(&[&format!(
+            "Installed example/csms v{VERSION} (unauthenticated)"
+        )]);
     // A mirror is not signed, so Terraform pins only the `h1:` hash of the package's contents;
     // computed here from the binary we packed, it proves the zip holds exactly that binary.
-    let lock = std::fs::read_to_string(work.join(".terraform.lock.hcl")).expect("lock file");
+    let lock = std::fs::read_to_string(work.path().join(".terraform.lock.hcl")).expect("lock");
     let h1 = format!(
         "\"{}\"",
         h1_hash(&[(&format!("terraform-provider-csms_v{VERSION}"), BIN)])
     );
     assert!(lock.contains(&h1), "lock file lacks {h1}:\n{lock}");
-
-    let unpacked: PathBuf = work
-        .join(".terraform/providers")
-        .join(ADDRESS)
-        .join(VERSION)
-        .join(platform())
-        .join(format!("terraform-provider-csms_v{VERSION}"));
     assert_eq!(
-        std::fs::read(&unpacked).expect("unpacked provider"),
+        unpacked(&work),
         std::fs::read(BIN).unwrap(),
         "the zip holds the binary it was given"
     );
-    let schema = run_clean(terraform(&["providers", "schema", "-json"]), &env, LIMIT).await;
-    schema.assert_ok().assert_contains(&["csms_rotation_tasks"]);
+    work.run(&["providers", "schema", "-json"])
+        .await
+        .assert_ok()
+        .assert_contains(&["csms_rotation_tasks"]);
+}
+
+/// A provider registry on 127.0.0.1 (HTTPS, the Provider Registry Protocol) serving the files
+/// in `dist` with `public_key` as the signing key; with `tamper`, the sums it serves are not the
+/// ones that were signed.
+async fn registry(
+    dist: PathBuf,
+    public_key: String,
+    key_id: String,
+    tamper: bool,
+) -> ScriptedServer {
+    let base = Arc::new(Mutex::new(String::new()));
+    let url = base.clone();
+    let server = ScriptedServer::start_tls(move |req, _| {
+        let base = url.lock().unwrap().clone();
+        let prefix = format!("terraform-provider-csms_{VERSION}");
+        let (os, arch) = platform().split_once('_').map(|(o, a)| (o.to_string(), a.to_string())).unwrap();
+        let versions = "/v1/providers/example/csms/versions";
+        let download = format!("/v1/providers/example/csms/{VERSION}/download/{os}/{arch}");
+        if req.path == versions {
+            return Reply::json(200, serde_json::json!({"versions": [{
+                "version": VERSION,
+                "protocols": ["6.0"],
+                "platforms": [{"os": os, "arch": arch}],
+            }]}));
+        }
+        if req.path == download {
+            let zip = host_zip();
+            return Reply::json(200, serde_json::json!({
+                "protocols": ["6.0"],
+                "os": os,
+                "arch": arch,
+                "filename": zip,
+                "download_url": format!("{base}/files/{zip}"),
+                "shasums_url": format!("{base}/files/{prefix}_SHA256SUMS"),
+                "shasums_signature_url": format!("{base}/files/{prefix}_SHA256SUMS.sig"),
+                "shasum": sha256_hex(&dist.join(&zip)),
+                "signing_keys": {"gpg_public_keys": [{"key_id": key_id, "ascii_armor": public_key}]},
+            }));
+        }
+        match req.path.strip_prefix("/files/") {
+            Some(name) if !name.contains('/') && dist.join(name).is_file() => {
+                let mut body = std::fs::read(dist.join(name)).unwrap();
+                if tamper && name.ends_with("_SHA256SUMS") {
+                    body.extend_from_slice(b"0000  extra.zip\n");
+                }
+                Reply::raw(200, "application/octet-stream", &body)
+            }
+            _ => Reply::json(404, serde_json::json!({"errors": ["Not Found"]})),
+        }
+    })
+    .await;
+    *base.lock().unwrap() = server.url();
+    server
+}
+
+/// Proves a registry can serve the release as it is: Terraform checks the signature on the sums
+/// with the release key, says so, and pins the zip's SHA-256 as `zh:` beside its `h1:`; and when
+/// the sums do not match their signature, init refuses to install.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terraform_installs_the_release_from_a_registry_checking_its_signature() {
+    let gnupg = Gnupg::throwaway().await;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dist = tmp.path().join("dist");
+    release(
+        &dist,
+        &[
+            ("GNUPGHOME", gnupg.home()),
+            ("GPG_FINGERPRINT", &gnupg.fingerprint),
+        ],
+    )
+    .await
+    .assert_ok();
+    let export = gnupg
+        .gpg(&["--armor", "--export", &gnupg.fingerprint])
+        .await;
+    export.assert_ok();
+    let key_id = gnupg.fingerprint[gnupg.fingerprint.len() - 16..].to_string();
+
+    for tamper in [false, true] {
+        let server = registry(dist.clone(), export.stdout.clone(), key_id.clone(), tamper).await;
+        let ca = tmp.path().join(format!("registry-{tamper}.pem"));
+        std::fs::write(&ca, server.certificate_pem.as_deref().unwrap()).unwrap();
+        let cli_config = tmp.path().join(format!("registry-{tamper}.tfrc"));
+        std::fs::write(
+            &cli_config,
+            format!(
+                "host \"registry.terraform.io\" {{\n  services = {{\n    \"providers.v1\" = \"{}/v1/providers/\"\n  }}\n}}\n",
+                server.url()
+            ),
+        )
+        .unwrap();
+        let work = pinned_workdir(&cli_config).env("SSL_CERT_FILE", ca.to_str().unwrap());
+        let init = work.run(&["init", "-input=false", "-no-color"]).await;
+        if tamper {
+            init.assert_error(&["Failed to install provider", "error checking signature"]);
+            assert!(
+                !work.path().join(".terraform.lock.hcl").exists(),
+                "locked a bad package"
+            );
+            continue;
+        }
+        init.assert_ok().assert_contains(&[&format!(
+            "Installed example/csms v{VERSION} (self-signed, key ID {key_id})"
+        )]);
+        let lock = std::fs::read_to_string(work.path().join(".terraform.lock.hcl")).expect("lock");
+        let zh = format!("\"zh:{}\"", sha256_hex(&dist.join(host_zip())));
+        assert!(lock.contains(&zh), "lock file lacks {zh}:\n{lock}");
+        assert_eq!(unpacked(&work), std::fs::read(BIN).unwrap());
+    }
 }
 
 /// Proves the same binary gives byte-identical zips (fixed entry time and mode), and that the
