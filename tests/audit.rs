@@ -11,18 +11,15 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::terraform::{run_clean, Run};
+use common::terraform::{required_tool, run_clean, Run};
 
 fn cargo_audit() -> PathBuf {
-    let path = std::env::var_os("CSMS_CARGO_AUDIT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/cargo-audit"));
-    assert!(
-        path.is_file(),
-        "cargo-audit not found at {}: run ./scripts/test once to install it",
-        path.display()
-    );
-    path
+    required_tool(
+        "CSMS_CARGO_AUDIT",
+        ".tools/bin/cargo-audit",
+        "cargo-audit",
+        "run ./scripts/test once to install it",
+    )
 }
 
 /// `cargo audit --db ../shared/advisory-db --no-fetch --stale` from the repository root, as

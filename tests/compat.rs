@@ -9,9 +9,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use common::terraform::{emulator_with, workdir, Workdir, AK, PROVIDER, SK};
+use common::terraform::{emulator_with, required_tool, workdir, Workdir, AK, PROVIDER, SK};
 use csms_provider::emulator::{self, Emulator, Faults};
 use serde_json::Value as Json;
 
@@ -32,20 +32,15 @@ const TERRAFORM_1_10: Release = Release {
 
 impl Release {
     fn bin(&self) -> PathBuf {
-        let path = std::env::var_os(self.env)
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join(format!(".venv-terraform-{}/bin/terraform", self.version))
-            });
-        assert!(
-            path.exists(),
-            "Terraform {} not found at {}: run ./scripts/venv {} (or ./scripts/test) first",
-            self.version,
-            path.display(),
-            self.version
-        );
-        path
+        required_tool(
+            self.env,
+            &format!(".venv-terraform-{}/bin/terraform", self.version),
+            &format!("Terraform {}", self.version),
+            &format!(
+                "run ./scripts/venv {} (or ./scripts/test) first",
+                self.version
+            ),
+        )
     }
 
     /// `dir`, run by this release; checks first that it is the release it claims to be.

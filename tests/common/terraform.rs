@@ -64,18 +64,29 @@ pub fn fold(text: &str) -> String {
         .join(" ")
 }
 
-/// The Terraform CLI: `CSMS_TERRAFORM` (set by `scripts/test`), else the project venv's shim.
-/// Missing Terraform fails the test: these tests are never skipped.
-pub fn terraform_bin() -> PathBuf {
-    let path = std::env::var_os("CSMS_TERRAFORM")
+/// A tool the tests need: the path in the environment variable `var` (which `scripts/test`
+/// sets), else `fallback` under the repository. A missing tool fails the test with `what` and
+/// `how` to install it: these tests are never skipped.
+pub fn required_tool(var: &str, fallback: &str, what: &str, how: &str) -> PathBuf {
+    let path = std::env::var_os(var)
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/terraform"));
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(fallback));
     assert!(
         path.exists(),
-        "Terraform not found at {}: run ./scripts/venv (or ./scripts/test) first",
+        "{what} not found at {}: {how}",
         path.display()
     );
     path
+}
+
+/// The Terraform CLI: `CSMS_TERRAFORM`, else the project venv's shim.
+pub fn terraform_bin() -> PathBuf {
+    required_tool(
+        "CSMS_TERRAFORM",
+        ".venv/bin/terraform",
+        "Terraform",
+        "run ./scripts/venv (or ./scripts/test) first",
+    )
 }
 
 /// Terraform's platform name for this machine (`linux_amd64`), as `scripts/install` and
