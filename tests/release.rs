@@ -10,8 +10,9 @@
 //!   and the public key as the Registry would: Terraform checks the signature itself and pins
 //!   `zh:` equal to the zip's SHA-256.
 //!
-//! The script packages the binary cargo built for the tests (`CSMS_PROVIDER_BIN`), so no
-//! release build is needed here. gpg and Terraform must be installed (`scripts/test` sees to
+//! The script packages a prebuilt binary (through its `CSMS_PROVIDER_BIN`): the one the
+//! `CSMS_PROVIDER_BIN` of the tests names (a release build, say), else the one cargo built for
+//! them, so no release build is needed here. gpg and Terraform must be installed (`scripts/test` sees to
 //! both); without them these tests fail, never skip.
 
 mod common;
@@ -23,12 +24,12 @@ use std::time::Duration;
 
 use base64::Engine;
 
+use common::plugin::provider_bin;
 use common::scripted_server::{Reply, ScriptedServer};
 use common::terraform::{platform, run_clean, Run, Workdir};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const ADDRESS: &str = "registry.terraform.io/example/csms";
-const BIN: &str = env!("CARGO_BIN_EXE_terraform-provider-csms");
 const LIMIT: Duration = Duration::from_secs(120);
 
 /// A GnuPG home in a temporary directory holding one fresh passphrase-less signing key, so the
@@ -102,7 +103,8 @@ async fn release(dist: &Path, env: &[(&str, &str)]) -> Run {
         .collect();
     let mut all: Vec<(&str, &str)> = rustup.iter().map(|(k, v)| (*k, v.as_str())).collect();
     all.push(("CSMS_DIST_DIR", dist.to_str().expect("utf-8 temp path")));
-    all.push(("CSMS_PROVIDER_BIN", BIN));
+    let bin = provider_bin();
+    all.push(("CSMS_PROVIDER_BIN", &bin));
     all.extend_from_slice(env);
     run_clean(cmd, &all, LIMIT).await
 }
@@ -282,12 +284,15 @@ async fn install_from_packed_mirror(tmp: &Path, zip: &Path) {
     let lock = std::fs::read_to_string(work.path().join(".terraform.lock.hcl")).expect("lock");
     let h1 = format!(
         "\"{}\"",
-        h1_hash(&[(&format!("terraform-provider-csms_v{VERSION}"), BIN)])
+        h1_hash(&[(
+            &format!("terraform-provider-csms_v{VERSION}"),
+            &provider_bin()
+        )])
     );
     assert!(lock.contains(&h1), "lock file lacks {h1}:\n{lock}");
     assert_eq!(
         unpacked(&work),
-        std::fs::read(BIN).unwrap(),
+        std::fs::read(provider_bin()).unwrap(),
         "the zip holds the binary it was given"
     );
     work.run(&["providers", "schema", "-json"])
@@ -402,7 +407,7 @@ async fn terraform_installs_the_release_from_a_registry_checking_its_signature()
         let lock = std::fs::read_to_string(work.path().join(".terraform.lock.hcl")).expect("lock");
         let zh = format!("\"zh:{}\"", sha256_hex(&dist.join(host_zip())));
         assert!(lock.contains(&zh), "lock file lacks {zh}:\n{lock}");
-        assert_eq!(unpacked(&work), std::fs::read(BIN).unwrap());
+        assert_eq!(unpacked(&work), std::fs::read(provider_bin()).unwrap());
     }
 }
 
