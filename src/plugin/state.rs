@@ -140,7 +140,7 @@ impl<'a, 'w> ObjectWriter<'a, 'w> {
         }
         let _ = rmp::encode::write_array_len(&mut self.out, len_u32(order.len()));
         for fragment in order {
-            let _ = self.out.write_all(fragments.get(fragment));
+            let _ = self.out.write_all(fragments.bytes(fragment));
         }
     }
 
@@ -307,7 +307,8 @@ impl Fragments {
         self.error.clone().map_or(Ok(()), Err)
     }
 
-    fn get(&self, fragment: Fragment) -> &[u8] {
+    /// The encoded object, e.g. to read a field back.
+    pub fn bytes(&self, fragment: Fragment) -> &[u8] {
         &self.bytes[fragment.start..fragment.start + fragment.len]
     }
 }

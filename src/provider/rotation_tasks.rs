@@ -330,8 +330,10 @@ pub fn id(query: &TaskQuery) -> String {
 /// times the memory), with what sorting them needs.
 pub struct Kept {
     fragments: Fragments,
-    /// `(task_time, task_id, where)`, sorted newest first before the state is written.
-    index: Vec<(Option<i64>, Box<str>, Fragment)>,
+    /// `(task_time, where)`, sorted newest first before the state is written. The task id that
+    /// breaks ties is read back from the fragment when a tie occurs (rarely: the same
+    /// millisecond), rather than kept for every task: at 100,000 tasks that is 7 MB less.
+    index: Vec<(Option<i64>, Fragment)>,
 }
 
 impl Kept {
@@ -346,8 +348,7 @@ impl Kept {
 impl TaskSink for Kept {
     fn keep(&mut self, task: SecretTask) {
         let fragment = self.fragments.push(|o| write_task(o, &task));
-        self.index
-            .push((task.task_time, task.task_id.into_boxed_str(), fragment));
+        self.index.push((task.task_time, fragment));
     }
 }
 
@@ -370,8 +371,21 @@ pub fn state(
     } = listing;
     kept.fragments.check()?;
     // Newest first, ties by task id, tasks without a time last ([`crate::csms::pager::newer`]).
-    kept.index
-        .sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let task_id = |f: Fragment| {
+        crate::plugin::codec::decode_msgpack(kept.fragments.bytes(f))
+            .map(|task| task.get("task_id").clone())
+            .ok()
+    };
+    let mut index = std::mem::take(&mut kept.index);
+    index.sort_unstable_by(|a, b| {
+        b.0.cmp(&a.0).then_with(|| {
+            let (a, b) = (task_id(a.1), task_id(b.1));
+            match (&a, &b) {
+                (Some(Value::String(a)), Some(Value::String(b))) => a.cmp(b),
+                _ => std::cmp::Ordering::Equal,
+            }
+        })
+    });
     let id = id(query);
     State::write(schema, |o| {
         o.string("secret_name", query.secret_name.as_deref());
@@ -381,11 +395,7 @@ pub fn state(
         o.string("since", since);
         o.string("id", Some(&id));
         o.int("total", Some(total.unwrap_or(listed as i64)));
-        o.list_fragments(
-            "tasks",
-            &kept.fragments,
-            kept.index.iter().map(|(_, _, f)| *f),
-        );
+        o.list_fragments("tasks", &kept.fragments, index.iter().map(|(_, f)| *f));
         o.map("latest", latest.iter(), write_task);
     })
 }
