@@ -1,6 +1,6 @@
 //! [`Client`]: signed GETs with retries, the all-pages task listing, the project id.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -9,8 +9,9 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::config::{host_header, ClientConfig};
+use super::config::{host_header, ClientConfig, Timeouts};
 use super::error::{excerpt, parse_error_body, Error};
+use super::health::Health;
 use super::pager::{Listing, TaskPager, TaskQuery};
 use super::retry::{
     self, is_retryable_status, parse_retry_after, Failure, Interrupted, RetryPolicy,
@@ -18,10 +19,9 @@ use super::retry::{
 use super::signer::{encode, SignedRequest, Signer};
 use super::task::TaskPage;
 
-/// Time to establish a TCP (and TLS) connection.
+/// Time to establish a TCP (and TLS) connection, for the clients that have no [`Timeouts`] of
+/// their own (the credential sources).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Time for one request, body included; a page of 1000 tasks is a few hundred KB.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Largest response body read; far above a page of 1000 tasks, far below harm.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
@@ -29,6 +29,13 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 /// is reused by every request. `Debug` shows no secret.
 pub struct Client {
     http: reqwest::Client,
+    /// A client without a connection pool, built when first needed: for the one immediate
+    /// retry of a request whose kept-alive connection the server had closed.
+    fresh: OnceCell<reqwest::Client>,
+    user_agent: String,
+    insecure: bool,
+    timeouts: Timeouts,
+    health: Health,
     signer: Signer,
     endpoint: Url,
     /// IAM base URL and region, when the project id must be looked up.
@@ -51,6 +58,7 @@ impl std::fmt::Debug for Client {
                 &self.security_token.as_ref().map(|_| "<redacted>"),
             )
             .field("deadline", &self.deadline)
+            .field("timeouts", &self.timeouts)
             .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
@@ -124,20 +132,14 @@ impl Client {
         if cfg.insecure {
             tracing::warn!("TLS certificate verification is disabled (insecure = true)");
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .user_agent(cfg.user_agent.clone())
-            .danger_accept_invalid_certs(cfg.insecure)
-            // A signed request must not wander to another URL; a 3xx is reported as it is.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| {
-                Error::Config(format!("cannot build the HTTP client: {}", error_chain(&e)))
-            })?;
+        let http = http_client(&cfg.user_agent, cfg.insecure, &cfg.timeouts, true)?;
         Ok(Client {
             http,
+            fresh: OnceCell::new(),
+            user_agent: cfg.user_agent.clone(),
+            insecure: cfg.insecure,
+            timeouts: cfg.timeouts,
+            health: Health::new(cfg.timeouts.down_for),
             signer: Signer::new(cfg.access_key.trim(), &cfg.secret_key),
             endpoint,
             iam,
@@ -189,7 +191,18 @@ impl Client {
         query: &TaskQuery,
         cancel: &CancellationToken,
     ) -> Result<Listing, Error> {
-        let budget = Budget::new(Instant::now() + self.deadline, cancel);
+        self.list_tasks_within(query, self.deadline, cancel).await
+    }
+
+    /// [`list_tasks`](Self::list_tasks) within `timeout` instead of the configured deadline
+    /// (the data source's `timeouts { read }`).
+    pub async fn list_tasks_within(
+        &self,
+        query: &TaskQuery,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<Listing, Error> {
+        let budget = Budget::new(Instant::now() + timeout, cancel);
         let project = self.project_id_within(budget.deadline, cancel).await?;
         let segments = ["v1", project.as_str(), "csms", "tasks"];
         let mut pager = TaskPager::new(query.clone());
@@ -212,31 +225,51 @@ impl Client {
         Ok(pager.finish(budget.requests.load(Ordering::Relaxed)))
     }
 
-    /// A signed GET with retries, within `budget`.
+    /// A signed GET with retries, within `budget`. While another request has found the
+    /// endpoint down (see [`Health`]), it fails at once with that cause; when its own tries end
+    /// without any answer, it passes that verdict on.
     pub(crate) async fn get(
         &self,
         request: &Get<'_>,
         budget: &Budget<'_>,
     ) -> Result<Answer, Error> {
         let target = self.target(request);
-        retry::run(
+        let origin = target.url.origin().ascii_serialization();
+        let unanswered = AtomicBool::new(false);
+        let result = retry::run(
             &self.policy,
             budget.deadline,
             budget.cancel,
-            |_retry| {
-                budget.requests.fetch_add(1, Ordering::Relaxed);
-                self.attempt(&target, request)
+            |tries| {
+                let (target, origin, unanswered) = (&target, &origin, &unanswered);
+                async move {
+                    if let Some(verdict) = self.health.verdict(origin) {
+                        return Err(Failure::Fatal(verdict.error(&target.shown)));
+                    }
+                    let outcome = self.attempt(target, request, budget, tries + 1).await;
+                    let silent = matches!(outcome, Err(Failure::Unreachable(_)));
+                    unanswered.store(silent, Ordering::Relaxed);
+                    outcome
+                }
             },
             |why| match why {
                 Interrupted::Cancelled => Error::Cancelled,
                 Interrupted::Deadline => Error::DeadlineExceeded {
-                    deadline: self.deadline,
+                    deadline: budget.timeout,
                     pages: budget.pages.load(Ordering::Relaxed),
                     requests: budget.requests.load(Ordering::Relaxed),
                 },
             },
         )
-        .await
+        .await;
+        match &result {
+            Ok(_) => self.health.up(&origin),
+            Err(e @ Error::Transport { .. }) if unanswered.load(Ordering::Relaxed) => {
+                self.health.down(&origin, e)
+            }
+            Err(_) => {}
+        }
+        result
     }
 
     /// The URL on the wire (each segment percent-encoded) and the decoded path the signature
@@ -263,24 +296,104 @@ impl Client {
         }
     }
 
-    /// One try: sign, send, read the body within its cap, classify.
-    async fn attempt(&self, target: &Target, request: &Get<'_>) -> Result<Answer, Failure> {
+    /// Try number `attempt` (1-based): sign, send, read the body within its cap, classify. A
+    /// request that fails on a kept-alive connection the server had closed before answering is
+    /// sent again at once on a new connection, within the same attempt: the service never saw
+    /// it fail. Logs every outcome with its latency at DEBUG.
+    async fn attempt(
+        &self,
+        target: &Target,
+        request: &Get<'_>,
+        budget: &Budget<'_>,
+        attempt: u32,
+    ) -> Result<Answer, Failure> {
         let headers = self
             .signed_headers(target, request)
             .map_err(Failure::Fatal)?;
-        let response = self
-            .http
-            .get(target.url.clone())
-            .headers(headers)
-            .send()
+        let started = Instant::now();
+        budget.requests.fetch_add(1, Ordering::Relaxed);
+        let sent = match self
+            .send(&self.http, target, headers.clone(), attempt)
             .await
-            .map_err(|e| transport_failure(&target.shown, &e))?;
+        {
+            Err(Sent::Failed(e)) if closed_before_answer(&e) => {
+                tracing::debug!(
+                    attempt,
+                    url = %target.shown,
+                    error = %error_chain(&e),
+                    "the connection was closed before any answer; sending again on a new connection"
+                );
+                budget.requests.fetch_add(1, Ordering::Relaxed);
+                let fresh = self.fresh_http().await.map_err(Failure::Fatal)?;
+                self.send(fresh, target, headers, attempt).await
+            }
+            other => other,
+        };
+        let response = sent.map_err(|e| {
+            let failure = e.into_failure(&target.shown, self.timeouts.response);
+            tracing::debug!(
+                attempt,
+                latency_ms = started.elapsed().as_millis() as u64,
+                url = %target.shown,
+                error = %failure_error(&failure),
+                "no answer"
+            );
+            failure
+        })?;
         let status = response.status().as_u16();
         let request_id = header_str(response.headers(), "x-request-id");
         let retry_after = header_str(response.headers(), "retry-after")
             .and_then(|v| parse_retry_after(&v, std::time::SystemTime::now()));
-        let body = read_capped(response, &target.shown, status).await?;
-        classify(target, status, request_id.as_deref(), retry_after, body)
+        let body = read_capped(response, &target.shown, status, self.timeouts.body_idle).await;
+        tracing::debug!(
+            attempt,
+            status,
+            latency_ms = started.elapsed().as_millis() as u64,
+            bytes = body.as_ref().map_or(0, Vec::len) as u64,
+            url = %target.shown,
+            "answered"
+        );
+        classify(target, status, request_id.as_deref(), retry_after, body?)
+    }
+
+    /// Sends one request on `http` and waits for its response headers, at most
+    /// `timeouts.response`, logging at DEBUG each `timeouts.still_waiting` that it still waits.
+    async fn send(
+        &self,
+        http: &reqwest::Client,
+        target: &Target,
+        headers: HeaderMap,
+        attempt: u32,
+    ) -> Result<reqwest::Response, Sent> {
+        let started = Instant::now();
+        let give_up = started + self.timeouts.response;
+        let every = self.timeouts.still_waiting;
+        let mut note = started + every;
+        let response = http.get(target.url.clone()).headers(headers).send();
+        tokio::pin!(response);
+        loop {
+            tokio::select! {
+                r = &mut response => return r.map_err(Sent::Failed),
+                _ = tokio::time::sleep_until(give_up) => return Err(Sent::Silent),
+                _ = tokio::time::sleep_until(note), if !every.is_zero() && note < give_up => {
+                    tracing::debug!(
+                        attempt,
+                        waited_ms = started.elapsed().as_millis() as u64,
+                        url = %target.shown,
+                        "still waiting for a response"
+                    );
+                    note += every;
+                }
+            }
+        }
+    }
+
+    async fn fresh_http(&self) -> Result<&reqwest::Client, Error> {
+        self.fresh
+            .get_or_try_init(|| async {
+                http_client(&self.user_agent, self.insecure, &self.timeouts, false)
+            })
+            .await
     }
 
     /// The request's headers with the `Authorization` signature over them.
@@ -326,6 +439,8 @@ impl Client {
 /// requests sent and pages read so far (for the error that says the deadline passed).
 pub(crate) struct Budget<'a> {
     pub(crate) deadline: Instant,
+    /// The time the deadline allowed when the call started, as the error reports it.
+    pub(crate) timeout: Duration,
     pub(crate) cancel: &'a CancellationToken,
     pub(crate) requests: AtomicU32,
     pub(crate) pages: AtomicU32,
@@ -333,8 +448,11 @@ pub(crate) struct Budget<'a> {
 
 impl<'a> Budget<'a> {
     pub(crate) fn new(deadline: Instant, cancel: &'a CancellationToken) -> Self {
+        // Whole milliseconds: the deadline was "now + timeout" a moment ago.
+        let left = deadline.saturating_duration_since(Instant::now());
         Budget {
             deadline,
+            timeout: Duration::from_millis((left.as_secs_f64() * 1000.0).round() as u64),
             cancel,
             requests: AtomicU32::new(0),
             pages: AtomicU32::new(0),
@@ -372,9 +490,64 @@ fn lowercase(name: &str) -> &'static str {
     }
 }
 
+/// The HTTP client of [`Client`]: `pooled` keeps connections alive between requests.
+fn http_client(
+    user_agent: &str,
+    insecure: bool,
+    timeouts: &Timeouts,
+    pooled: bool,
+) -> Result<reqwest::Client, Error> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(timeouts.connect)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .user_agent(user_agent)
+        .danger_accept_invalid_certs(insecure)
+        // A signed request must not wander to another URL; a 3xx is reported as it is.
+        .redirect(reqwest::redirect::Policy::none());
+    if !pooled {
+        builder = builder.pool_max_idle_per_host(0);
+    }
+    builder
+        .build()
+        .map_err(|e| Error::Config(format!("cannot build the HTTP client: {}", error_chain(&e))))
+}
+
+/// How sending a request ended without response headers.
+enum Sent {
+    Failed(reqwest::Error),
+    /// Nothing came back within `timeouts.response`.
+    Silent,
+}
+
+impl Sent {
+    fn into_failure(self, shown_url: &str, response_timeout: Duration) -> Failure {
+        match self {
+            Sent::Failed(e) => transport_failure(shown_url, &e),
+            Sent::Silent => Failure::Unreachable(Error::Transport {
+                url: shown_url.to_string(),
+                message: format!(
+                    "timed out: no response within {}s of sending the request",
+                    response_timeout.as_secs_f64()
+                ),
+                timeout: true,
+                retries: 0,
+            }),
+        }
+    }
+}
+
+fn failure_error(failure: &Failure) -> &Error {
+    match failure {
+        Failure::Retryable { error, .. }
+        | Failure::Throttled { error, .. }
+        | Failure::Unreachable(error)
+        | Failure::Fatal(error) => error,
+    }
+}
+
 /// A failure before any answer. A request that cannot be built, or a certificate the client
 /// refuses, will not get better by trying again; everything else (refused, reset, timed out)
-/// may.
+/// may. No connection at all is [`Failure::Unreachable`].
 fn transport_failure(shown_url: &str, e: &reqwest::Error) -> Failure {
     let error = Error::Transport {
         url: shown_url.to_string(),
@@ -384,12 +557,45 @@ fn transport_failure(shown_url: &str, e: &reqwest::Error) -> Failure {
     };
     if e.is_builder() || tls_error(e).is_some() {
         Failure::Fatal(error)
+    } else if e.is_connect() {
+        Failure::Unreachable(error)
     } else {
         Failure::Retryable {
             error,
             retry_after: None,
         }
     }
+}
+
+/// Whether the connection closed under a request before any byte of an answer: hyper's
+/// "connection closed before message completed" (`is_incomplete_message`), or a reset or broken
+/// pipe while the request was written or its answer awaited. On a kept-alive connection that is
+/// the server having closed it while idle, a race no request can avoid; a connection that
+/// never connected is not this case.
+fn closed_before_answer(e: &reqwest::Error) -> bool {
+    if e.is_connect() || e.is_timeout() || e.is_body() || e.is_decode() {
+        return false;
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if let Some(h) = c.downcast_ref::<hyper::Error>() {
+            if h.is_incomplete_message() {
+                return true;
+            }
+        }
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::ConnectionAborted
+            ) {
+                return true;
+            }
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// The TLS error behind a transport failure, found by type along the error's causes. The
@@ -413,18 +619,33 @@ fn tls_error(e: &reqwest::Error) -> Option<&rustls::Error> {
 }
 
 /// The body, refused past [`MAX_BODY_BYTES`] (a hostile or broken server must not exhaust
-/// memory).
+/// memory), and given up on when no byte of it came for `idle`.
 async fn read_capped(
     mut response: reqwest::Response,
     shown_url: &str,
     status: u16,
+    idle: Duration,
 ) -> Result<Vec<u8>, Failure> {
     let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| transport_failure(shown_url, &e))?
-    {
+    loop {
+        let next = match tokio::time::timeout(idle, response.chunk()).await {
+            Ok(next) => next.map_err(|e| transport_failure(shown_url, &e))?,
+            Err(_) => return Err(Failure::Retryable {
+                error: Error::Transport {
+                    url: shown_url.to_string(),
+                    message: format!(
+                        "timed out: the response body stopped arriving (HTTP {status}, {} bytes \
+                             read, nothing more for {}s)",
+                        body.len(),
+                        idle.as_secs_f64()
+                    ),
+                    timeout: true,
+                    retries: 0,
+                },
+                retry_after: None,
+            }),
+        };
+        let Some(chunk) = next else { break };
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(Failure::Fatal(Error::Decode {
                 url: shown_url.to_string(),
@@ -438,8 +659,8 @@ async fn read_capped(
     Ok(body)
 }
 
-/// A 2xx with a body is an answer; an empty 2xx and the retryable statuses are tried again;
-/// every other status is final.
+/// A 2xx with a body is an answer; an empty 2xx and the retryable statuses are tried again (a
+/// 429 with `Retry-After` as throttling); every other status is final.
 fn classify(
     target: &Target,
     status: u16,
@@ -469,10 +690,10 @@ fn classify(
         });
     }
     let error = Error::Service(parse_error_body(status, request_id, &body));
-    if is_retryable_status(status) {
-        Err(Failure::Retryable { error, retry_after })
-    } else {
-        Err(Failure::Fatal(error))
+    match (status, retry_after) {
+        (429, Some(retry_after)) => Err(Failure::Throttled { error, retry_after }),
+        _ if is_retryable_status(status) => Err(Failure::Retryable { error, retry_after }),
+        _ => Err(Failure::Fatal(error)),
     }
 }
 

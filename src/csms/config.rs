@@ -10,9 +10,45 @@ use super::error::Error;
 pub const DEFAULT_CLOUD: &str = "myhuaweicloud.com";
 /// Retries of a failed request, as the provider documents.
 pub const DEFAULT_MAX_RETRIES: u32 = 5;
-/// Overall budget of one call (a whole listing, retries included): long enough for 100k tasks
-/// over a slow link, short enough that a broken service cannot hold a plan for ever.
-pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(600);
+/// Overall budget of one call (a whole listing, retries included), and the default of the data
+/// source's `timeouts { read }`: 100,000 tasks take about 10 s here, so this leaves room for slow
+/// links and throttling, while a service that keeps answering slowly cannot hold a plan for long.
+/// A silent endpoint is given up on much sooner, by the per-request [`Timeouts`].
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(300);
+
+/// How long one request may take, phase by phase. A whole call is bounded by its deadline; these
+/// bound the waits inside it, so that an endpoint that never answers fails a read in about
+/// `(max_retries + 1) * response` plus the backoff (75 s with the defaults), while a big page
+/// over a slow link keeps going as long as its bytes keep coming.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// TCP (and TLS) connection set-up.
+    pub connect: Duration,
+    /// From sending a request to its response headers, connecting included: a service that
+    /// takes longer than this to start answering is treated as silent.
+    pub response: Duration,
+    /// Longest pause between two pieces of a response body. There is no limit on the whole
+    /// body's time other than the call's deadline, so slow links still get big pages.
+    pub body_idle: Duration,
+    /// A request still waiting for its response after this is logged at DEBUG (and again after
+    /// each further period), so a hanging plan shows what it waits for.
+    pub still_waiting: Duration,
+    /// How long the verdict "this endpoint is unreachable" makes other requests to it fail at
+    /// once with the same cause, instead of each waiting it out. A success ends it sooner.
+    pub down_for: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(5),
+            response: Duration::from_secs(10),
+            body_idle: Duration::from_secs(30),
+            still_waiting: Duration::from_secs(5),
+            down_for: Duration::from_secs(60),
+        }
+    }
+}
 
 /// Everything the client needs. `Debug` redacts `secret_key` and `security_token`.
 #[derive(Clone)]
@@ -37,8 +73,11 @@ pub struct ClientConfig {
     /// Retries of a failed request (429, 5xx gateway faults, connection errors).
     pub max_retries: u32,
     pub user_agent: String,
-    /// Overall deadline of one call (a whole listing including retries; a project lookup).
+    /// Overall deadline of one call (a whole listing including retries; a project lookup),
+    /// unless the caller gives its own.
     pub deadline: Duration,
+    /// Per-request time bounds.
+    pub timeouts: Timeouts,
 }
 
 impl Default for ClientConfig {
@@ -56,6 +95,7 @@ impl Default for ClientConfig {
             max_retries: DEFAULT_MAX_RETRIES,
             user_agent: concat!("terraform-provider-csms/", env!("CARGO_PKG_VERSION")).to_string(),
             deadline: DEFAULT_DEADLINE,
+            timeouts: Timeouts::default(),
         }
     }
 }
@@ -82,6 +122,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("max_retries", &self.max_retries)
             .field("user_agent", &self.user_agent)
             .field("deadline", &self.deadline)
+            .field("timeouts", &self.timeouts)
             .finish()
     }
 }
@@ -281,7 +322,7 @@ mod tests {
         let c = ClientConfig::default();
         assert_eq!(c.cloud, "myhuaweicloud.com");
         assert_eq!(c.max_retries, 5);
-        assert_eq!(c.deadline, Duration::from_secs(600));
+        assert_eq!(c.deadline, Duration::from_secs(300));
         assert!(c.user_agent.starts_with("terraform-provider-csms/"));
     }
 }

@@ -7,6 +7,7 @@
 pub mod config;
 pub mod diagnostics;
 pub mod rotation_tasks;
+pub mod timeouts;
 
 use std::sync::{Arc, RwLock};
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use super::timeouts::{self, Timeouts};
 use super::{diagnostics, ClientSlot};
 use crate::csms::pager::{page_size, MAX_PAGE_SIZE};
 use crate::csms::task::valid_secret_name;
@@ -67,6 +68,7 @@ pub fn schema() -> Schema {
                  without a matching task (never rotated, or a wrong name) has no entry: read it with `try()` or \
                  `lookup()`.",
             ),
+            timeouts::attribute(),
         ],
     }
 }
@@ -108,9 +110,14 @@ impl RotationTasks {
 
     async fn read_tasks(&self, request: ReadRequest<'_>) -> ReadResult {
         let query = query(&request.config).map_err(Failed::new)?;
+        let timeouts = timeouts::read(&request.config).map_err(Failed::from)?;
         let client = self.client.get()?;
         let listing = client
-            .list_tasks(&query, &request.cancel)
+            .list_tasks_within(
+                &query,
+                Timeouts::read_or_default(timeouts.as_ref()),
+                &request.cancel,
+            )
             .await
             .map_err(|e| Failed::from(diagnostics::from_error(&e)))?;
         let mut warnings: Vec<Diagnostic> = listing
@@ -121,7 +128,7 @@ impl RotationTasks {
         if listing.tasks.is_empty() {
             warnings.extend(nothing_matched(&query));
         }
-        let state = state(request.schema, &query, listing)
+        let state = state(request.schema, &query, timeouts.as_ref(), listing)
             .map_err(|e| Failed::from(diagnostics::provider_bug(&e)))?;
         Ok(Read { state, warnings })
     }
@@ -137,7 +144,9 @@ impl DataSource for RotationTasks {
     }
 
     fn validate(&self, config: &Value) -> Vec<Diagnostic> {
-        query(config).err().unwrap_or_default()
+        let mut diags = query(config).err().unwrap_or_default();
+        diags.extend(timeouts::read(config).err());
+        diags
     }
 
     fn read<'a>(&'a self, request: ReadRequest<'a>) -> BoxFuture<'a, ReadResult> {
@@ -291,11 +300,12 @@ pub fn id(query: &TaskQuery) -> String {
     }
 }
 
-/// The data source's state: the echoed query, tasks newest first and the newest per secret.
-/// The tasks are dropped here, before the server encodes its response.
+/// The data source's state: the echoed query and `timeouts` block, tasks newest first and the
+/// newest per secret. The tasks are dropped here, before the server encodes its response.
 pub fn state(
     schema: &Schema,
     query: &TaskQuery,
+    timeouts: Option<&Timeouts>,
     listing: Listing,
 ) -> Result<State, SchemaMismatch> {
     let Listing {
@@ -318,6 +328,12 @@ pub fn state(
         o.int("total", Some(total.unwrap_or(tasks.len() as i64)));
         o.list("tasks", tasks.iter(), write_task);
         o.map("latest", latest.iter(), |o, task| write_task(o, task));
+        o.block(
+            timeouts::NAME,
+            timeouts.map(|t| {
+                |o: &mut ObjectWriter| o.string("read", t.read.as_ref().map(|r| r.written.as_str()))
+            }),
+        );
     })
 }
 
@@ -486,7 +502,15 @@ mod tests {
 
     /// The state as Terraform will decode it.
     fn decoded_state(query: &TaskQuery, listing: Listing) -> Value {
-        let state = state(&schema(), query, listing).unwrap();
+        decoded_state_with(query, None, listing)
+    }
+
+    fn decoded_state_with(
+        query: &TaskQuery,
+        timeouts: Option<&Timeouts>,
+        listing: Listing,
+    ) -> Value {
+        let state = state(&schema(), query, timeouts, listing).unwrap();
         crate::plugin::codec::decode_msgpack(state.as_bytes()).unwrap()
     }
 
@@ -532,6 +556,41 @@ mod tests {
         assert_eq!(t.get("task_time"), &Value::Number(1_715_436_899_000.0));
         assert_eq!(t.get("task_error_msg"), &Value::Null);
         assert_eq!(rfc3339(1_500), Some("1970-01-01T00:00:01.5Z".into()));
+    }
+
+    #[test]
+    fn state_echoes_the_timeouts_block_as_configured() {
+        let q = TaskQuery::default();
+        let none = decoded_state_with(&q, None, Listing::default());
+        assert_eq!(none.get("timeouts"), &Value::Null);
+        let empty = decoded_state_with(&q, Some(&Timeouts::default()), Listing::default());
+        assert_eq!(empty.get("timeouts").get("read"), &Value::Null);
+        assert!(matches!(empty.get("timeouts"), Value::Object(_)));
+        let config = block(&[("timeouts", Value::object([("read", s("1h30m"))]))]);
+        let t = timeouts::read(&config).unwrap();
+        let set = decoded_state_with(&q, t.as_ref(), Listing::default());
+        assert_eq!(set.get("timeouts").get("read"), &s("1h30m"));
+        assert_eq!(
+            Timeouts::read_or_default(t.as_ref()),
+            std::time::Duration::from_secs(5400)
+        );
+    }
+
+    #[test]
+    fn a_bad_read_timeout_is_refused_at_validation_on_its_attribute() {
+        let ds = RotationTasks::new(ClientSlot::default());
+        let bad = block(&[("timeouts", Value::object([("read", s("ten minutes"))]))]);
+        let diags = ds.validate(&bad);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(
+            diags[0].path,
+            [
+                PathStep::Attribute("timeouts".into()),
+                PathStep::Attribute("read".into())
+            ]
+        );
+        let unknown = block(&[("timeouts", Value::object([("read", Value::Unknown)]))]);
+        assert!(ds.validate(&unknown).is_empty());
     }
 
     #[test]
