@@ -317,6 +317,19 @@ mod tests {
         );
     }
 
+    /// The bound: with the defaults, a silent endpoint fails a read in well under two
+    /// minutes: every try waits `response` at most, plus the largest backoffs between them.
+    #[test]
+    fn a_silent_endpoint_fails_a_read_well_under_two_minutes_by_default() {
+        let (t, p) = (Timeouts::default(), crate::csms::RetryPolicy::default());
+        let tries = ClientConfig::default().max_retries + 1;
+        let backoff: Duration = (0..tries - 1).map(|r| p.ceiling(r)).sum();
+        let worst = t.response * tries + backoff;
+        assert_eq!(worst, Duration::from_millis(75_500));
+        assert!(t.connect < t.response, "connecting is part of the response wait");
+        assert!(worst < DEFAULT_DEADLINE / 2);
+    }
+
     #[test]
     fn defaults() {
         let c = ClientConfig::default();

@@ -487,4 +487,139 @@ mod tests {
         assert!(matches!(err, Error::Cancelled), "{err}");
         assert_eq!(start.elapsed(), Duration::from_secs(2));
     }
+
+    #[test]
+    fn retry_after_gets_jitter_of_half_its_wait_with_a_floor() {
+        let p = RetryPolicy::default();
+        let one = Duration::from_secs(1);
+        assert_eq!(p.delay(0, Some(one), 0.0), one);
+        assert_eq!(p.delay(0, Some(one), 1.0), Duration::from_millis(1500));
+        assert_eq!(
+            p.delay(0, Some(Duration::ZERO), 1.0),
+            RETRY_AFTER_JITTER_FLOOR
+        );
+        // Capped waits get jitter on the capped value.
+        assert_eq!(
+            p.delay(0, Some(Duration::from_secs(3600)), 1.0),
+            Duration::from_secs(90)
+        );
+        // Parallel readers told the same wait come back spread out, never before it.
+        let mut rng = fastrand::Rng::with_seed(11);
+        let waits: Vec<Duration> = (0..50).map(|_| p.delay(0, Some(one), rng.f64())).collect();
+        assert!(waits.iter().all(|w| *w >= one && *w <= Duration::from_millis(1500)));
+        let mut distinct = waits.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert!(distinct.len() > 40, "{} distinct waits", distinct.len());
+    }
+
+    fn throttled() -> Failure {
+        Failure::Throttled {
+            error: svc(429),
+            retry_after: Duration::from_secs(1),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttling_with_retry_after_does_not_use_up_max_retries() {
+        let p = RetryPolicy {
+            max_retries: 0,
+            ..RetryPolicy::default()
+        };
+        let calls = AtomicU32::new(0);
+        let start = Instant::now();
+        let tries = run(
+            &p,
+            start + Duration::from_secs(600),
+            &CancellationToken::new(),
+            |tries| {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    assert_eq!(tries, n, "attempt numbers count every request");
+                    if n < 10 {
+                        Err(throttled())
+                    } else {
+                        Ok(tries)
+                    }
+                }
+            },
+            interrupted,
+        )
+        .await
+        .unwrap();
+        assert_eq!(tries, 10);
+        let waited = start.elapsed();
+        assert!(
+            waited >= Duration::from_secs(10) && waited <= Duration::from_secs(15),
+            "{waited:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn endless_throttling_ends_at_its_cap_or_the_deadline() {
+        let calls = AtomicU32::new(0);
+        let err = run(
+            &RetryPolicy::default(),
+            Instant::now() + Duration::from_secs(3600),
+            &CancellationToken::new(),
+            |_| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async { Err::<(), _>(throttled()) }
+            },
+            interrupted,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(calls.load(Ordering::SeqCst), MAX_THROTTLED_RETRIES + 1);
+        assert_eq!(err.service().unwrap().retries, MAX_THROTTLED_RETRIES);
+
+        let calls = AtomicU32::new(0);
+        let start = Instant::now();
+        let err = run(
+            &RetryPolicy::default(),
+            start + Duration::from_secs(10),
+            &CancellationToken::new(),
+            |_| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async { Err::<(), _>(throttled()) }
+            },
+            interrupted,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.service().unwrap().status, 429);
+        assert!(start.elapsed() < Duration::from_secs(10));
+        // 1 to 1.5 s per wait: between 6 and 10 requests fit in 10 s.
+        assert!((6..=10).contains(&calls.load(Ordering::SeqCst)), "{calls:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unreachable_is_retried_and_counted_like_other_failures() {
+        let p = RetryPolicy {
+            max_retries: 2,
+            ..RetryPolicy::default()
+        };
+        let calls = AtomicU32::new(0);
+        let err = run(
+            &p,
+            Instant::now() + Duration::from_secs(600),
+            &CancellationToken::new(),
+            |_| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async {
+                    Err::<(), _>(Failure::Unreachable(Error::Transport {
+                        url: "u".into(),
+                        message: "refused".into(),
+                        timeout: false,
+                        retries: 0,
+                    }))
+                }
+            },
+            interrupted,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        assert!(matches!(err, Error::Transport { retries: 2, .. }), "{err}");
+    }
 }
