@@ -630,20 +630,22 @@ async fn read_capped(
     loop {
         let next = match tokio::time::timeout(idle, response.chunk()).await {
             Ok(next) => next.map_err(|e| transport_failure(shown_url, &e))?,
-            Err(_) => return Err(Failure::Retryable {
-                error: Error::Transport {
-                    url: shown_url.to_string(),
-                    message: format!(
+            Err(_) => {
+                return Err(Failure::Retryable {
+                    error: Error::Transport {
+                        url: shown_url.to_string(),
+                        message: format!(
                         "timed out: the response body stopped arriving (HTTP {status}, {} bytes \
                              read, nothing more for {}s)",
                         body.len(),
                         idle.as_secs_f64()
                     ),
-                    timeout: true,
-                    retries: 0,
-                },
-                retry_after: None,
-            }),
+                        timeout: true,
+                        retries: 0,
+                    },
+                    retry_after: None,
+                })
+            }
         };
         let Some(chunk) = next else { break };
         if body.len() + chunk.len() > MAX_BODY_BYTES {

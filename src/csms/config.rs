@@ -326,7 +326,10 @@ mod tests {
         let backoff: Duration = (0..tries - 1).map(|r| p.ceiling(r)).sum();
         let worst = t.response * tries + backoff;
         assert_eq!(worst, Duration::from_millis(75_500));
-        assert!(t.connect < t.response, "connecting is part of the response wait");
+        assert!(
+            t.connect < t.response,
+            "connecting is part of the response wait"
+        );
         assert!(worst < DEFAULT_DEADLINE / 2);
     }
 

@@ -506,7 +506,9 @@ mod tests {
         // Parallel readers told the same wait come back spread out, never before it.
         let mut rng = fastrand::Rng::with_seed(11);
         let waits: Vec<Duration> = (0..50).map(|_| p.delay(0, Some(one), rng.f64())).collect();
-        assert!(waits.iter().all(|w| *w >= one && *w <= Duration::from_millis(1500)));
+        assert!(waits
+            .iter()
+            .all(|w| *w >= one && *w <= Duration::from_millis(1500)));
         let mut distinct = waits.clone();
         distinct.sort();
         distinct.dedup();
@@ -590,7 +592,10 @@ mod tests {
         assert_eq!(err.service().unwrap().status, 429);
         assert!(start.elapsed() < Duration::from_secs(10));
         // 1 to 1.5 s per wait: between 6 and 10 requests fit in 10 s.
-        assert!((6..=10).contains(&calls.load(Ordering::SeqCst)), "{calls:?}");
+        assert!(
+            (6..=10).contains(&calls.load(Ordering::SeqCst)),
+            "{calls:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]

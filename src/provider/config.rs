@@ -87,8 +87,10 @@ arguments! {
     INSECURE = "insecure", Flag, "HW_INSECURE", sensitive: false,
         "Skip TLS certificate verification (a warning is shown).";
     MAX_RETRIES = "max_retries", Retries, "HW_MAX_RETRIES", sensitive: false,
-        "Retries of a request that failed with 429, 500, 502, 503, 504 or a connection error, \
-         with exponential backoff and jitter; 0 to 20, default 5.";
+        "Retries of a request that failed with 500, 502, 503, 504, a 429 without `Retry-After`, a \
+         connection error or no response, with exponential backoff and jitter; 0 to 20, default 5. \
+         A 429 with `Retry-After` is waited out (plus jitter) within the read's `timeouts.read`, up \
+         to 50 times, without counting here.";
 }
 
 /// Retries beyond this only prolong a plan that is failing anyway.

@@ -27,7 +27,8 @@ pub fn attribute() -> Attribute {
             )],
         ),
         Usage::Optional,
-        "Time bounds of this data source, as other providers take them.",
+        "Time bounds of this data source, in the block Terraform providers conventionally take \
+         (`timeouts { read = \"10m\" }`).",
     )
 }
 
