@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -240,11 +239,10 @@ async fn a_silent_endpoint_times_out_per_try_and_later_reads_fail_fast_with_its_
     );
 }
 
-/// Refused connections are "unreachable" too, and a success by another read clears the
-/// verdict at once (here: the same client after the verdict, against a second endpoint
-/// origin, is unaffected; and the first endpoint's next success clears its verdict).
+/// Refused connections make the verdict too: the next read fails at once, without a retry,
+/// naming the refusal.
 #[tokio::test]
-async fn a_refused_endpoint_fails_other_reads_fast_and_other_endpoints_are_unaffected() {
+async fn a_refused_endpoint_fails_later_reads_fast() {
     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let refused_url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
@@ -281,84 +279,6 @@ async fn a_closed_keep_alive_connection_is_retried_at_once_without_counting() {
     assert_eq!((server.connections(), server.requests()), (2, 3));
 }
 
-/// A `tracing` subscriber for this thread that keeps what it writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-/// DEBUG tells a waiting request from a hung provider: a line while it waits, then its status,
-/// latency and attempt number; a try without an answer is logged with its error.
-#[tokio::test]
-async fn debug_logs_waiting_requests_and_every_answer_with_status_latency_and_attempt() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let server = Endpoint::start(Mode::Answer {
-        delay: Duration::from_millis(450),
-    })
-    .await;
-    let c = client(
-        &server.url(),
-        2,
-        Timeouts {
-            response: Duration::from_secs(5),
-            ..short()
-        },
-    );
-    list(&c).await.unwrap();
-    let text = logs.text();
-    let waiting: Vec<&str> = text
-        .lines()
-        .filter(|l| l.contains("still waiting for a response"))
-        .collect();
-    assert!(!waiting.is_empty(), "{text}");
-    assert!(
-        waiting[0].contains("attempt=1") && waiting[0].contains("waited_ms="),
-        "{}",
-        waiting[0]
-    );
-    let answered = text
-        .lines()
-        .find(|l| l.contains("answered"))
-        .unwrap_or_else(|| panic!("no answer line: {text}"));
-    for field in ["attempt=1", "status=200", "latency_ms=", "bytes="] {
-        assert!(answered.contains(field), "{field}: {answered}");
-    }
-    assert!(!text.contains(SK), "{text}");
-
-    server.set(Mode::Silent);
-    let c = client(&server.url(), 1, short());
-    list(&c).await.unwrap_err();
-    let text = logs.text();
-    let failed: Vec<&str> = text.lines().filter(|l| l.contains("no answer")).collect();
-    assert_eq!(failed.len(), 2, "{text}");
-    assert!(
-        failed[1].contains("attempt=2") && failed[1].contains("latency_ms="),
-        "{}",
-        failed[1]
-    );
-}
-
 // ---------------------------------------------------------------------------------------------
 // Real Terraform, the provider's defaults.
 
@@ -370,6 +290,23 @@ fn data_sources(n: usize, body: &str) -> String {
             )
         })
         .collect()
+}
+
+/// The provider's lines of Terraform's log in `run`'s stderr.
+fn provider_log(run: &common::terraform::Run) -> Vec<&str> {
+    run.stderr
+        .lines()
+        .filter(|l| l.contains("provider.terraform-provider-csms"))
+        .collect()
+}
+
+/// The first of `lines` that contains every one of `needles`.
+#[track_caller]
+fn line_with<'a>(lines: &[&'a str], needles: &[&str]) -> &'a str {
+    lines
+        .iter()
+        .find(|l| needles.iter().all(|n| l.contains(n)))
+        .unwrap_or_else(|| panic!("no provider line with {needles:?}:\n{}", lines.join("\n")))
 }
 
 fn pointed_at(url: &str, config: &str) -> Workdir {
@@ -397,9 +334,16 @@ async fn a_silent_endpoint_with_five_data_sources_fails_the_plan_in_under_150_se
         "Cannot reach the CSMS API",
         "timed out: no response within 10s of sending the request",
     ]);
+    let provider_lines = provider_log(&run);
+    let waiting = line_with(&provider_lines, &["still waiting for a response"]);
     assert!(
-        run.stderr.contains("still waiting for a response"),
-        "no waiting line at DEBUG"
+        waiting.contains("attempt=1") && waiting.contains("waited_ms="),
+        "{waiting}"
+    );
+    let sixth = line_with(&provider_lines, &["no answer", "attempt=6"]);
+    assert!(
+        sixth.contains("no answer") && sixth.contains("latency_ms="),
+        "{sixth}"
     );
     assert!(server.requests() >= 6, "{} requests", server.requests());
 }
@@ -460,6 +404,19 @@ async fn timeouts_read_is_honoured_validated_and_echoed() {
          output \"read\" { value = data.csms_rotation_tasks.q.timeouts.read }\n\
          output \"n\" { value = length(data.csms_rotation_tasks.q.tasks) }\n",
     );
+    // DEBUG logs every answer with its status, latency and attempt number.
+    let logged = echoed
+        .run_with(
+            &["plan", "-input=false", "-no-color"],
+            &[("TF_LOG_PROVIDER", "DEBUG")],
+        )
+        .await;
+    logged.assert_ok();
+    let answered = line_with(&provider_log(&logged), &["answered"]);
+    for field in ["attempt=1", "status=200", "latency_ms=", "bytes="] {
+        assert!(answered.contains(field), "{field}: {answered}");
+    }
+    assert!(!logged.output().contains(SK), "secret key in the log");
     let outputs = echoed.apply_outputs().await;
     assert_eq!(outputs["read"], "1m30s");
     assert_eq!(outputs["n"], 5);

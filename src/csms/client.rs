@@ -570,8 +570,9 @@ fn transport_failure(shown_url: &str, e: &reqwest::Error) -> Failure {
 /// Whether the connection closed under a request before any byte of an answer: hyper's
 /// "connection closed before message completed" (`is_incomplete_message`), or a reset or broken
 /// pipe while the request was written or its answer awaited. On a kept-alive connection that is
-/// the server having closed it while idle, a race no request can avoid; a connection that
-/// never connected is not this case.
+/// the server having closed it while idle, a race no client can avoid. reqwest does not say
+/// whether the connection was reused, so a new one that fails this way gets the one resend too;
+/// the resend's own failure counts as usual. A connection that never connected is not this case.
 fn closed_before_answer(e: &reqwest::Error) -> bool {
     if e.is_connect() || e.is_timeout() || e.is_body() || e.is_decode() {
         return false;

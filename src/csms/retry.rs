@@ -231,6 +231,31 @@ mod tests {
         }
     }
 
+    /// Runs [`run`] with tries that all fail with `failure()`, for `within`: the error, the
+    /// number of tries, and the time it took.
+    async fn always_failing(
+        p: &RetryPolicy,
+        within: Duration,
+        failure: impl Fn() -> Failure,
+    ) -> (Error, u32, Duration) {
+        let calls = AtomicU32::new(0);
+        let start = Instant::now();
+        let err = run(
+            p,
+            start + within,
+            &CancellationToken::new(),
+            |_| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                let f = failure();
+                async move { Err::<(), _>(f) }
+            },
+            interrupted,
+        )
+        .await
+        .unwrap_err();
+        (err, calls.load(Ordering::SeqCst), start.elapsed())
+    }
+
     #[test]
     fn retryable_statuses() {
         for s in [429, 500, 502, 503, 504] {
@@ -371,25 +396,12 @@ mod tests {
             max_retries: 3,
             ..RetryPolicy::default()
         };
-        let calls = AtomicU32::new(0);
-        let err = run(
-            &p,
-            Instant::now() + Duration::from_secs(600),
-            &CancellationToken::new(),
-            |_| {
-                calls.fetch_add(1, Ordering::SeqCst);
-                async {
-                    Err::<(), _>(Failure::Retryable {
-                        error: svc(502),
-                        retry_after: None,
-                    })
-                }
-            },
-            interrupted,
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(calls.load(Ordering::SeqCst), 4);
+        let (err, calls, _) = always_failing(&p, Duration::from_secs(600), || Failure::Retryable {
+            error: svc(502),
+            retry_after: None,
+        })
+        .await;
+        assert_eq!(calls, 4);
         let s = err.service().unwrap();
         assert_eq!(
             (
@@ -404,20 +416,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn fatal_errors_are_not_retried() {
-        let calls = AtomicU32::new(0);
-        let err = run(
-            &RetryPolicy::default(),
-            Instant::now() + Duration::from_secs(600),
-            &CancellationToken::new(),
-            |_| {
-                calls.fetch_add(1, Ordering::SeqCst);
-                async { Err::<(), _>(Failure::Fatal(svc(401))) }
-            },
-            interrupted,
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let (err, calls, _) =
+            always_failing(&RetryPolicy::default(), Duration::from_secs(600), || {
+                Failure::Fatal(svc(401))
+            })
+            .await;
+        assert_eq!(calls, 1);
         assert_eq!(err.service().unwrap().retries, 0);
     }
 
@@ -559,43 +563,16 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn endless_throttling_ends_at_its_cap_or_the_deadline() {
-        let calls = AtomicU32::new(0);
-        let err = run(
-            &RetryPolicy::default(),
-            Instant::now() + Duration::from_secs(3600),
-            &CancellationToken::new(),
-            |_| {
-                calls.fetch_add(1, Ordering::SeqCst);
-                async { Err::<(), _>(throttled()) }
-            },
-            interrupted,
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(calls.load(Ordering::SeqCst), MAX_THROTTLED_RETRIES + 1);
+        let p = RetryPolicy::default();
+        let (err, calls, _) = always_failing(&p, Duration::from_secs(3600), throttled).await;
+        assert_eq!(calls, MAX_THROTTLED_RETRIES + 1);
         assert_eq!(err.service().unwrap().retries, MAX_THROTTLED_RETRIES);
 
-        let calls = AtomicU32::new(0);
-        let start = Instant::now();
-        let err = run(
-            &RetryPolicy::default(),
-            start + Duration::from_secs(10),
-            &CancellationToken::new(),
-            |_| {
-                calls.fetch_add(1, Ordering::SeqCst);
-                async { Err::<(), _>(throttled()) }
-            },
-            interrupted,
-        )
-        .await
-        .unwrap_err();
+        let (err, calls, took) = always_failing(&p, Duration::from_secs(10), throttled).await;
         assert_eq!(err.service().unwrap().status, 429);
-        assert!(start.elapsed() < Duration::from_secs(10));
+        assert!(took < Duration::from_secs(10), "{took:?}");
         // 1 to 1.5 s per wait: between 6 and 10 requests fit in 10 s.
-        assert!(
-            (6..=10).contains(&calls.load(Ordering::SeqCst)),
-            "{calls:?}"
-        );
+        assert!((6..=10).contains(&calls), "{calls}");
     }
 
     #[tokio::test(start_paused = true)]
@@ -604,27 +581,16 @@ mod tests {
             max_retries: 2,
             ..RetryPolicy::default()
         };
-        let calls = AtomicU32::new(0);
-        let err = run(
-            &p,
-            Instant::now() + Duration::from_secs(600),
-            &CancellationToken::new(),
-            |_| {
-                calls.fetch_add(1, Ordering::SeqCst);
-                async {
-                    Err::<(), _>(Failure::Unreachable(Error::Transport {
-                        url: "u".into(),
-                        message: "refused".into(),
-                        timeout: false,
-                        retries: 0,
-                    }))
-                }
-            },
-            interrupted,
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        let (err, calls, _) = always_failing(&p, Duration::from_secs(600), || {
+            Failure::Unreachable(Error::Transport {
+                url: "u".into(),
+                message: "refused".into(),
+                timeout: false,
+                retries: 0,
+            })
+        })
+        .await;
+        assert_eq!(calls, 3);
         assert!(matches!(err, Error::Transport { retries: 2, .. }), "{err}");
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::timeouts::{self, Timeouts};
+use super::timeouts::{self, TimeoutsBlock};
 use super::{diagnostics, ClientSlot};
 use crate::csms::pager::{page_size, MAX_PAGE_SIZE};
 use crate::csms::task::valid_secret_name;
@@ -115,7 +115,7 @@ impl RotationTasks {
         let listing = client
             .list_tasks_within(
                 &query,
-                Timeouts::read_or_default(timeouts.as_ref()),
+                TimeoutsBlock::read_or_default(timeouts.as_ref()),
                 &request.cancel,
             )
             .await
@@ -305,7 +305,7 @@ pub fn id(query: &TaskQuery) -> String {
 pub fn state(
     schema: &Schema,
     query: &TaskQuery,
-    timeouts: Option<&Timeouts>,
+    timeouts: Option<&TimeoutsBlock>,
     listing: Listing,
 ) -> Result<State, SchemaMismatch> {
     let Listing {
@@ -507,7 +507,7 @@ mod tests {
 
     fn decoded_state_with(
         query: &TaskQuery,
-        timeouts: Option<&Timeouts>,
+        timeouts: Option<&TimeoutsBlock>,
         listing: Listing,
     ) -> Value {
         let state = state(&schema(), query, timeouts, listing).unwrap();
@@ -563,7 +563,7 @@ mod tests {
         let q = TaskQuery::default();
         let none = decoded_state_with(&q, None, Listing::default());
         assert_eq!(none.get("timeouts"), &Value::Null);
-        let empty = decoded_state_with(&q, Some(&Timeouts::default()), Listing::default());
+        let empty = decoded_state_with(&q, Some(&TimeoutsBlock::default()), Listing::default());
         assert_eq!(empty.get("timeouts").get("read"), &Value::Null);
         assert!(matches!(empty.get("timeouts"), Value::Object(_)));
         let config = block(&[("timeouts", Value::object([("read", s("1h30m"))]))]);
@@ -571,7 +571,7 @@ mod tests {
         let set = decoded_state_with(&q, t.as_ref(), Listing::default());
         assert_eq!(set.get("timeouts").get("read"), &s("1h30m"));
         assert_eq!(
-            Timeouts::read_or_default(t.as_ref()),
+            TimeoutsBlock::read_or_default(t.as_ref()),
             std::time::Duration::from_secs(5400)
         );
     }

@@ -41,13 +41,13 @@ pub struct ReadTimeout {
 
 /// The block as configured: `None` without a block; a block without `read` has `read: None`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Timeouts {
+pub struct TimeoutsBlock {
     pub read: Option<ReadTimeout>,
 }
 
-impl Timeouts {
+impl TimeoutsBlock {
     /// The read's bound: the configured `read`, else the default.
-    pub fn read_or_default(block: Option<&Timeouts>) -> Duration {
+    pub fn read_or_default(block: Option<&TimeoutsBlock>) -> Duration {
         block
             .and_then(|t| t.read.as_ref())
             .map_or(DEFAULT_DEADLINE, |r| r.duration)
@@ -56,7 +56,7 @@ impl Timeouts {
 
 /// Reads and checks the block of `config` (the data source's object). An unknown block or
 /// `read` skips the check (validate may see one; a read never does) and counts as unset.
-pub fn read(config: &Value) -> Result<Option<Timeouts>, Diagnostic> {
+pub fn read(config: &Value) -> Result<Option<TimeoutsBlock>, Diagnostic> {
     let block = match config.get(NAME) {
         Value::Null | Value::Unknown => return Ok(None),
         block => block,
@@ -102,7 +102,7 @@ pub fn read(config: &Value) -> Result<Option<Timeouts>, Diagnostic> {
             }
         },
     };
-    Ok(Some(Timeouts { read }))
+    Ok(Some(TimeoutsBlock { read }))
 }
 
 /// Parses Go's `time.ParseDuration` syntax: an optional sign, then one or more numbers (with an
@@ -221,11 +221,11 @@ mod tests {
         assert_eq!(read(&config(Value::Unknown)), Ok(None));
         assert_eq!(
             read(&config(read_block(Value::Unknown))),
-            Ok(Some(Timeouts { read: None }))
+            Ok(Some(TimeoutsBlock { read: None }))
         );
         assert_eq!(
             read(&config(read_block(Value::Null))),
-            Ok(Some(Timeouts { read: None }))
+            Ok(Some(TimeoutsBlock { read: None }))
         );
         let t = read(&config(read_block(Value::String("90s".into()))))
             .unwrap()
@@ -237,7 +237,10 @@ mod tests {
                 duration: Duration::from_secs(90)
             })
         );
-        assert_eq!(Timeouts::read_or_default(Some(&t)), Duration::from_secs(90));
+        assert_eq!(
+            TimeoutsBlock::read_or_default(Some(&t)),
+            Duration::from_secs(90)
+        );
         for bad in ["5 minutes", "0s", "-1m"] {
             let d = read(&config(read_block(Value::String(bad.into())))).unwrap_err();
             assert!(d.is_error());
@@ -255,9 +258,9 @@ mod tests {
 
     #[test]
     fn the_documented_default_is_the_one_applied() {
-        assert_eq!(Timeouts::read_or_default(None), DEFAULT_DEADLINE);
+        assert_eq!(TimeoutsBlock::read_or_default(None), DEFAULT_DEADLINE);
         assert_eq!(
-            Timeouts::read_or_default(Some(&Timeouts::default())),
+            TimeoutsBlock::read_or_default(Some(&TimeoutsBlock::default())),
             DEFAULT_DEADLINE
         );
         assert_eq!(parse_go_duration(DEFAULT_WRITTEN), Ok(DEFAULT_DEADLINE));
