@@ -30,6 +30,8 @@ enum Mode {
     Silent,
     /// Answers every request with [`PAGE`] after `delay`, keeping the connection alive.
     Answer { delay: Duration },
+    /// Answers with [`PAGE`] in pieces of 8 bytes, `gap` apart: a big page over a slow link.
+    Trickle { gap: Duration },
     /// Answers the first request of each connection; reads the second and closes the
     /// connection without a byte of answer, as a server closing an idle keep-alive connection
     /// just as a request arrives does.
@@ -119,6 +121,22 @@ async fn serve(
             Mode::CloseSecond if on_this_connection >= 2 => return,
             Mode::CloseSecond => {}
             Mode::Answer { delay } => tokio::time::sleep(delay).await,
+            Mode::Trickle { gap } => {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                    PAGE.len()
+                );
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                for piece in PAGE.as_bytes().chunks(8) {
+                    tokio::time::sleep(gap).await;
+                    if stream.write_all(piece).await.is_err() {
+                        return;
+                    }
+                }
+                continue;
+            }
         }
         let answer = format!(
             "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{PAGE}",
@@ -260,6 +278,31 @@ async fn a_refused_endpoint_fails_later_reads_fast() {
     assert!(
         matches!(second, Error::Transport { retries: 0, .. }),
         "{second:?}"
+    );
+}
+
+/// A body that keeps coming is read however long it takes in all (here 1.4 s, four times the
+/// response timeout); a body that stops for longer than `body_idle` fails, saying so.
+#[tokio::test]
+async fn a_slow_body_is_read_while_it_keeps_coming_and_a_stalled_one_fails() {
+    let server = Endpoint::start(Mode::Trickle {
+        gap: Duration::from_millis(100),
+    })
+    .await;
+    let c = client(&server.url(), 0, short());
+    let listing = list(&c).await.expect("a slow page is read whole");
+    assert_eq!(listing.tasks.len(), 1);
+
+    server.set(Mode::Trickle {
+        gap: Duration::from_millis(900),
+    });
+    let e = list(&c).await.unwrap_err();
+    assert!(matches!(e, Error::Transport { timeout: true, .. }), "{e:?}");
+    assert!(
+        transport_message(&e).contains(
+            "the response body stopped arriving (HTTP 200, 0 bytes read, nothing more for 0.3s)"
+        ),
+        "{e}"
     );
 }
 
