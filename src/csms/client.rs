@@ -1,6 +1,7 @@
 //! [`Client`]: signed GETs with retries, the all-pages task listing, the project id.
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -10,12 +11,13 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::config::{host_header, ClientConfig};
+use super::credentials::{CredentialProvider, Credentials, Source};
 use super::error::{excerpt, parse_error_body, Error};
 use super::pager::{Listing, TaskPager, TaskQuery};
 use super::retry::{
     self, is_retryable_status, parse_retry_after, Failure, Interrupted, RetryPolicy,
 };
-use super::signer::{encode, SignedRequest, Signer};
+use super::signer::{encode, SignedRequest, Signer, SigningAlgorithm};
 use super::task::TaskPage;
 
 /// Time to establish a TCP (and TLS) connection.
@@ -29,12 +31,13 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 /// is reused by every request. `Debug` shows no secret.
 pub struct Client {
     http: reqwest::Client,
-    signer: Signer,
+    /// Asked before every request, so keys renewed during a long listing sign the next page.
+    credentials: Arc<CredentialProvider>,
+    algorithm: SigningAlgorithm,
     endpoint: Url,
     /// IAM base URL and region, when the project id must be looked up.
     iam: Option<(Url, String)>,
     project_id: OnceCell<String>,
-    security_token: Option<String>,
     deadline: Duration,
     policy: RetryPolicy,
 }
@@ -45,11 +48,8 @@ impl std::fmt::Debug for Client {
             .field("endpoint", &self.endpoint.as_str())
             .field("iam", &self.iam.as_ref().map(|(u, r)| (u.as_str(), r)))
             .field("project_id", &self.project_id.get())
-            .field("access_key", &self.signer.access_key())
-            .field(
-                "security_token",
-                &self.security_token.as_ref().map(|_| "<redacted>"),
-            )
+            .field("credentials", &self.credentials.source().to_string())
+            .field("signing_algorithm", &self.algorithm)
             .field("deadline", &self.deadline)
             .field("policy", &self.policy)
             .finish_non_exhaustive()
@@ -64,9 +64,8 @@ pub(crate) struct Answer {
 }
 
 impl Client {
-    /// Checks `cfg` and builds the HTTP client. Sends no request.
+    /// Checks `cfg` and builds the HTTP client, signing with `cfg`'s keys. Sends no request.
     pub fn new(cfg: ClientConfig) -> Result<Client, Error> {
-        let endpoint = cfg.csms_endpoint()?;
         if cfg.access_key.trim().is_empty() {
             return Err(Error::Config("access_key is empty".into()));
         }
@@ -86,15 +85,8 @@ impl Client {
                     .into(),
             ));
         }
-        if let Some(p) = cfg.project_id.as_deref().map(str::trim) {
-            if !p.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(Error::Config(
-                    "project_id may only contain printable ASCII characters".into(),
-                ));
-            }
-        }
-        let security_token = cfg.security_token.clone().filter(|t| !t.is_empty());
-        if let Some(t) = &security_token {
+        let security_token = cfg.security_token.as_deref().filter(|t| !t.is_empty());
+        if let Some(t) = security_token {
             // `HeaderValue` would take non-ASCII bytes, but servers read such a header as
             // absent or mangled and the signature then fails with a misleading 401.
             if !t.bytes().all(|b| b.is_ascii_graphic()) {
@@ -102,6 +94,25 @@ impl Client {
                     "security_token contains characters not allowed in an HTTP header \
                      (only printable ASCII)"
                         .into(),
+                ));
+            }
+        }
+        let keys = Credentials::new(access_key, &cfg.secret_key, security_token);
+        let credentials = Arc::new(CredentialProvider::fixed(Source::Block, keys));
+        Client::with_credentials(cfg, credentials)
+    }
+
+    /// Like [`Client::new`], but signing each request with the keys `credentials` holds at that
+    /// moment (renewed before they expire) instead of `cfg`'s own, which are ignored.
+    pub fn with_credentials(
+        cfg: ClientConfig,
+        credentials: Arc<CredentialProvider>,
+    ) -> Result<Client, Error> {
+        let endpoint = cfg.csms_endpoint()?;
+        if let Some(p) = cfg.project_id.as_deref().map(str::trim) {
+            if !p.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(Error::Config(
+                    "project_id may only contain printable ASCII characters".into(),
                 ));
             }
         }
@@ -138,11 +149,11 @@ impl Client {
             })?;
         Ok(Client {
             http,
-            signer: Signer::new(cfg.access_key.trim(), &cfg.secret_key),
+            credentials,
+            algorithm: cfg.signing_algorithm,
             endpoint,
             iam,
             project_id: OnceCell::new_with(project_id.map(String::from)),
-            security_token,
             deadline: cfg.deadline,
             policy: RetryPolicy {
                 max_retries: cfg.max_retries,
@@ -265,8 +276,14 @@ impl Client {
 
     /// One try: sign, send, read the body within its cap, classify.
     async fn attempt(&self, target: &Target, request: &Get<'_>) -> Result<Answer, Failure> {
+        let keys = self.credentials.current().await.map_err(|e| {
+            Failure::Fatal(Error::Request {
+                url: target.shown.clone(),
+                reason: format!("no valid credentials to sign it: {e}"),
+            })
+        })?;
         let headers = self
-            .signed_headers(target, request)
+            .signed_headers(target, request, &keys)
             .map_err(Failure::Fatal)?;
         let response = self
             .http
@@ -283,8 +300,13 @@ impl Client {
         classify(target, status, request_id.as_deref(), retry_after, body)
     }
 
-    /// The request's headers with the `Authorization` signature over them.
-    fn signed_headers(&self, target: &Target, request: &Get<'_>) -> Result<HeaderMap, Error> {
+    /// The request's headers with the `Authorization` signature of `keys` over them.
+    fn signed_headers(
+        &self,
+        target: &Target,
+        request: &Get<'_>,
+        keys: &Credentials,
+    ) -> Result<HeaderMap, Error> {
         let mut headers: Vec<(&str, String)> = vec![
             ("Host", target.host.clone()),
             ("X-Sdk-Date", sdk_date()),
@@ -293,14 +315,15 @@ impl Client {
         if let Some(p) = request.project {
             headers.push(("X-Project-Id", p.to_string()));
         }
-        if let Some(t) = &self.security_token {
+        if let Some(t) = &keys.security_token {
             headers.push(("X-Security-Token", t.clone()));
         }
         let owned: Vec<(String, String)> = headers
             .iter()
             .map(|(n, v)| (n.to_string(), v.clone()))
             .collect();
-        let authorization = self.signer.authorization(&SignedRequest {
+        let signer = Signer::with_algorithm(&keys.access_key, &keys.secret_key, self.algorithm);
+        let authorization = signer.authorization(&SignedRequest {
             method: "GET",
             path: &target.signed_path,
             query: request.query,
