@@ -49,6 +49,13 @@ pub fn schema() -> Schema {
                 "Tasks per request, 1 to 1000 (API `limit`). Unset: 1000, falling back to 50 if the service \
                  rejects it. Every page is read either way; this only trades requests for response size.",
             ),
+            optional(
+                "region",
+                Type::String,
+                "Region to read, e.g. `eu-west-101`, instead of the provider's: `for_each` over regions \
+                 with one provider block. The region's project is looked up through IAM (once per region), \
+                 as the provider's credentials; the provider's `project_id` applies to its own region only.",
+            ),
             computed("id", Type::String, "Identifies the query; the same for the same filters."),
             computed("total", Type::Number, "Number of tasks the service reports for the query; 0 when the filters match nothing."),
             Attribute::new(
@@ -108,7 +115,8 @@ impl RotationTasks {
 
     async fn read_tasks(&self, request: ReadRequest<'_>) -> ReadResult {
         let query = query(&request.config).map_err(Failed::new)?;
-        let client = self.client.get()?;
+        let region = region(&request.config).map_err(Failed::new)?;
+        let client = self.client.get(region.as_deref())?;
         let listing = client
             .list_tasks(&query, &request.cancel)
             .await
@@ -121,7 +129,7 @@ impl RotationTasks {
         if listing.tasks.is_empty() {
             warnings.extend(nothing_matched(&query));
         }
-        let state = state(request.schema, &query, listing)
+        let state = state(request.schema, &query, region.as_deref(), listing)
             .map_err(|e| Failed::from(diagnostics::provider_bug(&e)))?;
         Ok(Read { state, warnings })
     }
@@ -137,7 +145,9 @@ impl DataSource for RotationTasks {
     }
 
     fn validate(&self, config: &Value) -> Vec<Diagnostic> {
-        query(config).err().unwrap_or_default()
+        let mut diags = query(config).err().unwrap_or_default();
+        diags.extend(region(config).err().unwrap_or_default());
+        diags
     }
 
     fn read<'a>(&'a self, request: ReadRequest<'a>) -> BoxFuture<'a, ReadResult> {
@@ -239,6 +249,16 @@ pub fn query(config: &Value) -> Result<TaskQuery, Vec<Diagnostic>> {
     })
 }
 
+/// The `region` override, checked as the provider checks its own.
+fn region(config: &Value) -> Result<Option<String>, Vec<Diagnostic>> {
+    let invalid = |why: String| vec![Diagnostic::error("Invalid region", why).at("region")];
+    match config.string_attr("region") {
+        Ok(Attr::Set(r)) => super::config::check_region(&r).map(|()| Some(r)).map_err(invalid),
+        Ok(_) => Ok(None),
+        Err(e) => Err(invalid(e.to_string())),
+    }
+}
+
 /// A name filter that matched nothing is more often a typo, or a secret that never rotated,
 /// than a fact to assert on: say so, on the attribute.
 fn nothing_matched(query: &TaskQuery) -> Option<Diagnostic> {
@@ -296,6 +316,7 @@ pub fn id(query: &TaskQuery) -> String {
 pub fn state(
     schema: &Schema,
     query: &TaskQuery,
+    region: Option<&str>,
     listing: Listing,
 ) -> Result<State, SchemaMismatch> {
     let Listing {
@@ -314,6 +335,7 @@ pub fn state(
         o.string("status", query.status.as_deref());
         o.string("task_id", query.task_id.as_deref());
         o.int("page_size", query.page_size.map(i64::from));
+        o.string("region", region);
         o.string("id", Some(&id));
         o.int("total", Some(total.unwrap_or(tasks.len() as i64)));
         o.list("tasks", tasks.iter(), write_task);
@@ -415,6 +437,17 @@ mod tests {
     }
 
     #[test]
+    fn region_is_checked_like_the_providers() {
+        let diags = region(&block(&[("region", s("EU West"))])).unwrap_err();
+        assert_eq!(diags[0].path, [PathStep::Attribute("region".into())]);
+        assert_eq!(
+            region(&block(&[("region", s("eu-west-101"))])).unwrap(),
+            Some("eu-west-101".into())
+        );
+        assert_eq!(region(&block(&[("region", Value::Unknown)])).unwrap(), None);
+    }
+
+    #[test]
     fn conflict_names_every_other_filter() {
         let diags = query(&block(&[
             ("task_id", s("t")),
@@ -486,7 +519,7 @@ mod tests {
 
     /// The state as Terraform will decode it.
     fn decoded_state(query: &TaskQuery, listing: Listing) -> Value {
-        let state = state(&schema(), query, listing).unwrap();
+        let state = state(&schema(), query, None, listing).unwrap();
         crate::plugin::codec::decode_msgpack(state.as_bytes()).unwrap()
     }
 
