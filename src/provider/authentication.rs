@@ -4,20 +4,21 @@
 //! single argument can fix.
 
 use crate::csms::credentials::{CredentialError, Warning};
-use crate::plugin::Diagnostic;
+use crate::plugin::{Diagnostic, PathStep};
 
 use super::config::{
-    Argument, ACCESS_KEY, ASSUME_ROLE, PROFILE, SECRET_KEY, SHARED_CONFIG_FILE,
+    Argument, Origin, ACCESS_KEY, AGENCY_NAME, ASSUME_ROLE, PROFILE, SECRET_KEY,
+    SHARED_CONFIG_FILE,
 };
 
-/// `agency_configured`: the agency came from `assume_role` (or `HW_ASSUME_ROLE_*`) rather than
-/// from the profile's `agencyName`, so that is where its problems belong.
-pub fn error(e: &CredentialError, agency_configured: bool) -> Diagnostic {
+/// `agency_origin`: where `assume_role`'s agency name came from, `None` when the agency is the
+/// profile's `agencyName`, so that is where the agency's problems belong. Terraform shows the
+/// line of an attribute, not of a block: an agency from the block points at its `agency_name`.
+pub fn error(e: &CredentialError, agency_origin: Option<Origin>) -> Diagnostic {
     use CredentialError as E;
-    let agency_argument = if agency_configured {
-        &ASSUME_ROLE
-    } else {
-        &PROFILE
+    let agency_argument = match agency_origin {
+        Some(_) => &ASSUME_ROLE,
+        None => &PROFILE,
     };
     let (summary, argument): (String, Option<&Argument>) = match e {
         E::IncompleteKeys { missing, .. } => {
@@ -51,6 +52,18 @@ pub fn error(e: &CredentialError, agency_configured: bool) -> Diagnostic {
     };
     let diagnostic = Diagnostic::error(summary, sentence(&e.to_string()));
     match argument {
+        Some(argument)
+            if argument == &ASSUME_ROLE && agency_origin == Some(Origin::Block) =>
+        {
+            Diagnostic {
+                path: vec![
+                    PathStep::Attribute(ASSUME_ROLE.name.into()),
+                    PathStep::Index(0),
+                    PathStep::Attribute(AGENCY_NAME.name.into()),
+                ],
+                ..diagnostic
+            }
+        }
         Some(argument) => diagnostic.at(argument.name),
         None => diagnostic,
     }
@@ -101,22 +114,31 @@ mod tests {
             present: "HW_ACCESS_KEY",
             missing: "HW_SECRET_KEY",
         };
-        let d = error(&incomplete, false);
+        let d = error(&incomplete, None);
         assert_eq!((d.summary.as_str(), path(&d)), ("Missing secret_key", Some("secret_key")));
         assert!(d.detail.starts_with("HW_ACCESS_KEY is set"), "{}", d.detail);
         let missing_file = CredentialError::SharedFileMissing {
             path: "/nowhere/config.json".into(),
         };
-        assert_eq!(path(&error(&missing_file, false)), Some("shared_config_file"));
+        assert_eq!(path(&error(&missing_file, None)), Some("shared_config_file"));
         let profile = CredentialError::ProfileNotFound {
             path: "/f".into(),
             profile: "prod".into(),
             available: vec!["dev".into()],
         };
-        assert_eq!(path(&error(&profile, true)), Some("profile"));
+        assert_eq!(path(&error(&profile, Some(Origin::Block))), Some("profile"));
         let agency = CredentialError::InvalidAgency("agency_name is empty".into());
-        assert_eq!(path(&error(&agency, true)), Some("assume_role"));
-        assert_eq!(path(&error(&agency, false)), Some("profile"));
+        let by_env = error(&agency, Some(Origin::Environment("HW_ASSUME_ROLE_AGENCY_NAME")));
+        assert_eq!(by_env.path, [PathStep::Attribute("assume_role".into())]);
+        assert_eq!(
+            error(&agency, Some(Origin::Block)).path,
+            [
+                PathStep::Attribute("assume_role".into()),
+                PathStep::Index(0),
+                PathStep::Attribute("agency_name".into())
+            ]
+        );
+        assert_eq!(path(&error(&agency, None)), Some("profile"));
         let none = CredentialError::from(NoCredentials {
             default_shared_file: None,
             metadata: MetadataError::Unreachable {
@@ -125,7 +147,7 @@ mod tests {
                 timeout: false,
             },
         });
-        let d = error(&none, false);
+        let d = error(&none, None);
         assert_eq!((d.summary.as_str(), path(&d)), ("No credentials found", None));
         assert!(d.detail.starts_with("No credentials found. Tried"), "{}", d.detail);
     }

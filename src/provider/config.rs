@@ -405,6 +405,9 @@ pub struct Resolution {
     pub client: ClientConfig,
     /// What the credential chain needs, the provider's arguments winning over its variables.
     pub chain: ChainInputs,
+    /// Where `assume_role`'s agency name came from; `None` when no agency is configured (a
+    /// profile may still name one).
+    pub agency_origin: Option<Origin>,
 }
 
 /// The client configuration and the credential chain's inputs from the provider block and the
@@ -482,7 +485,15 @@ pub fn resolve(
         insecure,
         ..ChainInputs::default()
     };
-    Ok((Resolution { client, chain }, diags))
+    let agency_origin = settings.origin(&AGENCY_NAME);
+    Ok((
+        Resolution {
+            client,
+            chain,
+            agency_origin,
+        },
+        diags,
+    ))
 }
 
 /// The agency of `assume_role` or its variables; `None` without an agency name.

@@ -79,17 +79,23 @@ impl Provider for CsmsProvider {
 
     async fn configure(&self, config: &Value, terraform_version: &str) -> Vec<Diagnostic> {
         let user_agent = format!("terraform-provider-csms/{VERSION} terraform/{terraform_version}");
-        let (config::Resolution { mut client, chain }, mut diags) =
+        let (
+            config::Resolution {
+                mut client,
+                chain,
+                agency_origin,
+            },
+            mut diags,
+        ) =
             match config::resolve(config, |var| std::env::var(var).ok(), user_agent) {
                 Ok(resolved) => resolved,
                 Err(diags) => return diags,
             };
-        let agency_configured = chain.agency.is_some();
         // Logs the source it used at INFO.
         let resolved = match credentials::resolve(chain).await {
             Ok(resolved) => resolved,
             Err(e) => {
-                diags.push(authentication::error(&e, agency_configured));
+                diags.push(authentication::error(&e, agency_origin));
                 return diags;
             }
         };
