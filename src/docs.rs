@@ -235,7 +235,10 @@ pub fn undocumented(schema: &Schema) -> Vec<String> {
 
 fn provider_page(type_name: &str, schema: &Schema, root: &Path) -> Result<String, Error> {
     let mut table = String::from("| Argument | Environment variable |\n|---|---|\n");
-    for (path, env) in config::ARGUMENTS.iter().flat_map(config::Argument::environment) {
+    for (path, env) in config::ARGUMENTS
+        .iter()
+        .flat_map(config::Argument::environment)
+    {
         table.push_str(&format!("| `{path}` | `{env}` |\n"));
     }
     table.push_str(&format!(

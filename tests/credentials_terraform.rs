@@ -132,11 +132,12 @@ async fn apply(dir: &Workdir) -> (Run, BTreeMap<String, Json>) {
     run.assert_ok();
     let out = dir.run(&["output", "-json"]).await;
     out.assert_ok();
-    let outputs: BTreeMap<String, Json> = serde_json::from_str::<BTreeMap<String, Json>>(&out.stdout)
-        .expect("output -json is JSON")
-        .into_iter()
-        .map(|(k, v)| (k, v["value"].clone()))
-        .collect();
+    let outputs: BTreeMap<String, Json> =
+        serde_json::from_str::<BTreeMap<String, Json>>(&out.stdout)
+            .expect("output -json is JSON")
+            .into_iter()
+            .map(|(k, v)| (k, v["value"].clone()))
+            .collect();
     (run, outputs)
 }
 
@@ -269,12 +270,16 @@ output "by_region" {
     );
     // Terraform configures each provider for the plan and again for the apply.
     assert_eq!(stats.assumed_keys, 2, "{stats:?}");
-    assert!(stats.by_account.get(TEAM_B).copied().unwrap_or(0) >= 3, "{stats:?}");
+    assert!(
+        stats.by_account.get(TEAM_B).copied().unwrap_or(0) >= 3,
+        "{stats:?}"
+    );
     let sm3_requests = sm3.requests();
     assert!(!sm3_requests.is_empty());
-    assert!(sm3_requests
-        .iter()
-        .all(|r| r.header("authorization").unwrap().starts_with("SDK-HMAC-SM3 ")));
+    assert!(sm3_requests.iter().all(|r| r
+        .header("authorization")
+        .unwrap()
+        .starts_with("SDK-HMAC-SM3 ")));
     run.assert_contains(&[
         "using credentials from the ECS metadata service at",
         "using credentials from profile \"team-b-keys\" of the shared configuration file",
@@ -351,10 +356,7 @@ async fn profile_and_agency_from_the_environment_and_metadata_without_tokens() {
         .env("HW_METADATA_ENDPOINT", emu.base_url())
         .env("TF_LOG", "trace");
     // Terraform runs with HOME set to the working directory.
-    write_private(
-        &dir.path().join(".hcloud/config.json"),
-        &koocli_file(&sso),
-    );
+    write_private(&dir.path().join(".hcloud/config.json"), &koocli_file(&sso));
     let (run, outputs) = apply(&dir).await;
 
     assert_eq!(ids(&outputs, "env_profile"), ["team-b"]);
@@ -362,7 +364,10 @@ async fn profile_and_agency_from_the_environment_and_metadata_without_tokens() {
     let stats = emu.stats().credentials;
     assert_eq!(stats.metadata_tokens, 0, "{stats:?}");
     assert!(stats.metadata_keys >= 1, "{stats:?}");
-    assert_eq!(stats.assumed_keys, 4, "two providers, each for plan and apply: {stats:?}");
+    assert_eq!(
+        stats.assumed_keys, 4,
+        "two providers, each for plan and apply: {stats:?}"
+    );
     run.assert_contains(&[
         "using credentials from agency \"audit\" of domain \"team-b\", assumed with the keys from profile \"default-keys\"",
         "assumed with the keys from the ECS metadata service at",
@@ -465,11 +470,7 @@ async fn no_credentials_a_refused_agency_and_the_hosts_each_region_reaches() {
         ("cn_iam", "cn-north-4", false),
     ] {
         let region = format!("region = \"{region}\"");
-        let project = if project {
-            r#"project_id = "p""#
-        } else {
-            ""
-        };
+        let project = if project { r#"project_id = "p""# } else { "" };
         config += &provider(
             alias,
             &[&region, project, &keys[0], &keys[1], "max_retries = 0"],

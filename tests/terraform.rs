@@ -426,7 +426,12 @@ async fn schema_json_describes_every_attribute() {
     let attrs = provider["provider"]["block"]["attributes"]
         .as_object()
         .expect("provider attributes");
-    assert_eq!(attrs.len(), 10);
+    assert_eq!(attrs.len(), 13);
+    let assume_role = &provider["provider"]["block"]["block_types"]["assume_role"];
+    assert_eq!(
+        (&assume_role["nesting_mode"], &assume_role["max_items"]),
+        (&Json::from("list"), &Json::from(1))
+    );
     assert_eq!(attrs["secret_key"]["sensitive"], true);
     assert_eq!(attrs["security_token"]["sensitive"], true);
     let ds = &provider["data_source_schemas"]["csms_rotation_tasks"]["block"];
@@ -460,7 +465,7 @@ async fn schema_json_describes_every_attribute() {
         ds["attributes"]["latest"]["nested_type"]["nesting_mode"],
         "map"
     );
-    assert_eq!(described, 10 + 8 + 2 * 10);
+    assert_eq!(described, 13 + 9 + 2 * 10);
 }
 
 /// `TF_LOG_PROVIDER=DEBUG` shows the provider's own lines at their level, and neither the

@@ -72,32 +72,12 @@ impl Client {
         if cfg.secret_key.is_empty() {
             return Err(Error::Config("secret_key is empty".into()));
         }
-        // The access key travels inside the Authorization header and the project id in
-        // X-Project-Id: refuse what no header can carry here, naming the argument, rather than
-        // failing every request later with a message about a header the user never set.
-        let access_key = cfg.access_key.trim();
-        if !access_key
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && b != b',')
-        {
-            return Err(Error::Config(
-                "access_key may only contain printable ASCII characters (no spaces or commas)"
-                    .into(),
-            ));
-        }
-        let security_token = cfg.security_token.as_deref().filter(|t| !t.is_empty());
-        if let Some(t) = security_token {
-            // `HeaderValue` would take non-ASCII bytes, but servers read such a header as
-            // absent or mangled and the signature then fails with a misleading 401.
-            if !t.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(Error::Config(
-                    "security_token contains characters not allowed in an HTTP header \
-                     (only printable ASCII)"
-                        .into(),
-                ));
-            }
-        }
-        let keys = Credentials::new(access_key, &cfg.secret_key, security_token);
+        let keys = Credentials::new(
+            &cfg.access_key,
+            &cfg.secret_key,
+            cfg.security_token.as_deref(),
+        );
+        check_keys(&keys)?;
         let credentials = Arc::new(CredentialProvider::fixed(Source::Block, keys));
         Client::with_credentials(cfg, credentials)
     }
@@ -343,6 +323,33 @@ impl Client {
         }
         Ok(map)
     }
+}
+
+/// Refuses keys no header can carry, naming the argument, rather than failing every request
+/// later with a message about a header the user never set: the access key travels inside the
+/// Authorization header, the token in X-Security-Token.
+pub fn check_keys(keys: &Credentials) -> Result<(), Error> {
+    if !keys
+        .access_key
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b',')
+    {
+        return Err(Error::Config(
+            "access_key may only contain printable ASCII characters (no spaces or commas)".into(),
+        ));
+    }
+    // `HeaderValue` would take non-ASCII bytes, but servers read such a header as absent or
+    // mangled and the signature then fails with a misleading 401.
+    if let Some(t) = &keys.security_token {
+        if !t.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::Config(
+                "security_token contains characters not allowed in an HTTP header \
+                 (only printable ASCII)"
+                    .into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// What one call may spend, and what it spent: the deadline, the caller's cancellation, and the

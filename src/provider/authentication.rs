@@ -7,8 +7,7 @@ use crate::csms::credentials::{CredentialError, Warning};
 use crate::plugin::{Diagnostic, PathStep};
 
 use super::config::{
-    Argument, Origin, ACCESS_KEY, AGENCY_NAME, ASSUME_ROLE, PROFILE, SECRET_KEY,
-    SHARED_CONFIG_FILE,
+    Argument, Origin, ACCESS_KEY, AGENCY_NAME, ASSUME_ROLE, PROFILE, SECRET_KEY, SHARED_CONFIG_FILE,
 };
 
 /// `agency_origin`: where `assume_role`'s agency name came from, `None` when the agency is the
@@ -52,9 +51,7 @@ pub fn error(e: &CredentialError, agency_origin: Option<Origin>) -> Diagnostic {
     };
     let diagnostic = Diagnostic::error(summary, sentence(&e.to_string()));
     match argument {
-        Some(argument)
-            if argument == &ASSUME_ROLE && agency_origin == Some(Origin::Block) =>
-        {
+        Some(argument) if argument == &ASSUME_ROLE && agency_origin == Some(Origin::Block) => {
             Diagnostic {
                 path: vec![
                     PathStep::Attribute(ASSUME_ROLE.name.into()),
@@ -115,12 +112,18 @@ mod tests {
             missing: "HW_SECRET_KEY",
         };
         let d = error(&incomplete, None);
-        assert_eq!((d.summary.as_str(), path(&d)), ("Missing secret_key", Some("secret_key")));
+        assert_eq!(
+            (d.summary.as_str(), path(&d)),
+            ("Missing secret_key", Some("secret_key"))
+        );
         assert!(d.detail.starts_with("HW_ACCESS_KEY is set"), "{}", d.detail);
         let missing_file = CredentialError::SharedFileMissing {
             path: "/nowhere/config.json".into(),
         };
-        assert_eq!(path(&error(&missing_file, None)), Some("shared_config_file"));
+        assert_eq!(
+            path(&error(&missing_file, None)),
+            Some("shared_config_file")
+        );
         let profile = CredentialError::ProfileNotFound {
             path: "/f".into(),
             profile: "prod".into(),
@@ -128,7 +131,10 @@ mod tests {
         };
         assert_eq!(path(&error(&profile, Some(Origin::Block))), Some("profile"));
         let agency = CredentialError::InvalidAgency("agency_name is empty".into());
-        let by_env = error(&agency, Some(Origin::Environment("HW_ASSUME_ROLE_AGENCY_NAME")));
+        let by_env = error(
+            &agency,
+            Some(Origin::Environment("HW_ASSUME_ROLE_AGENCY_NAME")),
+        );
         assert_eq!(by_env.path, [PathStep::Attribute("assume_role".into())]);
         assert_eq!(
             error(&agency, Some(Origin::Block)).path,
@@ -148,7 +154,14 @@ mod tests {
             },
         });
         let d = error(&none, None);
-        assert_eq!((d.summary.as_str(), path(&d)), ("No credentials found", None));
-        assert!(d.detail.starts_with("No credentials found. Tried"), "{}", d.detail);
+        assert_eq!(
+            (d.summary.as_str(), path(&d)),
+            ("No credentials found", None)
+        );
+        assert!(
+            d.detail.starts_with("No credentials found. Tried"),
+            "{}",
+            d.detail
+        );
     }
 }

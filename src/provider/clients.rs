@@ -80,12 +80,18 @@ mod tests {
     fn one_client_per_region_and_the_provider_region_is_the_provider_client() {
         let c = clients(Some("p-north"));
         let provider = c.client(None).unwrap();
-        assert!(Arc::ptr_eq(&provider, &c.client(Some("cn-north-4")).unwrap()));
+        assert!(Arc::ptr_eq(
+            &provider,
+            &c.client(Some("cn-north-4")).unwrap()
+        ));
         let eu = c.client(Some("eu-west-101")).unwrap();
         assert!(Arc::ptr_eq(&eu, &c.client(Some("eu-west-101")).unwrap()));
         assert!(!Arc::ptr_eq(&eu, &provider));
         let shown = format!("{eu:?}");
-        assert!(shown.contains("kms.eu-west-101.myhuaweicloud.eu"), "{shown}");
+        assert!(
+            shown.contains("kms.eu-west-101.myhuaweicloud.eu"),
+            "{shown}"
+        );
         assert!(
             shown.contains("iam.eu-west-101.myhuaweicloud.eu"),
             "the provider's project_id must not serve another region: {shown}"

@@ -83,20 +83,33 @@ impl Argument {
     fn attribute(&self) -> Attribute {
         Attribute {
             sensitive: self.sensitive,
-            ..Attribute::new(self.name, self.check.attr_type(), Usage::Optional, self.description)
+            ..Attribute::new(
+                self.name,
+                self.check.attr_type(),
+                Usage::Optional,
+                self.description,
+            )
         }
     }
 
-    /// `(path, variable)` of the argument, or of each argument of a block
-    /// (`assume_role.agency_name`), for the documentation's table.
-    pub fn environment(&self) -> Vec<(String, &'static str)> {
+    /// The argument itself, or a block's arguments: what has a value and a variable.
+    pub fn leaves(&'static self) -> &'static [Argument] {
         match self.check {
-            Check::Block(arguments) => arguments
-                .iter()
-                .map(|a| (format!("{}.{}", self.name, a.name), a.env))
-                .collect(),
-            _ => vec![(self.name.to_string(), self.env)],
+            Check::Block(arguments) => arguments,
+            _ => std::slice::from_ref(self),
         }
+    }
+
+    /// `(path, variable)` of each of [`Argument::leaves`] (`assume_role.agency_name`), for the
+    /// documentation's table.
+    pub fn environment(&'static self) -> Vec<(String, &'static str)> {
+        self.leaves()
+            .iter()
+            .map(|a| match self.check {
+                Check::Block(_) => (format!("{}.{}", self.name, a.name), a.env),
+                _ => (a.name.to_string(), a.env),
+            })
+            .collect()
     }
 }
 
@@ -256,7 +269,10 @@ impl Settings {
             self.read_into(&block, argument, env, diags, |why| {
                 let mut path = vec![PathStep::Attribute(name.to_string())];
                 if present {
-                    path.extend([PathStep::Index(0), PathStep::Attribute(argument.name.into())]);
+                    path.extend([
+                        PathStep::Index(0),
+                        PathStep::Attribute(argument.name.into()),
+                    ]);
                 }
                 Diagnostic {
                     path,
@@ -322,13 +338,6 @@ impl Settings {
 
     pub fn origin(&self, argument: &Argument) -> Option<Origin> {
         self.values.get(argument.env).map(|(_, origin)| *origin)
-    }
-
-    /// The argument's text when the provider block set it (not its variable).
-    fn from_block(&self, argument: &Argument) -> Option<String> {
-        (self.origin(argument) == Some(Origin::Block))
-            .then(|| self.text(argument))
-            .flatten()
     }
 }
 
@@ -466,11 +475,7 @@ pub fn resolve(
         ..defaults
     };
     let chain = ChainInputs {
-        block: StaticKeys {
-            access_key: settings.from_block(&ACCESS_KEY),
-            secret_key: settings.from_block(&SECRET_KEY),
-            security_token: settings.from_block(&SECURITY_TOKEN),
-        },
+        block: block_keys(&settings),
         environment: StaticKeys::from_env(&env),
         shared_file: SharedFileSettings {
             path: settings.text(&SHARED_CONFIG_FILE).map(PathBuf::from),
@@ -494,6 +499,24 @@ pub fn resolve(
         },
         diags,
     ))
+}
+
+/// The block's keys, when it sets any of `access_key`, `secret_key`, `security_token`: each
+/// then filled from its variable if the block leaves it out, as for every argument. A block
+/// that sets none leaves the keys to the environment's own source.
+fn block_keys(settings: &Settings) -> StaticKeys {
+    let in_block = |a: &Argument| settings.origin(a) == Some(Origin::Block);
+    if ![ACCESS_KEY, SECRET_KEY, SECURITY_TOKEN]
+        .iter()
+        .any(in_block)
+    {
+        return StaticKeys::default();
+    }
+    StaticKeys {
+        access_key: settings.text(&ACCESS_KEY),
+        secret_key: settings.text(&SECRET_KEY),
+        security_token: settings.text(&SECURITY_TOKEN),
+    }
 }
 
 /// The agency of `assume_role` or its variables; `None` without an agency name.
@@ -706,6 +729,7 @@ mod tests {
         assert_eq!(r.chain.shared_file.profile.as_deref(), Some("prod"));
         // The block's keys are the block's source; the variables stay the environment's.
         assert_eq!(r.chain.block.access_key.as_deref(), Some("AK"));
+        assert_eq!(r.chain.block.secret_key.as_deref(), Some("SK"));
         assert_eq!(
             r.chain.environment.access_key.as_deref(),
             Some("env-HW_ACCESS_KEY")
@@ -727,7 +751,11 @@ mod tests {
         };
         let (r, diags) = resolve(&config(&[]), env, "ua".into()).unwrap();
         assert_eq!(
-            (r.client.region.as_deref(), r.client.max_retries, r.client.insecure),
+            (
+                r.client.region.as_deref(),
+                r.client.max_retries,
+                r.client.insecure
+            ),
             (Some("ap-southeast-1"), 2, true)
         );
         assert_eq!(r.client.signing_algorithm, SigningAlgorithm::HmacSm3);
@@ -739,6 +767,28 @@ mod tests {
         );
         assert_eq!(diags.len(), 1, "insecure warns: {diags:?}");
         assert!(!diags[0].is_error());
+    }
+
+    #[test]
+    fn a_key_in_the_block_takes_the_others_from_their_variables() {
+        let env = |var: &str| match var {
+            "HW_ACCESS_KEY" => Some("AK-ENV".into()),
+            "HW_SECRET_KEY" => Some("SK-ENV".into()),
+            _ => None,
+        };
+        let r = resolved(&config(&[("access_key", s("AK-BLOCK"))]), env);
+        assert_eq!(
+            (
+                r.chain.block.access_key.as_deref(),
+                r.chain.block.secret_key.as_deref()
+            ),
+            (Some("AK-BLOCK"), Some("SK-ENV"))
+        );
+        let r = resolved(&config(&[("security_token", s("TOKEN"))]), env);
+        assert_eq!(r.chain.block.access_key.as_deref(), Some("AK-ENV"));
+        assert_eq!(r.chain.block.security_token.as_deref(), Some("TOKEN"));
+        let r = resolved(&config(&[]), env);
+        assert_eq!(r.chain.block.access_key, None);
     }
 
     #[test]
@@ -796,7 +846,11 @@ mod tests {
                 PathStep::Attribute("duration_seconds".into())
             ]
         );
-        assert!(diags[0].detail.contains("900 to 86400"), "{}", diags[0].detail);
+        assert!(
+            diags[0].detail.contains("900 to 86400"),
+            "{}",
+            diags[0].detail
+        );
         let env = |var: &str| (var == "HW_ASSUME_ROLE_DURATION").then(|| "100000".into());
         let diags = resolve(&config(&[]), env, "ua".into()).unwrap_err();
         assert_eq!(diags[0].path, [PathStep::Attribute("assume_role".into())]);
@@ -807,8 +861,15 @@ mod tests {
     fn unsupported_signing_algorithms_get_the_signers_message() {
         let diags = validate(&config(&[("signing_algorithm", s("SM2SM3"))]));
         assert_eq!(paths(&diags), ["signing_algorithm"]);
-        let signer_says = "SM2SM3".parse::<SigningAlgorithm>().unwrap_err().to_string();
-        assert!(diags[0].detail.contains(&signer_says), "{}", diags[0].detail);
+        let signer_says = "SM2SM3"
+            .parse::<SigningAlgorithm>()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            diags[0].detail.contains(&signer_says),
+            "{}",
+            diags[0].detail
+        );
     }
 
     #[test]
@@ -826,7 +887,10 @@ mod tests {
         assert_eq!(names, ["agency_name", "domain_name", "duration_seconds"]);
         assert_eq!(
             ASSUME_ROLE.environment()[2],
-            ("assume_role.duration_seconds".into(), "HW_ASSUME_ROLE_DURATION")
+            (
+                "assume_role.duration_seconds".into(),
+                "HW_ASSUME_ROLE_DURATION"
+            )
         );
     }
 
@@ -846,7 +910,11 @@ mod tests {
             ..ClientConfig::default()
         };
         complete(&mut c, Some("cn-south-1".into()), None).unwrap();
-        assert_eq!(c.region.as_deref(), Some("cn-north-4"), "only gaps are filled");
+        assert_eq!(
+            c.region.as_deref(),
+            Some("cn-north-4"),
+            "only gaps are filled"
+        );
         let mut c = ClientConfig {
             endpoint: Some("http://127.0.0.1:8080".into()),
             project_id: Some("p".into()),

@@ -13,7 +13,7 @@ pub mod rotation_tasks;
 
 use std::sync::{Arc, RwLock};
 
-use crate::csms::{credentials, Client};
+use crate::csms::{self, credentials, Client};
 use crate::plugin::{DataSource, Diagnostic, Provider, Schema, Value};
 pub use clients::Clients;
 
@@ -86,11 +86,10 @@ impl Provider for CsmsProvider {
                 agency_origin,
             },
             mut diags,
-        ) =
-            match config::resolve(config, |var| std::env::var(var).ok(), user_agent) {
-                Ok(resolved) => resolved,
-                Err(diags) => return diags,
-            };
+        ) = match config::resolve(config, |var| std::env::var(var).ok(), user_agent) {
+            Ok(resolved) => resolved,
+            Err(diags) => return diags,
+        };
         // Logs the source it used at INFO.
         let resolved = match credentials::resolve(chain).await {
             Ok(resolved) => resolved,
@@ -100,8 +99,7 @@ impl Provider for CsmsProvider {
             }
         };
         diags.extend(resolved.warnings.iter().map(authentication::warning));
-        if let Err(missing) = config::complete(&mut client, resolved.region, resolved.project_id)
-        {
+        if let Err(missing) = config::complete(&mut client, resolved.region, resolved.project_id) {
             diags.extend(missing);
             return diags;
         }
@@ -112,6 +110,15 @@ impl Provider for CsmsProvider {
             signing_algorithm = %client.signing_algorithm,
             "configuring provider"
         );
+        // Keys no header can carry are refused here, naming the argument, not at every request.
+        let checked = match resolved.credentials.current().await {
+            Ok(keys) => csms::client::check_keys(&keys).map_err(|e| diagnostics::from_error(&e)),
+            Err(e) => Err(authentication::error(&e, agency_origin)),
+        };
+        if let Err(diagnostic) = checked {
+            diags.push(diagnostic);
+            return diags;
+        }
         match Clients::new(client, resolved.credentials) {
             Ok(clients) => self.client.set(clients),
             Err(e) => diags.push(diagnostics::from_error(&e)),

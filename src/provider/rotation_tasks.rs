@@ -253,7 +253,9 @@ pub fn query(config: &Value) -> Result<TaskQuery, Vec<Diagnostic>> {
 fn region(config: &Value) -> Result<Option<String>, Vec<Diagnostic>> {
     let invalid = |why: String| vec![Diagnostic::error("Invalid region", why).at("region")];
     match config.string_attr("region") {
-        Ok(Attr::Set(r)) => super::config::check_region(&r).map(|()| Some(r)).map_err(invalid),
+        Ok(Attr::Set(r)) => super::config::check_region(&r)
+            .map(|()| Some(r))
+            .map_err(invalid),
         Ok(_) => Ok(None),
         Err(e) => Err(invalid(e.to_string())),
     }
