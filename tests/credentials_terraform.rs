@@ -16,7 +16,7 @@ use common::scripted_server::{Recorded, Reply, ScriptedServer};
 use common::terraform::{Run, Workdir, AK, SK};
 use csms_provider::csms::Signer;
 use csms_provider::emulator::{
-    auth, Config, Emulator, Metadata, MetadataTokens, Project, SecretTask, TemporaryKey,
+    Config, Emulator, Metadata, MetadataTokens, Project, SecretTask, TemporaryKey,
     DEFAULT_DOMAIN_NAME,
 };
 use serde_json::{json, Value as Json};
@@ -296,7 +296,7 @@ async fn sm3_server() -> ScriptedServer {
         let sm3 = r
             .header("authorization")
             .is_some_and(|a| a.starts_with("SDK-HMAC-SM3 "));
-        match verify(r) {
+        match r.verify(&Signer::new(AK, SK)) {
             Ok(()) if sm3 => Reply::json(
                 200,
                 json!({"tasks": [{"task_id": "sm3-task", "secret_name": "s", "task_status": "SUCCESS"}],
@@ -307,28 +307,6 @@ async fn sm3_server() -> ScriptedServer {
         }
     })
     .await
-}
-
-fn verify(r: &Recorded) -> Result<(), String> {
-    let mut headers = hyper::HeaderMap::new();
-    for (n, v) in &r.headers {
-        headers.append(
-            hyper::header::HeaderName::from_bytes(n.as_bytes()).unwrap(),
-            hyper::header::HeaderValue::from_str(v).unwrap(),
-        );
-    }
-    auth::verify(
-        &Signer::new(AK, SK),
-        &auth::Request {
-            method: &r.method,
-            path: &common::scripted_server::percent_decode(&r.path),
-            query: &r.query_pairs(),
-            headers: &headers,
-            body: &r.body,
-        },
-        time::OffsetDateTime::now_utc(),
-    )
-    .map_err(|e| e.message)
 }
 
 /// The environment alone: `HW_PROFILE` picks a profile of `~/.hcloud/config.json` and
