@@ -173,11 +173,12 @@ fn ids(outputs: &BTreeMap<String, Json>, name: &str) -> Vec<String> {
     serde_json::from_value(outputs[name].clone()).unwrap_or_else(|_| panic!("{name}: {outputs:?}"))
 }
 
-/// One run, seven providers: metadata with a session token (and a data source `for_each` over two
+/// One run, nine providers: metadata with a session token (and a data source `for_each` over two
 /// regions on it), the file's `current` profile, a profile named by argument, one whose region
-/// fills the provider's gap, an SSO profile, an `ecsAgency` profile, and an agency assumed by
-/// block, reading the other account's tasks; plus `HmacSM3` against a server that verifies the
-/// signature with the emulator's verifier and accepts nothing else.
+/// fills the provider's gap, an SSO profile, an `ecsAgency` profile, a file others may read
+/// (a warning), and an agency assumed by block, reading the other account's tasks; plus
+/// `HmacSM3` against a server that verifies the signature with the emulator's verifier and
+/// accepts nothing else.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_source_by_argument_and_metadata_with_a_token() {
     let emu = emulator(MetadataTokens::Required).await;
@@ -198,6 +199,14 @@ async fn every_source_by_argument_and_metadata_with_a_token() {
     config += &provider("profile_region", &[file, r#"profile = "south""#]);
     config += &provider("sso", &[region, file, r#"profile = "sso""#]);
     config += &provider("ecs", &[region, file, r#"profile = "ecs""#]);
+    config += &provider(
+        "readable",
+        &[
+            region,
+            "shared_config_file = \"${path.root}/readable.json\"",
+            r#"profile = "default-keys""#,
+        ],
+    );
     config += &provider(
         "agency",
         &[
@@ -234,6 +243,7 @@ output "by_region" {
         ("profile_region", "profile_region"),
         ("sso", "sso"),
         ("ecs", "ecs"),
+        ("readable", "readable"),
         ("agency", "agency"),
         ("sm3", "sm3"),
     ] {
@@ -245,6 +255,9 @@ output "by_region" {
         .env("HW_METADATA_ENDPOINT", emu.base_url())
         .env("TF_LOG", "trace");
     write_private(&dir.path().join("koocli.json"), &koocli_file(&sso));
+    let readable = dir.path().join("readable.json");
+    std::fs::write(&readable, koocli_file(&sso)).unwrap();
+    std::fs::set_permissions(&readable, std::fs::Permissions::from_mode(0o644)).unwrap();
     let (run, outputs) = apply(&dir).await;
 
     for (name, expected) in [
@@ -254,6 +267,7 @@ output "by_region" {
         ("profile_region", "south"),
         ("sso", "north"),
         ("ecs", "north"),
+        ("readable", "north"),
         ("agency", "team-b"),
         ("sm3", "sm3-task"),
     ] {
@@ -281,6 +295,8 @@ output "by_region" {
         .unwrap()
         .starts_with("SDK-HMAC-SM3 ")));
     run.assert_contains(&[
+        "Warning: Shared configuration file readable by others",
+        "(mode 644); restrict it with `chmod 600",
         "using credentials from the ECS metadata service at",
         "using credentials from profile \"team-b-keys\" of the shared configuration file",
         "(profile \"ecs\" is in ecsAgency mode)",

@@ -56,15 +56,13 @@ pub enum Check {
 }
 
 impl Check {
+    /// The type of a plain argument's value; blocks are read by [`Settings::read_block`].
     fn ty(self) -> Type {
         match self {
-            Check::Text
-            | Check::Region
-            | Check::BaseUrl
-            | Check::SigningAlgorithm
-            | Check::Block(_) => Type::String,
+            Check::Text | Check::Region | Check::BaseUrl | Check::SigningAlgorithm => Type::String,
             Check::Flag => Type::Bool,
             Check::Retries | Check::AgencyDuration => Type::Number,
+            Check::Block(_) => unreachable!("a block has no plain type"),
         }
     }
 
