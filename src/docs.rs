@@ -395,6 +395,18 @@ fn data_source_page(name: &str, schema: &Schema, root: &Path) -> Result<String, 
              {example}\n\n"
         ));
     }
+    if let Some(example) = terraform_file(&dir.join("freshness.tf"))? {
+        out.push_str(&format!(
+            "## Large Accounts: a Window and a Freshness Check
+
+             `since` keeps only recent tasks in `tasks` while `latest` still covers every secret, so
+             the plan stays small and a secret that stopped rotating still shows up.
+
+             {example}
+
+"
+        ));
+    }
     out.push_str(&render_schema(schema));
     Ok(out)
 }

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::config::{host_header, ClientConfig};
 use super::credentials::{CredentialProvider, Credentials, Source};
 use super::error::{excerpt, parse_error_body, Error};
-use super::pager::{Listing, TaskPager, TaskQuery};
+use super::pager::{Listing, TaskPager, TaskQuery, TaskSink};
 use super::retry::{
     self, is_retryable_status, parse_retry_after, Failure, Interrupted, RetryPolicy,
 };
@@ -24,7 +24,8 @@ use super::task::TaskPage;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time for one request, body included; a page of 1000 tasks is a few hundred KB.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-/// Largest response body read; far above a page of 1000 tasks, far below harm.
+/// Largest response body read, counted after decompression (so a gzip bomb stops here too); far
+/// above a page of 1000 tasks, far below harm.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// A configured CSMS client. Cheap to share (`&Client` across tasks); the HTTP connection pool
@@ -180,10 +181,20 @@ impl Client {
         query: &TaskQuery,
         cancel: &CancellationToken,
     ) -> Result<Listing, Error> {
+        self.list_tasks_into(query, cancel, Vec::new()).await
+    }
+
+    /// [`list_tasks`](Self::list_tasks), handing each task kept to `sink` as its page arrives.
+    pub async fn list_tasks_into<S: TaskSink + Send>(
+        &self,
+        query: &TaskQuery,
+        cancel: &CancellationToken,
+        sink: S,
+    ) -> Result<Listing<S>, Error> {
         let budget = Budget::new(Instant::now() + self.deadline, cancel);
         let project = self.project_id_within(budget.deadline, cancel).await?;
         let segments = ["v1", project.as_str(), "csms", "tasks"];
-        let mut pager = TaskPager::new(query.clone());
+        let mut pager = TaskPager::with_sink(query.clone(), sink);
         while let Some(q) = pager.next_query() {
             let request = Get {
                 base: &self.endpoint,
@@ -197,6 +208,7 @@ impl Client {
                 Err(e) => return Err(e),
             };
             let page: TaskPage = decode(&answer)?;
+            drop(answer);
             pager.accept(page)?;
             budget.pages.store(pager.pages(), Ordering::Relaxed);
         }
@@ -459,7 +471,11 @@ async fn read_capped(
             return Err(Failure::Fatal(Error::Decode {
                 url: shown_url.to_string(),
                 status,
-                message: format!("response body larger than {MAX_BODY_BYTES} bytes"),
+                message: format!(
+                    "response body larger than {MAX_BODY_BYTES} bytes ({} MiB) once decompressed, \
+                     the limit that keeps a broken or hostile server from exhausting memory",
+                    MAX_BODY_BYTES >> 20
+                ),
                 excerpt: excerpt(&body),
             }));
         }
