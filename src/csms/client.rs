@@ -1,6 +1,7 @@
 //! [`Client`]: signed GETs with retries, the all-pages task listing, the project id.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -10,19 +11,21 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::config::{host_header, ClientConfig, Timeouts};
+use super::credentials::{CredentialProvider, Credentials, Source};
 use super::error::{excerpt, parse_error_body, Error};
 use super::health::Health;
-use super::pager::{Listing, TaskPager, TaskQuery};
+use super::pager::{Listing, TaskPager, TaskQuery, TaskSink};
 use super::retry::{
     self, is_retryable_status, parse_retry_after, Failure, Interrupted, RetryPolicy,
 };
-use super::signer::{encode, SignedRequest, Signer};
+use super::signer::{encode, SignedRequest, Signer, SigningAlgorithm};
 use super::task::TaskPage;
 
 /// Time to establish a TCP (and TLS) connection, for the clients that have no [`Timeouts`] of
 /// their own (the credential sources).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Largest response body read; far above a page of 1000 tasks, far below harm.
+/// Largest response body read, counted after decompression (so a gzip bomb stops here too); far
+/// above a page of 1000 tasks, far below harm.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// A configured CSMS client. Cheap to share (`&Client` across tasks); the HTTP connection pool
@@ -36,12 +39,13 @@ pub struct Client {
     insecure: bool,
     timeouts: Timeouts,
     health: Health,
-    signer: Signer,
+    /// Asked before every request, so keys renewed during a long listing sign the next page.
+    credentials: Arc<CredentialProvider>,
+    algorithm: SigningAlgorithm,
     endpoint: Url,
     /// IAM base URL and region, when the project id must be looked up.
     iam: Option<(Url, String)>,
     project_id: OnceCell<String>,
-    security_token: Option<String>,
     deadline: Duration,
     policy: RetryPolicy,
 }
@@ -52,11 +56,8 @@ impl std::fmt::Debug for Client {
             .field("endpoint", &self.endpoint.as_str())
             .field("iam", &self.iam.as_ref().map(|(u, r)| (u.as_str(), r)))
             .field("project_id", &self.project_id.get())
-            .field("access_key", &self.signer.access_key())
-            .field(
-                "security_token",
-                &self.security_token.as_ref().map(|_| "<redacted>"),
-            )
+            .field("credentials", &self.credentials.source().to_string())
+            .field("signing_algorithm", &self.algorithm)
             .field("deadline", &self.deadline)
             .field("timeouts", &self.timeouts)
             .field("policy", &self.policy)
@@ -72,44 +73,35 @@ pub(crate) struct Answer {
 }
 
 impl Client {
-    /// Checks `cfg` and builds the HTTP client. Sends no request.
+    /// Checks `cfg` and builds the HTTP client, signing with `cfg`'s keys. Sends no request.
     pub fn new(cfg: ClientConfig) -> Result<Client, Error> {
-        let endpoint = cfg.csms_endpoint()?;
         if cfg.access_key.trim().is_empty() {
             return Err(Error::Config("access_key is empty".into()));
         }
         if cfg.secret_key.is_empty() {
             return Err(Error::Config("secret_key is empty".into()));
         }
-        // The access key travels inside the Authorization header and the project id in
-        // X-Project-Id: refuse what no header can carry here, naming the argument, rather than
-        // failing every request later with a message about a header the user never set.
-        let access_key = cfg.access_key.trim();
-        if !access_key
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && b != b',')
-        {
-            return Err(Error::Config(
-                "access_key may only contain printable ASCII characters (no spaces or commas)"
-                    .into(),
-            ));
-        }
+        let keys = Credentials::new(
+            &cfg.access_key,
+            &cfg.secret_key,
+            cfg.security_token.as_deref(),
+        );
+        check_keys(&keys)?;
+        let credentials = Arc::new(CredentialProvider::fixed(Source::Block, keys));
+        Client::with_credentials(cfg, credentials)
+    }
+
+    /// Like [`Client::new`], but signing each request with the keys `credentials` holds at that
+    /// moment (renewed before they expire) instead of `cfg`'s own, which are ignored.
+    pub fn with_credentials(
+        cfg: ClientConfig,
+        credentials: Arc<CredentialProvider>,
+    ) -> Result<Client, Error> {
+        let endpoint = cfg.csms_endpoint()?;
         if let Some(p) = cfg.project_id.as_deref().map(str::trim) {
             if !p.bytes().all(|b| b.is_ascii_graphic()) {
                 return Err(Error::Config(
                     "project_id may only contain printable ASCII characters".into(),
-                ));
-            }
-        }
-        let security_token = cfg.security_token.clone().filter(|t| !t.is_empty());
-        if let Some(t) = &security_token {
-            // `HeaderValue` would take non-ASCII bytes, but servers read such a header as
-            // absent or mangled and the signature then fails with a misleading 401.
-            if !t.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(Error::Config(
-                    "security_token contains characters not allowed in an HTTP header \
-                     (only printable ASCII)"
-                        .into(),
                 ));
             }
         }
@@ -140,11 +132,11 @@ impl Client {
             insecure: cfg.insecure,
             timeouts: cfg.timeouts,
             health: Health::new(cfg.timeouts.down_for),
-            signer: Signer::new(cfg.access_key.trim(), &cfg.secret_key),
+            credentials,
+            algorithm: cfg.signing_algorithm,
             endpoint,
             iam,
             project_id: OnceCell::new_with(project_id.map(String::from)),
-            security_token,
             deadline: cfg.deadline,
             policy: RetryPolicy {
                 max_retries: cfg.max_retries,
@@ -191,21 +183,24 @@ impl Client {
         query: &TaskQuery,
         cancel: &CancellationToken,
     ) -> Result<Listing, Error> {
-        self.list_tasks_within(query, self.deadline, cancel).await
+        self.list_tasks_into(query, self.deadline, cancel, Vec::new())
+            .await
     }
 
     /// [`list_tasks`](Self::list_tasks) within `timeout` instead of the configured deadline
-    /// (the data source's `timeouts { read }`).
-    pub async fn list_tasks_within(
+    /// (the data source's `timeouts { read }`), handing each task kept to `sink` as its page
+    /// arrives.
+    pub async fn list_tasks_into<S: TaskSink + Send>(
         &self,
         query: &TaskQuery,
         timeout: Duration,
         cancel: &CancellationToken,
-    ) -> Result<Listing, Error> {
+        sink: S,
+    ) -> Result<Listing<S>, Error> {
         let budget = Budget::new(Instant::now() + timeout, cancel);
         let project = self.project_id_within(budget.deadline, cancel).await?;
         let segments = ["v1", project.as_str(), "csms", "tasks"];
-        let mut pager = TaskPager::new(query.clone());
+        let mut pager = TaskPager::with_sink(query.clone(), sink);
         while let Some(q) = pager.next_query() {
             let request = Get {
                 base: &self.endpoint,
@@ -219,6 +214,7 @@ impl Client {
                 Err(e) => return Err(e),
             };
             let page: TaskPage = decode(&answer)?;
+            drop(answer);
             pager.accept(page)?;
             budget.pages.store(pager.pages(), Ordering::Relaxed);
         }
@@ -307,8 +303,14 @@ impl Client {
         budget: &Budget<'_>,
         attempt: u32,
     ) -> Result<Answer, Failure> {
+        let keys = self.credentials.current().await.map_err(|e| {
+            Failure::Fatal(Error::Request {
+                url: target.shown.clone(),
+                reason: format!("no valid credentials to sign it: {e}"),
+            })
+        })?;
         let headers = self
-            .signed_headers(target, request)
+            .signed_headers(target, request, &keys)
             .map_err(Failure::Fatal)?;
         let started = Instant::now();
         budget.requests.fetch_add(1, Ordering::Relaxed);
@@ -396,8 +398,13 @@ impl Client {
             .await
     }
 
-    /// The request's headers with the `Authorization` signature over them.
-    fn signed_headers(&self, target: &Target, request: &Get<'_>) -> Result<HeaderMap, Error> {
+    /// The request's headers with the `Authorization` signature of `keys` over them.
+    fn signed_headers(
+        &self,
+        target: &Target,
+        request: &Get<'_>,
+        keys: &Credentials,
+    ) -> Result<HeaderMap, Error> {
         let mut headers: Vec<(&str, String)> = vec![
             ("Host", target.host.clone()),
             ("X-Sdk-Date", sdk_date()),
@@ -406,14 +413,15 @@ impl Client {
         if let Some(p) = request.project {
             headers.push(("X-Project-Id", p.to_string()));
         }
-        if let Some(t) = &self.security_token {
+        if let Some(t) = &keys.security_token {
             headers.push(("X-Security-Token", t.clone()));
         }
         let owned: Vec<(String, String)> = headers
             .iter()
             .map(|(n, v)| (n.to_string(), v.clone()))
             .collect();
-        let authorization = self.signer.authorization(&SignedRequest {
+        let signer = Signer::with_algorithm(&keys.access_key, &keys.secret_key, self.algorithm);
+        let authorization = signer.authorization(&SignedRequest {
             method: "GET",
             path: &target.signed_path,
             query: request.query,
@@ -433,6 +441,33 @@ impl Client {
         }
         Ok(map)
     }
+}
+
+/// Refuses keys no header can carry, naming the argument, rather than failing every request
+/// later with a message about a header the user never set: the access key travels inside the
+/// Authorization header, the token in X-Security-Token.
+pub fn check_keys(keys: &Credentials) -> Result<(), Error> {
+    if !keys
+        .access_key
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b',')
+    {
+        return Err(Error::Config(
+            "access_key may only contain printable ASCII characters (no spaces or commas)".into(),
+        ));
+    }
+    // `HeaderValue` would take non-ASCII bytes, but servers read such a header as absent or
+    // mangled and the signature then fails with a misleading 401.
+    if let Some(t) = &keys.security_token {
+        if !t.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::Config(
+                "security_token contains characters not allowed in an HTTP header \
+                 (only printable ASCII)"
+                    .into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// What one call may spend, and what it spent: the deadline, the caller's cancellation, and the
@@ -653,7 +688,11 @@ async fn read_capped(
             return Err(Failure::Fatal(Error::Decode {
                 url: shown_url.to_string(),
                 status,
-                message: format!("response body larger than {MAX_BODY_BYTES} bytes"),
+                message: format!(
+                    "response body larger than {MAX_BODY_BYTES} bytes ({} MiB) once decompressed, \
+                     the limit that keeps a broken or hostile server from exhausting memory",
+                    MAX_BODY_BYTES >> 20
+                ),
                 excerpt: excerpt(&body),
             }));
         }

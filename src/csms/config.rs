@@ -5,9 +5,15 @@ use std::time::Duration;
 use reqwest::Url;
 
 use super::error::Error;
+use super::signer::SigningAlgorithm;
 
 /// Domain of the public Huawei Cloud endpoints.
 pub const DEFAULT_CLOUD: &str = "myhuaweicloud.com";
+/// Domain of Huawei Cloud Europe, whose regions (`eu-west-101`, ...) are not under
+/// [`DEFAULT_CLOUD`]: their `myhuaweicloud.com` names do not resolve.
+pub const EUROPE_CLOUD: &str = "myhuaweicloud.eu";
+/// Regions served under [`EUROPE_CLOUD`], by prefix, as the Go provider decides it.
+const EUROPE_REGION_PREFIX: &str = "eu-west-1";
 /// Retries of a failed request, as the provider documents.
 pub const DEFAULT_MAX_RETRIES: u32 = 5;
 /// Overall budget of one call (a whole listing, retries included), and the default of the data
@@ -58,7 +64,8 @@ pub struct ClientConfig {
     /// Base URL of CSMS (scheme, host, optional port and path prefix). Default
     /// `https://kms.{region}.{cloud}`.
     pub endpoint: Option<String>,
-    /// Domain of the default endpoints, default [`DEFAULT_CLOUD`].
+    /// Domain of the default endpoints. Empty: the region's domain ([`EUROPE_CLOUD`] for
+    /// `eu-west-1*` regions, else [`DEFAULT_CLOUD`]); set, it wins for every region.
     pub cloud: String,
     /// Base URL of IAM for the project lookup. Default `https://iam.{region}.{cloud}`.
     pub iam_endpoint: Option<String>,
@@ -68,6 +75,8 @@ pub struct ClientConfig {
     pub secret_key: String,
     /// For temporary AK/SK; sent as `X-Security-Token`.
     pub security_token: Option<String>,
+    /// How requests are signed (`SDK-HMAC-SHA256` or `SDK-HMAC-SM3`).
+    pub signing_algorithm: SigningAlgorithm,
     /// Skip TLS certificate verification.
     pub insecure: bool,
     /// Retries of a failed request (429, 5xx gateway faults, connection errors).
@@ -85,12 +94,13 @@ impl Default for ClientConfig {
         ClientConfig {
             region: None,
             endpoint: None,
-            cloud: DEFAULT_CLOUD.to_string(),
+            cloud: String::new(),
             iam_endpoint: None,
             project_id: None,
             access_key: String::new(),
             secret_key: String::new(),
             security_token: None,
+            signing_algorithm: SigningAlgorithm::HmacSha256,
             insecure: false,
             max_retries: DEFAULT_MAX_RETRIES,
             user_agent: concat!("terraform-provider-csms/", env!("CARGO_PKG_VERSION")).to_string(),
@@ -118,6 +128,7 @@ impl std::fmt::Debug for ClientConfig {
                     .as_ref()
                     .map(|t| redacted(!t.is_empty())),
             )
+            .field("signing_algorithm", &self.signing_algorithm)
             .field("insecure", &self.insecure)
             .field("max_retries", &self.max_retries)
             .field("user_agent", &self.user_agent)
@@ -135,8 +146,15 @@ impl ClientConfig {
             .filter(|r| !r.is_empty())
     }
 
-    fn cloud(&self) -> &str {
+    /// The configured domain, else the region's.
+    pub fn cloud(&self) -> &str {
         match self.cloud.trim() {
+            "" if self
+                .region()
+                .is_some_and(|r| r.starts_with(EUROPE_REGION_PREFIX)) =>
+            {
+                EUROPE_CLOUD
+            }
             "" => DEFAULT_CLOUD,
             c => c,
         }
@@ -261,6 +279,33 @@ mod tests {
     }
 
     #[test]
+    fn europe_regions_default_to_the_eu_domain_unless_cloud_is_set() {
+        for region in ["eu-west-101", "eu-west-1"] {
+            let c = cfg(Some(region), None);
+            assert_eq!(
+                host_header(&c.csms_endpoint().unwrap()),
+                format!("kms.{region}.myhuaweicloud.eu")
+            );
+            assert_eq!(
+                host_header(&c.iam_base().unwrap()),
+                format!("iam.{region}.myhuaweicloud.eu")
+            );
+        }
+        for region in ["eu-west-0", "cn-north-4", "af-south-1"] {
+            let c = cfg(Some(region), None);
+            assert_eq!(c.cloud(), "myhuaweicloud.com", "{region}");
+        }
+        let c = ClientConfig {
+            cloud: "myhuaweicloud.com".into(),
+            ..cfg(Some("eu-west-101"), None)
+        };
+        assert_eq!(
+            host_header(&c.iam_base().unwrap()),
+            "iam.eu-west-101.myhuaweicloud.com"
+        );
+    }
+
+    #[test]
     fn explicit_endpoint_wins_and_keeps_port_and_prefix() {
         let u = cfg(Some("cn-north-4"), Some("http://127.0.0.1:8080/prefix/"))
             .csms_endpoint()
@@ -336,7 +381,7 @@ mod tests {
     #[test]
     fn defaults() {
         let c = ClientConfig::default();
-        assert_eq!(c.cloud, "myhuaweicloud.com");
+        assert_eq!(c.cloud(), "myhuaweicloud.com");
         assert_eq!(c.max_retries, 5);
         assert_eq!(c.deadline, Duration::from_secs(300));
         assert!(c.user_agent.starts_with("terraform-provider-csms/"));

@@ -45,7 +45,7 @@ pub use client::Client;
 pub use config::{ClientConfig, Timeouts};
 pub use credentials::{CredentialError, CredentialProvider, Credentials};
 pub use error::{Error, ServiceError};
-pub use pager::{Listing, ListingWarning, TaskPager, TaskQuery};
+pub use pager::{Listing, ListingWarning, TaskPager, TaskQuery, TaskSink};
 pub use retry::RetryPolicy;
 pub use signer::Signer;
 pub use task::{SecretTask, TaskPage};

@@ -58,6 +58,7 @@ Data (one of; default --demo):
                            legacy-api-key's latest rotation FAILED
   --generate N             N generated tasks (deterministic for a --seed and the hour)
   --seed S                 generator seed [default: 42]
+  --span-days D            generated tasks spread over the D days before now [default: 28]
   --data FILE              a JSON array of SecretTask objects
 
 Faults (ListSecretTask only; N counts its requests from 1; composable):
@@ -105,6 +106,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     let (mut ak, mut sk) = (None, None);
     let mut source: Option<Source> = None;
     let mut seed = 42u64;
+    let mut span_days = 28u32;
     let mut accounts = None;
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -158,6 +160,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
                 set_source(&mut source, Source::Generate(n))?
             }
             "--seed" => seed = number(&flag, &value()?)?,
+            "--span-days" => span_days = positive(&flag, &value()?)?,
             "--data" => set_source(&mut source, Source::File(value()?.into()))?,
             "--fail-every" => {
                 let v = value()?;
@@ -205,6 +208,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     let spec = DataSpec {
         region: config.region.clone(),
         project_id: config.project_id.clone(),
+        span_days,
         ..DataSpec::default()
     };
     config.tasks = match source.unwrap_or(Source::Demo) {

@@ -174,6 +174,8 @@ pub struct Stats {
     pub credentials: CredentialStats,
     /// Bytes written to the sockets: status lines, headers and bodies as sent (compressed, cut).
     pub bytes_sent: u64,
+    /// Responses sent compressed with gzip.
+    pub gzipped_responses: u64,
 }
 
 /// Serves `config` on `listener` until `shutdown` completes (an inconsistent `config` is

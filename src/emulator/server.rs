@@ -73,6 +73,7 @@ impl Shared {
             by_path: self.by_path.lock().unwrap().clone(),
             credentials: self.counters.snapshot(),
             bytes_sent: self.wire.bytes_sent.load(Ordering::Relaxed),
+            gzipped_responses: self.wire.gzipped.load(Ordering::Relaxed),
         }
     }
 }
@@ -197,7 +198,7 @@ async fn handle(shared: &Shared, reset: &AtomicBool, req: Request<Incoming>) -> 
     // GETs carry no body, but a signature covers whatever was sent.
     let body = bytes_of(body).await;
     let mut response = route(shared, reset, &parts, &body, &request_id).await;
-    response = wire::encode(response, &parts.headers, &shared.config.wire).await;
+    response = wire::encode(response, &parts.headers, &shared.config.wire, &shared.wire).await;
     if response.extensions_mut().remove::<Cut>().is_some() {
         response = cut(response).await;
     }
@@ -391,6 +392,7 @@ async fn tasks(
     let json = Bytes::from(super::listing::page_body(&listing.page));
     if let Some(mib) = shared.config.wire.gzip_bomb_mib {
         let mut r = json_response(StatusCode::OK, wire::bomb(&shared.wire, mib).await);
+        shared.wire.gzipped.fetch_add(1, Ordering::Relaxed);
         r.headers_mut()
             .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         return r;
