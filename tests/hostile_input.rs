@@ -789,7 +789,12 @@ fn measured_listing(url: &str, project: &str) -> (Result<usize, Error>, usize) {
             });
             let kept = Kept::new(&schema).unwrap();
             client
-                .list_tasks_into(&TaskQuery::default(), &Default::default(), kept)
+                .list_tasks_into(
+                    &TaskQuery::default(),
+                    Duration::from_secs(120),
+                    &Default::default(),
+                    kept,
+                )
                 .await
                 .map(|l| l.listed)
         })

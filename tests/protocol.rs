@@ -453,10 +453,12 @@ async fn a_successful_read_returns_the_state_of_the_schema() {
     let Value::Object(fields) = &state else {
         panic!("state is {state:?}")
     };
+    // Nested blocks (`timeouts`) are keys of the state object too.
     let mut names: Vec<&str> = data_block
         .attributes
         .iter()
         .map(|a| a.name.as_str())
+        .chain(data_block.block_types.iter().map(|b| b.type_name.as_str()))
         .collect();
     names.sort_unstable();
     assert_eq!(fields.keys().map(String::as_str).collect::<Vec<_>>(), names);

@@ -426,7 +426,11 @@ async fn schema_json_describes_every_attribute() {
     let attrs = provider["provider"]["block"]["attributes"]
         .as_object()
         .expect("provider attributes");
-    assert_eq!(attrs.len(), 10);
+    let assume_role = &provider["provider"]["block"]["block_types"]["assume_role"];
+    assert_eq!(
+        (&assume_role["nesting_mode"], &assume_role["max_items"]),
+        (&Json::from("list"), &Json::from(1))
+    );
     assert_eq!(attrs["secret_key"]["sensitive"], true);
     assert_eq!(attrs["security_token"]["sensitive"], true);
     let ds = &provider["data_source_schemas"]["csms_rotation_tasks"]["block"];

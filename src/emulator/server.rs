@@ -350,7 +350,10 @@ async fn tasks(
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;
     }
-    if hits(faults.throttle_every) {
+    let throttled_by_chance = faults
+        .throttle_percent
+        .is_some_and(|p| fastrand::u8(0..100) < p);
+    if hits(faults.throttle_every) || throttled_by_chance {
         let mut r = error_response(&ApiError::injected(429), request_id);
         r.headers_mut()
             .insert(RETRY_AFTER, HeaderValue::from(faults.retry_after_secs));

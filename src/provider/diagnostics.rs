@@ -27,7 +27,8 @@ pub fn from_error(err: &Error) -> Diagnostic {
         ),
         Error::DeadlineExceeded { .. } => (
             "Reading rotation tasks timed out",
-            " The service is slow or unreachable; try again later, or narrow the query with `secret_name` or `status`.",
+            " The service is slow or unreachable; try again later, allow more time with `timeouts { read = \"...\" }` \
+             (default 5m), or narrow the query with `secret_name` or `status`.",
         ),
         Error::TooManyTasks { .. } => (
             "Too many rotation tasks",

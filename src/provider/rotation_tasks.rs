@@ -4,6 +4,7 @@
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use super::timeouts::{self, TimeoutsBlock};
 use super::{diagnostics, ClientSlot};
 use crate::csms::pager::{page_size, MAX_PAGE_SIZE};
 use crate::csms::task::valid_secret_name;
@@ -49,6 +50,13 @@ pub fn schema() -> Schema {
                  rejects it. Every page is read either way; this only trades requests for response size.",
             ),
             optional(
+                "region",
+                Type::String,
+                "Region to read, e.g. `eu-west-101`, instead of the provider's: `for_each` over regions \
+                 with one provider block. The region's project is looked up through IAM (once per region), \
+                 as the provider's credentials; the provider's `project_id` applies to its own region only.",
+            ),
+            optional(
                 "since",
                 Type::String,
                 "Keep in `tasks` only the tasks created at or after this RFC 3339 timestamp, e.g. \
@@ -75,6 +83,7 @@ pub fn schema() -> Schema {
                  without a matching task (never rotated, or a wrong name) has no entry: read it with `try()` or \
                  `lookup()`.",
             ),
+            timeouts::attribute(),
         ],
     }
 }
@@ -116,11 +125,18 @@ impl RotationTasks {
 
     async fn read_tasks(&self, request: ReadRequest<'_>) -> ReadResult {
         let query = query(&request.config).map_err(Failed::new)?;
-        let client = self.client.get()?;
+        let timeouts = timeouts::read(&request.config).map_err(Failed::from)?;
+        let region = region(&request.config).map_err(Failed::new)?;
+        let client = self.client.get(region.as_deref())?;
         let kept =
             Kept::new(request.schema).map_err(|e| Failed::from(diagnostics::provider_bug(&e)))?;
         let listing = client
-            .list_tasks_into(&query, &request.cancel, kept)
+            .list_tasks_into(
+                &query,
+                TimeoutsBlock::read_or_default(timeouts.as_ref()),
+                &request.cancel,
+                kept,
+            )
             .await
             .map_err(|e| Failed::from(diagnostics::from_error(&e)))?;
         let mut warnings: Vec<Diagnostic> = listing
@@ -132,7 +148,12 @@ impl RotationTasks {
             warnings.extend(nothing_matched(&query));
         }
         let since = request.config.string_attr("since").ok().and_then(Attr::set);
-        let state = state(request.schema, &query, since.as_deref(), listing)
+        let echo = Echo {
+            region: region.as_deref(),
+            since: since.as_deref(),
+            timeouts: timeouts.as_ref(),
+        };
+        let state = state(request.schema, &query, &echo, listing)
             .map_err(|e| Failed::from(diagnostics::provider_bug(&e)))?;
         Ok(Read { state, warnings })
     }
@@ -148,7 +169,10 @@ impl DataSource for RotationTasks {
     }
 
     fn validate(&self, config: &Value) -> Vec<Diagnostic> {
-        query(config).err().unwrap_or_default()
+        let mut diags = query(config).err().unwrap_or_default();
+        diags.extend(timeouts::read(config).err());
+        diags.extend(region(config).err().unwrap_or_default());
+        diags
     }
 
     fn read<'a>(&'a self, request: ReadRequest<'a>) -> BoxFuture<'a, ReadResult> {
@@ -274,6 +298,18 @@ pub fn query(config: &Value) -> Result<TaskQuery, Vec<Diagnostic>> {
     })
 }
 
+/// The `region` override, checked as the provider checks its own.
+fn region(config: &Value) -> Result<Option<String>, Vec<Diagnostic>> {
+    let invalid = |why: String| vec![Diagnostic::error("Invalid region", why).at("region")];
+    match config.string_attr("region") {
+        Ok(Attr::Set(r)) => super::config::check_region(&r)
+            .map(|()| Some(r))
+            .map_err(invalid),
+        Ok(_) => Ok(None),
+        Err(e) => Err(invalid(e.to_string())),
+    }
+}
+
 /// A name filter that matched nothing is more often a typo, or a secret that never rotated,
 /// than a fact to assert on: say so, on the attribute.
 fn nothing_matched(query: &TaskQuery) -> Option<Diagnostic> {
@@ -352,14 +388,21 @@ impl TaskSink for Kept {
     }
 }
 
-/// The data source's state: the echoed query, tasks newest first and the newest per secret.
-/// The kept tasks are dropped here, before the server encodes its response.
-/// `since` is echoed as the configuration wrote it: Terraform requires the state's arguments to
-/// be the configuration's, to the character.
+/// What the state echoes of the configuration beyond the query, as the configuration wrote it:
+/// Terraform requires the state's arguments to be the configuration's, to the character.
+#[derive(Debug, Default)]
+pub struct Echo<'a> {
+    pub region: Option<&'a str>,
+    pub since: Option<&'a str>,
+    pub timeouts: Option<&'a TimeoutsBlock>,
+}
+
+/// The data source's state: the echoed query and configuration, tasks newest first and the
+/// newest per secret. The kept tasks are dropped here, before the server encodes its response.
 pub fn state(
     schema: &Schema,
     query: &TaskQuery,
-    since: Option<&str>,
+    echo: &Echo<'_>,
     listing: Listing<Kept>,
 ) -> Result<State, SchemaMismatch> {
     let Listing {
@@ -392,11 +435,18 @@ pub fn state(
         o.string("status", query.status.as_deref());
         o.string("task_id", query.task_id.as_deref());
         o.int("page_size", query.page_size.map(i64::from));
-        o.string("since", since);
+        o.string("region", echo.region);
+        o.string("since", echo.since);
         o.string("id", Some(&id));
         o.int("total", Some(total.unwrap_or(listed as i64)));
         o.list_fragments("tasks", &kept.fragments, index.iter().map(|(_, f)| *f));
         o.map("latest", latest.iter(), write_task);
+        o.block(
+            timeouts::NAME,
+            echo.timeouts.map(|t| {
+                |o: &mut ObjectWriter| o.string("read", t.read.as_ref().map(|r| r.written.as_str()))
+            }),
+        );
     })
 }
 
@@ -485,6 +535,17 @@ mod tests {
     }
 
     #[test]
+    fn region_is_checked_like_the_providers() {
+        let diags = region(&block(&[("region", s("EU West"))])).unwrap_err();
+        assert_eq!(diags[0].path, [PathStep::Attribute("region".into())]);
+        assert_eq!(
+            region(&block(&[("region", s("eu-west-101"))])).unwrap(),
+            Some("eu-west-101".into())
+        );
+        assert_eq!(region(&block(&[("region", Value::Unknown)])).unwrap(), None);
+    }
+
+    #[test]
     fn conflict_names_every_other_filter() {
         let diags = query(&block(&[
             ("task_id", s("t")),
@@ -559,6 +620,15 @@ mod tests {
     /// The state of a read whose one page holds `tasks`, as Terraform will decode it: the tasks
     /// go through the pager into the encoded store, as in a real read.
     fn decoded_state(query: &TaskQuery, tasks: Vec<SecretTask>, total: Option<i64>) -> Value {
+        decoded_state_with(query, None, tasks, total)
+    }
+
+    fn decoded_state_with(
+        query: &TaskQuery,
+        timeouts: Option<&TimeoutsBlock>,
+        tasks: Vec<SecretTask>,
+        total: Option<i64>,
+    ) -> Value {
         let schema = schema();
         let mut pager = TaskPager::with_sink(query.clone(), Kept::new(&schema).unwrap());
         pager
@@ -569,7 +639,12 @@ mod tests {
             })
             .unwrap();
         let since = query.since.and_then(rfc3339);
-        let state = state(&schema, query, since.as_deref(), pager.finish(1)).unwrap();
+        let echo = Echo {
+            since: since.as_deref(),
+            timeouts,
+            ..Echo::default()
+        };
+        let state = state(&schema, query, &echo, pager.finish(1)).unwrap();
         crate::plugin::codec::decode_msgpack(state.as_bytes()).unwrap()
     }
 
@@ -643,6 +718,41 @@ mod tests {
         assert_eq!(t.get("task_time"), &Value::Number(1_715_436_899_000.0));
         assert_eq!(t.get("task_error_msg"), &Value::Null);
         assert_eq!(rfc3339(1_500), Some("1970-01-01T00:00:01.5Z".into()));
+    }
+
+    #[test]
+    fn state_echoes_the_timeouts_block_as_configured() {
+        let q = TaskQuery::default();
+        let none = decoded_state_with(&q, None, Vec::new(), None);
+        assert_eq!(none.get("timeouts"), &Value::Null);
+        let empty = decoded_state_with(&q, Some(&TimeoutsBlock::default()), Vec::new(), None);
+        assert_eq!(empty.get("timeouts").get("read"), &Value::Null);
+        assert!(matches!(empty.get("timeouts"), Value::Object(_)));
+        let config = block(&[("timeouts", Value::object([("read", s("1h30m"))]))]);
+        let t = timeouts::read(&config).unwrap();
+        let set = decoded_state_with(&q, t.as_ref(), Vec::new(), None);
+        assert_eq!(set.get("timeouts").get("read"), &s("1h30m"));
+        assert_eq!(
+            TimeoutsBlock::read_or_default(t.as_ref()),
+            std::time::Duration::from_secs(5400)
+        );
+    }
+
+    #[test]
+    fn a_bad_read_timeout_is_refused_at_validation_on_its_attribute() {
+        let ds = RotationTasks::new(ClientSlot::default());
+        let bad = block(&[("timeouts", Value::object([("read", s("ten minutes"))]))]);
+        let diags = ds.validate(&bad);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(
+            diags[0].path,
+            [
+                PathStep::Attribute("timeouts".into()),
+                PathStep::Attribute("read".into())
+            ]
+        );
+        let unknown = block(&[("timeouts", Value::object([("read", Value::Unknown)]))]);
+        assert!(ds.validate(&unknown).is_empty());
     }
 
     #[test]

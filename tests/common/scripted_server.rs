@@ -62,6 +62,30 @@ impl Recorded {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v)
     }
+
+    /// Checks the request's signature by `signer`'s keys as the emulator (and the gateway) does;
+    /// the error is the gateway's message.
+    pub fn verify(&self, signer: &csms_provider::csms::Signer) -> Result<(), String> {
+        let mut headers = hyper::HeaderMap::new();
+        for (n, v) in &self.headers {
+            headers.append(
+                hyper::header::HeaderName::from_bytes(n.as_bytes()).unwrap(),
+                hyper::header::HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        csms_provider::emulator::auth::verify(
+            signer,
+            &csms_provider::emulator::auth::Request {
+                method: &self.method,
+                path: &percent_decode(&self.path),
+                query: &self.query_pairs(),
+                headers: &headers,
+                body: &self.body,
+            },
+            time::OffsetDateTime::now_utc(),
+        )
+        .map_err(|e| e.message)
+    }
 }
 
 /// Decodes `%XX` escapes (no `+` as space: the signer never produces it).

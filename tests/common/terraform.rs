@@ -177,6 +177,17 @@ impl Workdir {
 
     /// Runs `terraform ARGS` with extra environment variables for this command only.
     pub async fn run_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
+        self.run_within(args, extra_env, Duration::from_secs(120))
+            .await
+    }
+
+    /// [`run_with`](Self::run_with), killed if it has not finished within `limit`.
+    pub async fn run_within(
+        &self,
+        args: &[&str],
+        extra_env: &[(&str, &str)],
+        limit: Duration,
+    ) -> Run {
         let bin = self.terraform.clone().unwrap_or_else(terraform_bin);
         let mut cmd = tokio::process::Command::new(bin);
         cmd.args(args).current_dir(self.path());
@@ -195,7 +206,7 @@ impl Workdir {
         ];
         env.extend(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         env.extend_from_slice(extra_env);
-        run_clean(cmd, &env, Duration::from_secs(120)).await
+        run_clean(cmd, &env, limit).await
     }
 
     /// `terraform apply` and then the outputs as JSON (`name -> value`).
