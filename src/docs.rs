@@ -235,9 +235,16 @@ pub fn undocumented(schema: &Schema) -> Vec<String> {
 
 fn provider_page(type_name: &str, schema: &Schema, root: &Path) -> Result<String, Error> {
     let mut table = String::from("| Argument | Environment variable |\n|---|---|\n");
-    for argument in config::ARGUMENTS {
-        table.push_str(&format!("| `{}` | `{}` |\n", argument.name, argument.env));
+    for (path, env) in config::ARGUMENTS
+        .iter()
+        .flat_map(config::Argument::environment)
+    {
+        table.push_str(&format!("| `{path}` | `{env}` |\n"));
     }
+    table.push_str(&format!(
+        "| (none: environment only) | `{}` |\n",
+        crate::csms::credentials::metadata::ENDPOINT_ENV
+    ));
     let example = terraform_file(&root.join("examples/provider/provider.tf"))?;
     let description = schema.description.trim();
     Ok(format!(
@@ -260,19 +267,84 @@ description: |-
 ## Authentication
 
 Requests are signed with an access key (AK) and a secret key (SK), the way the Huawei Cloud
-SDKs sign them. Keep credentials out of the configuration: every argument can come from an
-environment variable, and an argument set in the provider block wins over its variable.
+SDKs sign them. The provider looks for keys once, when it is configured, in this order, and
+uses the first source that has them (the log says which, at INFO level, never the keys):
 
-```shell
-export {ak}="your-access-key"
-export {sk}="your-secret-key"
-export {region}="cn-north-4"
-terraform plan
+1. **The provider block**: `access_key` and `secret_key` (and `security_token` for temporary
+   keys). Keep them out of the configuration when you can:
+
+   ```terraform
+   provider "csms" {{
+     region     = "cn-north-4"
+     access_key = var.access_key
+     secret_key = var.secret_key
+   }}
+   ```
+
+2. **The environment**: `{ak}` and `{sk}` (and `{token}`).
+
+   ```shell
+   export {ak}="your-access-key"
+   export {sk}="your-secret-key"
+   export {region}="cn-north-4"
+   terraform plan
+   ```
+
+3. **A KooCLI profile** (`hcloud configure`), read only when `profile` (`{profile}`) or
+   `shared_config_file` (`{file}`) is set; the file defaults to `~/.hcloud/config.json` and the
+   profile to the file's `current`. Modes `AKSK`, `SSO` (the profile's `ssoAuth.stsToken`) and
+   `ecsAgency` (the ECS metadata service below) are supported. A profile's `region` and
+   `projectId` fill what the block and environment leave unset, and its `agencyName` with
+   `agencyDomainName` is assumed like `assume_role`. KooCLI encrypts stored keys by default:
+   run `hcloud configure set --cli-auth-encrypt=false` before configuring the profile.
+
+   ```terraform
+   provider "csms" {{
+     profile = "audit" # or: export {profile}=audit
+   }}
+   ```
+
+4. **The ECS metadata service**, only when no keys were found anywhere: on an ECS instance with
+   an agency bound to it, temporary keys come from `http://169.254.169.254` (session token
+   first) and are renewed before they expire; nothing is stored anywhere. `{metadata}` (an
+   environment variable, not an argument) changes the URL, e.g. for a proxy or the emulator.
+
+   ```terraform
+   provider "csms" {{
+     region = "cn-north-4" # no keys: the instance's agency
+   }}
+   ```
+
+With no keys in any of them, configuration fails within seconds with one error that lists
+every source tried.
+
+**Assuming an agency.** On top of whichever source gave the keys, `assume_role` exchanges them
+for the keys of an IAM agency in another account, so a central security team can check the
+rotations of many accounts; the project is then looked up as that account. The
+`{agency}`, `{domain}` and `{duration}` variables work without a block.
+
+```terraform
+provider "csms" {{
+  region = "cn-north-4"
+  assume_role {{
+    agency_name      = "rotation-audit"
+    domain_name      = "team-b"
+    duration_seconds = 3600 # 900 to 86400
+  }}
+}}
 ```
 
-Temporary credentials (AK/SK plus a security token, e.g. from an agency) also need
-`{token}`. The project ID is looked up by region through IAM unless `{project}` (or
-`project_id`) is set.
+**Signing.** `signing_algorithm = "HmacSM3"` (`{algorithm}`) signs with `SDK-HMAC-SM3` instead of
+the default `HmacSHA256`; `EcdsaP256SHA256` and `SM2SM3` are refused at plan time.
+
+**Regions.** `region` picks `https://kms.{{region}}.{{cloud}}` and `https://iam.{{region}}.{{cloud}}`;
+`cloud` defaults to `myhuaweicloud.eu` for the European regions (`eu-west-1*`, e.g.
+`eu-west-101`) and `myhuaweicloud.com` elsewhere, and an explicit `cloud` wins. A data source's
+own `region` reads another region with the same credentials (its project looked up once). The
+project ID is looked up by region through IAM unless `project_id` (`{project}`) is set; it
+applies to the provider's own region only. The
+`HTTPS_PROXY` and `NO_PROXY` variables apply to every request to CSMS and IAM (not to the
+metadata service).
 
 {table}
 {schema}"#,
@@ -284,6 +356,13 @@ Temporary credentials (AK/SK plus a security token, e.g. from an agency) also ne
         region = config::REGION.env,
         token = config::SECURITY_TOKEN.env,
         project = config::PROJECT_ID.env,
+        profile = config::PROFILE.env,
+        file = config::SHARED_CONFIG_FILE.env,
+        metadata = crate::csms::credentials::metadata::ENDPOINT_ENV,
+        agency = config::AGENCY_NAME.env,
+        domain = config::DOMAIN_NAME.env,
+        duration = config::DURATION_SECONDS.env,
+        algorithm = config::SIGNING_ALGORITHM.env,
         schema = render_schema(schema),
     ))
 }
@@ -314,6 +393,18 @@ fn data_source_page(name: &str, schema: &Schema, root: &Path) -> Result<String, 
              [Check blocks](https://developer.hashicorp.com/terraform/language/checks) are available with\n\
              Terraform v1.5.0 and later. A failed assertion is reported as a warning and the plan goes on.\n\n\
              {example}\n\n"
+        ));
+    }
+    if let Some(example) = terraform_file(&dir.join("freshness.tf"))? {
+        out.push_str(&format!(
+            "## Large Accounts: a Window and a Freshness Check
+
+             `since` keeps only recent tasks in `tasks` while `latest` still covers every secret, so
+             the plan stays small and a secret that stopped rotating still shows up.
+
+             {example}
+
+"
         ));
     }
     out.push_str(&render_schema(schema));

@@ -19,8 +19,7 @@ use csms_provider::csms::credentials::{
     StaticKeys,
 };
 use csms_provider::csms::Signer;
-use csms_provider::emulator::auth;
-use scripted_server::{percent_decode, Recorded, Reply, ScriptedServer};
+use scripted_server::{Recorded, Reply, ScriptedServer};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
@@ -321,7 +320,7 @@ async fn iam_server(base_sk: &'static str, replies: Vec<Reply>) -> ScriptedServe
             return Reply::json(404, json!({"error": {"code": 404, "message": "no route"}}));
         }
         let ak = auth_field(r, "Access").unwrap_or_default();
-        if let Err(e) = verify(r, &Signer::new(&ak, base_sk)) {
+        if let Err(e) = r.verify(&Signer::new(&ak, base_sk)) {
             return Reply::json(401, json!({"error": {"code": 401, "message": e}}));
         }
         let i = served.fetch_add(1, Ordering::SeqCst).min(replies.len() - 1);
@@ -335,28 +334,6 @@ fn auth_field(r: &Recorded, name: &str) -> Option<String> {
     auth.split([' ', ','])
         .find_map(|p| p.strip_prefix(&format!("{name}=")))
         .map(String::from)
-}
-
-fn verify(r: &Recorded, signer: &Signer) -> Result<(), String> {
-    let mut headers = hyper::HeaderMap::new();
-    for (n, v) in &r.headers {
-        headers.append(
-            hyper::header::HeaderName::from_bytes(n.as_bytes()).unwrap(),
-            hyper::header::HeaderValue::from_str(v).unwrap(),
-        );
-    }
-    auth::verify(
-        signer,
-        &auth::Request {
-            method: &r.method,
-            path: &percent_decode(&r.path),
-            query: &r.query_pairs(),
-            headers: &headers,
-            body: &r.body,
-        },
-        OffsetDateTime::now_utc(),
-    )
-    .map_err(|e| e.message)
 }
 
 fn agency(duration: Option<u64>) -> AgencySettings {
@@ -421,7 +398,9 @@ async fn an_agency_is_assumed_with_signed_temporary_base_keys() {
             "duration_seconds": 7200}}}})
     );
     // The verifier is not a rubber stamp: another secret key fails the same request.
-    assert!(verify(post, &Signer::new(BASE_AK, "another-secret")).is_err());
+    assert!(post
+        .verify(&Signer::new(BASE_AK, "another-secret"))
+        .is_err());
 }
 
 #[tokio::test]

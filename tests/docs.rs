@@ -83,15 +83,21 @@ fn every_attribute_and_nested_field_has_a_description() {
 #[test]
 fn every_argument_is_read_from_its_documented_variable() {
     let page = std::fs::read_to_string(root().join("docs/index.md")).unwrap();
-    for argument in config::ARGUMENTS {
+    for (path, env) in config::ARGUMENTS
+        .iter()
+        .flat_map(config::Argument::environment)
+    {
         assert!(
-            page.contains(&format!("| `{}` | `{}` |", argument.name, argument.env)),
-            "docs/index.md lacks the row of `{}`",
-            argument.name
+            page.contains(&format!("| `{path}` | `{env}` |")),
+            "docs/index.md lacks the row of `{path}`"
         );
+    }
+    for argument in config::ARGUMENTS.iter().flat_map(config::Argument::leaves) {
         let value = match argument.check {
             config::Check::Flag => "true",
             config::Check::Retries => "3",
+            config::Check::AgencyDuration => "900",
+            config::Check::SigningAlgorithm => "HmacSM3",
             config::Check::BaseUrl => "http://127.0.0.1:1",
             _ => "cn-north-4",
         };

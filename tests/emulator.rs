@@ -409,6 +409,45 @@ async fn fault_throttle_with_retry_after() {
     assert_eq!(r.headers["retry-after"], "7");
 }
 
+/// `throttle_percent` throttles a share of the requests at random, each 429 with Retry-After:
+/// 300 requests at 30% give 90 on average; 45..=135 is five standard deviations either side.
+#[tokio::test]
+async fn fault_throttle_percent_throttles_a_share_at_random() {
+    let emu = start(
+        generate(10, 1),
+        Faults {
+            throttle_percent: Some(30),
+            retry_after_secs: 1,
+            ..Faults::default()
+        },
+    )
+    .await;
+    let (c, p) = (client(), tasks_path(&emu));
+    let mut throttled = 0;
+    for _ in 0..300 {
+        let r = get(&c, &emu, &p, &[]).await;
+        if r.status == 429 {
+            r.assert_error(429, "APIGW.0308");
+            assert_eq!(r.headers["retry-after"], "1");
+            throttled += 1;
+        } else {
+            assert_eq!(r.status, 200, "{}", r.head());
+        }
+    }
+    assert!((45..=135).contains(&throttled), "{throttled} of 300");
+    let all = start(
+        generate(10, 1),
+        Faults {
+            throttle_percent: Some(100),
+            retry_after_secs: 1,
+            ..Faults::default()
+        },
+    )
+    .await;
+    let p = tasks_path(&all);
+    assert_eq!(statuses(&c, &all, &p, 5).await, [429; 5]);
+}
+
 /// `latency` delays every tasks response.
 #[tokio::test]
 async fn fault_latency_delays_responses() {

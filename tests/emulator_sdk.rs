@@ -9,10 +9,10 @@
 //! Python comes from `CSMS_TEST_PYTHON`, default `<crate>/.venv/bin/python` (made by
 //! `scripts/venv`). Without it the test fails; it never skips.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use common::emulator::TEAM_B;
+use common::sdk::run_script;
 use csms_provider::csms::task::SecretTask;
 use csms_provider::emulator::{
     generate, Config, Emulator, InstanceAgency, Metadata, MetadataTokens, DEFAULT_DOMAIN_NAME,
@@ -88,54 +88,12 @@ for name, call in [
 print(json.dumps(out))
 "#;
 
-fn python() -> PathBuf {
-    let python = std::env::var_os("CSMS_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    assert!(
-        python.exists(),
-        "Python with huaweicloudsdkcsms not found at {} (set CSMS_TEST_PYTHON or run scripts/venv)",
-        python.display()
-    );
-    python
-}
-
 async fn run_sdk(emu: &Emulator, secret_name: &str) -> Value {
     run_script(
         SCRIPT,
         &[&emu.base_url(), AK, SK, emu.project_id(), secret_name],
     )
     .await
-}
-
-/// Runs `script` with `args` and parses its stdout as JSON.
-async fn run_script(script: &str, args: &[&str]) -> Value {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("sdk_client.py");
-    std::fs::write(&path, script).unwrap();
-    let out = tokio::time::timeout(
-        Duration::from_secs(120),
-        tokio::process::Command::new(python())
-            .arg(&path)
-            .args(args)
-            .env_remove("PYTHONPATH")
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .expect("the SDK script finishes within 120s")
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "SDK script failed (run scripts/venv if an SDK package is missing):\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "SDK script output is not JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
 }
 
 fn tasks(v: &Value) -> Vec<SecretTask> {

@@ -287,6 +287,13 @@ fn cases() -> Vec<Case> {
             fails(&["The last rotation of prod-db-password did not succeed: no rotation task found"]),
         ),
         data_source_case(
+            "freshness.tf",
+            // Every newest rotation is within 30 days; the failures of the window are listed.
+            passes(&["failed_in_the_last_30_days = [", "\"green-2\""]),
+            plans(&["\"red-1\"", "\"red-3\""]),
+            passes(&["failed_in_the_last_30_days = []"]),
+        ),
+        data_source_case(
             "check.tf",
             passes(&[]),
             plans(&[

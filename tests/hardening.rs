@@ -886,3 +886,75 @@ fn never_reached(e: &tonic::transport::Error) -> bool {
     }
     false
 }
+
+// ---------------------------------------------------------------------------------------------
+// Dishonest listings (issue 13): each is an error, never a complete-looking list.
+
+/// A page of `n` fresh tasks numbered from `first`, naming the next marker.
+fn invented_page(first: usize, n: usize) -> serde_json::Value {
+    let tasks: Vec<serde_json::Value> = (first..first + n)
+        .map(|i| {
+            serde_json::json!({
+                "task_id": format!("invented-{i:09}"),
+                "secret_name": "endless",
+                "task_status": "SUCCESS",
+                "task_time": 1_700_000_000_000i64 + i as i64,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "tasks": tasks,
+        "next_marker": format!("invented-{:09}", first + n - 1),
+    })
+}
+
+/// A service that invents valid pages for ever (no `total`) fails the plan at the cap on the
+/// tasks kept, naming the ways to narrow the listing, instead of growing until the deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endless_valid_pages_fail_at_the_task_cap() {
+    let server =
+        ScriptedServer::start(|_, n| Reply::json(200, invented_page(n * 1000, 1000))).await;
+    let dir = scripted_workdir(&server, "data \"csms_rotation_tasks\" \"q\" {}\n");
+    let start = Instant::now();
+    let run = dir.run(&plan_args()).await;
+    assert_within(
+        start,
+        Duration::from_secs(120),
+        "plan against endless pages",
+    );
+    run.assert_error(&[
+        "Too many rotation tasks",
+        "250000",
+        "since",
+        "secret_name",
+        "status",
+    ]);
+    assert_eq!(
+        server.count(),
+        251,
+        "stopped at the first page past the cap"
+    );
+}
+
+/// An empty first page that claims a million tasks and names a next marker is not a complete
+/// empty list (with it, `alltrue([for t in self.tasks : ...])` would pass): the plan fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_page_claiming_more_tasks_fails_the_plan() {
+    let server = ScriptedServer::start(|_, _| {
+        Reply::json(
+            200,
+            serde_json::json!({"total": 1_000_000, "tasks": [], "next_marker": "m-1"}),
+        )
+    })
+    .await;
+    let config = "data \"csms_rotation_tasks\" \"q\" {\n  lifecycle {\n    postcondition {\n      \
+                  condition     = alltrue([for t in self.tasks : t.task_status == \"SUCCESS\"])\n      \
+                  error_message = \"a rotation failed\"\n    }\n  }\n}\n";
+    let run = scripted_workdir(&server, config).run(&plan_args()).await;
+    run.assert_error(&[
+        "Inconsistent pages from the CSMS API",
+        "was empty but named a next_marker",
+        "1000000 more tasks remain",
+    ]);
+    assert_eq!(server.count(), 1);
+}

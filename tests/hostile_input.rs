@@ -780,3 +780,152 @@ fn emulator_pages_decode_as_client_pages() {
     let decoded = check_page_decode(&body, "emulator page").unwrap();
     assert_eq!(decoded.tasks, tasks);
 }
+
+/// A server started by `start` on its own thread and runtime, so that only the client's
+/// allocations count on the test's thread; dropping the guard stops it.
+struct Elsewhere {
+    url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Elsewhere {
+    fn start<S: 'static>(
+        start: impl FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = (String, S)>>>
+            + Send
+            + 'static,
+    ) -> Elsewhere {
+        let (url_tx, url_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async {
+                let (url, server) = start().await;
+                url_tx.send(url).unwrap();
+                let _ = stopped.await;
+                drop(server);
+            });
+        });
+        let url = url_rx.recv_timeout(Duration::from_secs(30)).unwrap();
+        Elsewhere {
+            url,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Elsewhere {
+    fn drop(&mut self) {
+        let _ = self.stop.take().map(|s| s.send(()));
+        let _ = self.thread.take().map(std::thread::JoinHandle::join);
+    }
+}
+
+/// Lists from `url` on a current-thread runtime inside [`peak_of`], with the provider's own
+/// store of kept tasks: the result and the peak of the allocations.
+fn measured_listing(url: &str, project: &str) -> (Result<usize, Error>, usize) {
+    use csms_provider::plugin::DataSource;
+    use csms_provider::provider::rotation_tasks::{Kept, RotationTasks};
+    let schema = RotationTasks::new(Default::default()).schema();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    peak_of(|| {
+        rt.block_on(async {
+            let client = Client::new(ClientConfig {
+                endpoint: Some(url.to_string()),
+                project_id: Some(project.to_string()),
+                access_key: "AK".into(),
+                secret_key: "SK".into(),
+                deadline: Duration::from_secs(120),
+                ..ClientConfig::default()
+            })
+            .unwrap()
+            .with_retry_policy(RetryPolicy {
+                max_retries: 0,
+                ..RetryPolicy::default()
+            });
+            let kept = Kept::new(&schema).unwrap();
+            client
+                .list_tasks_into(
+                    &TaskQuery::default(),
+                    Duration::from_secs(120),
+                    &Default::default(),
+                    kept,
+                )
+                .await
+                .map(|l| l.listed)
+        })
+    })
+}
+
+/// A gzip bomb (256 MiB of valid JSON in a few hundred KB) is refused at the body cap, which
+/// counts decompressed bytes, with an error that names the cap; the client's allocations stay
+/// bounded by the cap, not by what the bomb would decompress to.
+#[test]
+fn a_gzip_bomb_stops_at_the_decompressed_body_cap() {
+    use csms_provider::csms::client::MAX_BODY_BYTES;
+    use csms_provider::emulator::{Config, Emulator, Wire};
+    let server = Elsewhere::start(|| {
+        Box::pin(async {
+            let emu = Emulator::start(Config {
+                wire: Wire {
+                    gzip_bomb_mib: Some(256),
+                    ..Wire::default()
+                },
+                ..Config::default()
+            })
+            .await
+            .unwrap();
+            (format!("{}#{}", emu.base_url(), emu.project_id()), emu)
+        })
+    });
+    let (url, project) = server.url.split_once('#').unwrap();
+    let (result, peak) = measured_listing(url, project);
+    let text = result.unwrap_err().to_string();
+    assert!(
+        text.contains(&MAX_BODY_BYTES.to_string()),
+        "the error names the cap: {text}"
+    );
+    assert!(
+        peak < 3 * MAX_BODY_BYTES,
+        "client allocated {peak} bytes for a 256 MiB bomb (cap {MAX_BODY_BYTES})"
+    );
+}
+
+/// A service that invents valid pages for ever stops at the cap on tasks kept, and the memory
+/// of the read (pages, de-duplication, the encoded tasks) stays within what that cap implies.
+#[test]
+fn endless_pages_stop_at_the_task_cap_in_bounded_memory() {
+    use csms_provider::csms::pager::MAX_KEPT_TASKS;
+    let server = Elsewhere::start(|| {
+        Box::pin(async {
+            let server = ScriptedServer::start(|_, n| {
+                let tasks: Vec<Json> = (n * 1000..(n + 1) * 1000)
+                    .map(|i| {
+                        json!({"task_id": format!("invented-{i:09}"), "secret_name": "endless",
+                               "task_status": "SUCCESS", "task_time": 1_700_000_000_000i64 + i as i64})
+                    })
+                    .collect();
+                let next = format!("invented-{:09}", (n + 1) * 1000 - 1);
+                Reply::json(200, json!({"tasks": tasks, "next_marker": next}))
+            })
+            .await;
+            (server.url(), server)
+        })
+    });
+    let (result, peak) = measured_listing(&server.url, "p");
+    let e = result.unwrap_err();
+    assert!(
+        matches!(e, Error::TooManyTasks { cap, kept: true } if cap == MAX_KEPT_TASKS),
+        "{e}"
+    );
+    // About 200 bytes of encoded task and 60 of index per task kept here; 1 KB would be a leak.
+    assert!(
+        peak < MAX_KEPT_TASKS * 1024,
+        "the read allocated {} MiB for {MAX_KEPT_TASKS} tasks",
+        peak >> 20
+    );
+}

@@ -11,7 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::terraform::{run_clean, terraform_bin};
+use common::terraform::{platform, run_clean, terraform_bin};
 
 use csms_provider::emulator::{generate, Config, Emulator};
 
@@ -22,19 +22,6 @@ fn install_script() -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new("bash");
     cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install"));
     cmd
-}
-
-/// Terraform's platform name for this machine (`linux_amd64`), as `scripts/install` derives it
-/// from uname.
-fn platform() -> String {
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "arm" => "arm",
-        other => other,
-    };
-    format!("{}_{arch}", std::env::consts::OS)
 }
 
 fn installed_path(plugins: &Path) -> PathBuf {

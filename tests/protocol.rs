@@ -52,6 +52,20 @@ fn errors(diags: &[pb::Diagnostic]) -> Vec<&pb::Diagnostic> {
         .collect()
 }
 
+/// ConfigureProvider with `config`, which must succeed.
+async fn configure(provider: &mut ProviderClient<Channel>, config: &Value) {
+    let configured = provider
+        .configure_provider(pb::configure_provider::Request {
+            terraform_version: "1.15.5".into(),
+            config: dynamic(config),
+            client_capabilities: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(errors(&configured.diagnostics).is_empty(), "{configured:?}");
+}
+
 /// Sends Shutdown and checks the process exits 0 and removes its socket directory.
 async fn shut_down(mut plugin: Plugin) {
     let mut controller = GrpcControllerClient::new(plugin.channel().await);
@@ -223,16 +237,7 @@ async fn every_served_rpc_answers_over_mtls() {
     .await;
     assert_eq!(errors(&validated.diagnostics).len(), 1, "{validated:?}");
 
-    let configured = provider
-        .configure_provider(pb::configure_provider::Request {
-            terraform_version: "1.15.5".into(),
-            config: dynamic(&good),
-            client_capabilities: None,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(errors(&configured.diagnostics).is_empty(), "{configured:?}");
+    configure(&mut provider, &good).await;
 
     // Reads of unknown types and undecodable values are error diagnostics, not crashes.
     let read = provider
@@ -428,16 +433,7 @@ async fn a_successful_read_returns_the_state_of_the_schema() {
             Value::String(emulator.project_id().into()),
         );
     }
-    let configured = provider
-        .configure_provider(pb::configure_provider::Request {
-            terraform_version: "1.15.5".into(),
-            config: dynamic(&config),
-            client_capabilities: None,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(errors(&configured.diagnostics).is_empty(), "{configured:?}");
+    configure(&mut provider, &config).await;
 
     let read = provider
         .read_data_source(pb::read_data_source::Request {
@@ -457,10 +453,12 @@ async fn a_successful_read_returns_the_state_of_the_schema() {
     let Value::Object(fields) = &state else {
         panic!("state is {state:?}")
     };
+    // Nested blocks (`timeouts`) are keys of the state object too.
     let mut names: Vec<&str> = data_block
         .attributes
         .iter()
         .map(|a| a.name.as_str())
+        .chain(data_block.block_types.iter().map(|b| b.type_name.as_str()))
         .collect();
     names.sort_unstable();
     assert_eq!(fields.keys().map(String::as_str).collect::<Vec<_>>(), names);
@@ -527,16 +525,7 @@ async fn stop_provider_cancels_a_slow_read() {
         .block
         .clone()
         .unwrap();
-    let configured = provider
-        .configure_provider(pb::configure_provider::Request {
-            terraform_version: "1.15.5".into(),
-            config: dynamic(&provider_config(&provider_block, &endpoint)),
-            client_capabilities: None,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(errors(&configured.diagnostics).is_empty(), "{configured:?}");
+    configure(&mut provider, &provider_config(&provider_block, &endpoint)).await;
 
     let mut reader = provider.clone();
     let config = config_for(&data_block, &[]);

@@ -426,7 +426,11 @@ async fn schema_json_describes_every_attribute() {
     let attrs = provider["provider"]["block"]["attributes"]
         .as_object()
         .expect("provider attributes");
-    assert_eq!(attrs.len(), 10);
+    let assume_role = &provider["provider"]["block"]["block_types"]["assume_role"];
+    assert_eq!(
+        (&assume_role["nesting_mode"], &assume_role["max_items"]),
+        (&Json::from("list"), &Json::from(1))
+    );
     assert_eq!(attrs["secret_key"]["sensitive"], true);
     assert_eq!(attrs["security_token"]["sensitive"], true);
     let ds = &provider["data_source_schemas"]["csms_rotation_tasks"]["block"];
@@ -460,7 +464,29 @@ async fn schema_json_describes_every_attribute() {
         ds["attributes"]["latest"]["nested_type"]["nesting_mode"],
         "map"
     );
-    assert_eq!(described, 10 + 8 + 2 * 10);
+    // Terraform shows every attribute and nested field the provider declares (blocks are listed
+    // apart, under `block_types`).
+    fn count(attributes: &[csms_provider::plugin::Attribute]) -> usize {
+        attributes
+            .iter()
+            .filter(|a| !matches!(a.ty, csms_provider::plugin::AttrType::Block(..)))
+            .map(|a| {
+                1 + match &a.ty {
+                    csms_provider::plugin::AttrType::Nested(_, nested) => count(nested),
+                    _ => 0,
+                }
+            })
+            .sum()
+    }
+    use csms_provider::plugin::Provider;
+    let provider = csms_provider::provider::CsmsProvider::default();
+    let declared = count(&provider.schema().attributes)
+        + provider
+            .data_sources()
+            .iter()
+            .map(|d| count(&d.schema().attributes))
+            .sum::<usize>();
+    assert_eq!(described, declared);
 }
 
 /// `TF_LOG_PROVIDER=DEBUG` shows the provider's own lines at their level, and neither the

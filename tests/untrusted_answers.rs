@@ -7,7 +7,7 @@ mod scripted_server;
 
 use std::time::Duration;
 
-use csms_provider::csms::credentials::Source;
+use csms_provider::csms::credentials::{CredentialProvider, Credentials, Source};
 use csms_provider::csms::{Client, ClientConfig, Error, ListingWarning, RetryPolicy, TaskQuery};
 use csms_provider::provider::diagnostics::{from_error, from_read_error, from_warning};
 use scripted_server::{Reply, ScriptedServer};
@@ -36,7 +36,12 @@ fn config(server: &ScriptedServer) -> ClientConfig {
 }
 
 fn client_of(cfg: ClientConfig) -> Client {
-    Client::new(cfg).unwrap().with_retry_policy(RetryPolicy {
+    fast(Client::new(cfg).unwrap())
+}
+
+/// `client` with retries a test can wait out.
+fn fast(client: Client) -> Client {
+    client.with_retry_policy(RetryPolicy {
         max_retries: 3,
         base: Duration::from_millis(5),
         cap: Duration::from_millis(10),
@@ -299,10 +304,10 @@ async fn gzip_that_cannot_be_decompressed_is_named_and_not_retried() {
 async fn refusal_hint(status: u16, code: &str, source: Source) -> String {
     let body = json!({"error_code": code, "error_msg": "refused"});
     let server = always(Reply::json(status, body)).await;
-    let client = client_of(ClientConfig {
-        key_source: Some(source),
-        ..config(&server)
-    });
+    let cfg = config(&server);
+    let keys = Credentials::new(&cfg.access_key, &cfg.secret_key, None);
+    let credentials = std::sync::Arc::new(CredentialProvider::fixed(source, keys));
+    let client = fast(Client::with_credentials(cfg, credentials).unwrap());
     let e = list(&client).await.unwrap_err();
     assert_eq!(server.count(), 1, "a {status} is not retried");
     from_read_error(&e, client.key_source()).detail

@@ -28,6 +28,7 @@ mod plugin;
 mod report;
 mod startup;
 mod terraform;
+mod wan;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -44,6 +45,8 @@ struct Plan {
     sdk_runs: usize,
     e2e_tasks: &'static [usize],
     e2e_runs: usize,
+    wan_tasks: usize,
+    wan_runs: usize,
 }
 
 const FULL: Plan = Plan {
@@ -54,6 +57,8 @@ const FULL: Plan = Plan {
     sdk_runs: 3,
     e2e_tasks: &[100, 10_000, 100_000],
     e2e_runs: 3,
+    wan_tasks: 20_000,
+    wan_runs: 3,
 };
 
 const QUICK: Plan = Plan {
@@ -64,9 +69,11 @@ const QUICK: Plan = Plan {
     sdk_runs: 1,
     e2e_tasks: &[100, 10_000],
     e2e_runs: 1,
+    wan_tasks: 2_000,
+    wan_runs: 1,
 };
 
-const SECTIONS: [&str; 4] = ["startup", "plan", "paging", "e2e"];
+const SECTIONS: [&str; 5] = ["startup", "plan", "paging", "e2e", "wan"];
 
 struct Args {
     /// `cargo bench` passes `--bench`; `cargo test --benches` (or `--all-targets`) does not,
@@ -209,7 +216,7 @@ fn run(args: &Args) -> Result<String, String> {
     if only("paging") {
         eprintln!("== 3. paging");
         let python = existing("Python with huaweicloudsdkcsms", python)?;
-        let emulator = Emulator::start(&emulator_bin, plan.paging_tasks)?;
+        let emulator = Emulator::start_with(&emulator_bin, plan.paging_tasks, &["--no-gzip"])?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -224,11 +231,12 @@ fn run(args: &Args) -> Result<String, String> {
     }
     if only("e2e") {
         eprintln!("== 4. end to end");
-        let terraform = existing("Terraform", terraform)?;
+        let terraform = existing("Terraform", terraform.clone())?;
+        // A year of history: section 4 also plans the largest set with a 30-day `since`.
         let emulators = plan
             .e2e_tasks
             .iter()
-            .map(|&n| Emulator::start(&emulator_bin, n))
+            .map(|&n| Emulator::start_with(&emulator_bin, n, &["--span-days", "365"]))
             .collect::<Result<Vec<_>, _>>()?;
         let dir = work.path().join("e2e");
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -240,6 +248,17 @@ fn run(args: &Args) -> Result<String, String> {
             plan.e2e_runs,
             &dir,
         )?;
+    }
+
+    if only("wan") {
+        eprintln!("== 5. wide-area link");
+        let terraform = existing("Terraform", terraform.clone())?;
+        let emulator = Emulator::start_with(&emulator_bin, plan.wan_tasks, &wan::LINK)?;
+        let dir = work.path().join("wan");
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let provider_dir = provider.parent().ok_or("provider path")?;
+        let tf = terraform::Terraform::new(&terraform, provider_dir, &dir)?;
+        wan::run(&mut report, &tf, &emulator, plan.wan_runs)?;
     }
 
     let mode = if args.quick {

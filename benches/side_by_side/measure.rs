@@ -170,8 +170,14 @@ pub struct Emulator {
 
 impl Emulator {
     pub fn start(bin: &Path, tasks: usize) -> Result<Emulator, String> {
+        Emulator::start_with(bin, tasks, &[])
+    }
+
+    /// An emulator of `tasks` generated tasks with more flags (faults, the wire, the span).
+    pub fn start_with(bin: &Path, tasks: usize, extra: &[&str]) -> Result<Emulator, String> {
         let mut child = Command::new(bin)
             .args(["--generate", &tasks.to_string(), "--seed", "5"])
+            .args(extra)
             .args(["--project-id", PROJECT_ID, "--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -121,6 +121,16 @@ async fn provider_read(emulator: &Emulator, page_size: u32) -> Result<Read, Stri
 
 /// (b): seconds of a bare marker loop over one keep-alive connection.
 async fn raw_loop(emulator: &Emulator, page_size: u32) -> Result<f64, String> {
+    Ok(marker_loop(emulator, page_size, false).await?.0)
+}
+
+/// A bare marker loop over one keep-alive connection, asking for gzip when `gzip` (and then
+/// decompressing each page): its seconds and the body bytes it received.
+pub async fn marker_loop(
+    emulator: &Emulator,
+    page_size: u32,
+    gzip: bool,
+) -> Result<(f64, u64), String> {
     let err = |e: &dyn std::fmt::Display| e.to_string();
     let max_pages = emulator.tasks / page_size as usize + 2;
     let start = Instant::now();
@@ -133,14 +143,18 @@ async fn raw_loop(emulator: &Emulator, page_size: u32) -> Result<f64, String> {
         .map_err(|e| err(&e))?;
     let connection = tokio::spawn(connection);
     let base = format!("/v1/{PROJECT_ID}/csms/tasks?limit={page_size}");
-    let (mut seen, mut marker) = (0usize, None::<String>);
+    let (mut seen, mut marker, mut bytes) = (0usize, None::<String>, 0u64);
     for _ in 0..max_pages {
         let uri = match &marker {
             Some(m) => format!("{base}&marker={m}"),
             None => base.clone(),
         };
-        let request = hyper::Request::get(uri)
-            .header(hyper::header::HOST, emulator.authority())
+        let mut request =
+            hyper::Request::get(uri).header(hyper::header::HOST, emulator.authority());
+        if gzip {
+            request = request.header(hyper::header::ACCEPT_ENCODING, "gzip");
+        }
+        let request = request
             .body(EmptyBody::<Bytes>::new())
             .map_err(|e| err(&e))?;
         let response = sender.send_request(request).await.map_err(|e| err(&e))?;
@@ -153,7 +167,13 @@ async fn raw_loop(emulator: &Emulator, page_size: u32) -> Result<f64, String> {
             .await
             .map_err(|e| err(&e))?
             .to_bytes();
-        let page: serde_json::Value = serde_json::from_slice(&body).map_err(|e| err(&e))?;
+        bytes += body.len() as u64;
+        let page: serde_json::Value = if gzip {
+            serde_json::from_reader(flate2::read::GzDecoder::new(&body[..]))
+        } else {
+            serde_json::from_slice(&body)
+        }
+        .map_err(|e| err(&e))?;
         let count = page["tasks"].as_array().map_or(0, Vec::len);
         seen += count;
         match page["next_marker"].as_str() {
@@ -167,7 +187,7 @@ async fn raw_loop(emulator: &Emulator, page_size: u32) -> Result<f64, String> {
     if seen != emulator.tasks {
         return Err(format!("raw loop saw {seen} of {} tasks", emulator.tasks));
     }
-    Ok(seconds)
+    Ok((seconds, bytes))
 }
 
 /// (c): seconds of the SDK's marker loop, as the script measures it.
@@ -267,12 +287,6 @@ pub async fn run(
                 a / b <= 1.5,
             );
             report.target(
-                &format!("paging {n} tasks, page 1000: (c)/(a)"),
-                report::ratio(c / a),
-                ">= 10",
-                c / a >= 10.0,
-            );
-            report.target(
                 &format!("provider peak RSS serving {n} tasks"),
                 report::mib(peak),
                 "<= 80 MiB",
@@ -284,7 +298,8 @@ pub async fn run(
         &format!("3. Paging through {n} tasks"),
         &format!(
             "Median of {runs} runs of (a) and (b) and {sdk_runs} of (c), alternated, against one \
-             emulator process serving {n} generated tasks without signature checking. \
+             emulator process serving {n} generated tasks without signature checking or \
+             compression (on loopback gzip only costs CPU; section 5 puts it on a WAN). \
              (a) ReadDataSource over gRPC/mTLS, a fresh provider process per run, clock around \
              the call only (signing, retries, paging rules, conversion and the msgpack response \
              included); (b) one keep-alive hyper HTTP/1.1 connection and `serde_json::Value` \

@@ -6,8 +6,10 @@ terraform {
   }
 }
 
-# Credentials come from HW_ACCESS_KEY and HW_SECRET_KEY (and HW_SECURITY_TOKEN for temporary
-# credentials); the project is looked up by region unless project_id or HW_PROJECT_ID is set.
+# Credentials come from the first source that has them: access_key/secret_key here,
+# HW_ACCESS_KEY/HW_SECRET_KEY, a KooCLI profile (profile, HW_PROFILE), or the ECS metadata
+# service; see Authentication. The project is looked up by region unless project_id or
+# HW_PROJECT_ID is set.
 provider "csms" {
   region = "cn-north-4"
 }

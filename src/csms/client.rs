@@ -1,6 +1,7 @@
 //! [`Client`]: signed GETs with retries, the all-pages task listing, the project id.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -9,37 +10,44 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::config::{host_header, ClientConfig};
-use super::credentials::Source;
+use super::config::{host_header, ClientConfig, Timeouts};
+use super::credentials::{CredentialProvider, Credentials, Source};
 use super::error::{excerpt, parse_error_body, Error, TlsTrouble, EXCERPT_CHARS};
+use super::health::Health;
 use super::iam::project_id_problem;
-use super::pager::{Listing, TaskPager, TaskQuery};
+use super::pager::{Listing, TaskPager, TaskQuery, TaskSink};
 use super::retry::{
     self, is_retryable_status, parse_retry_after, Failure, Interrupted, RetryPolicy,
 };
-use super::signer::{encode, SignedRequest, Signer};
+use super::signer::{encode, SignedRequest, Signer, SigningAlgorithm};
 use super::task::TaskPage;
 use super::text;
 
-/// Time to establish a TCP (and TLS) connection.
+/// Time to establish a TCP (and TLS) connection, for the clients that have no [`Timeouts`] of
+/// their own (the credential sources).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Time for one request, body included; a page of 1000 tasks is a few hundred KB.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-/// Largest response body read; far above a page of 1000 tasks, far below harm.
+/// Largest response body read, counted after decompression (so a gzip bomb stops here too); far
+/// above a page of 1000 tasks, far below harm.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// A configured CSMS client. Cheap to share (`&Client` across tasks); the HTTP connection pool
 /// is reused by every request. `Debug` shows no secret.
 pub struct Client {
     http: reqwest::Client,
-    signer: Signer,
+    /// A client without a connection pool, built when first needed: for the one immediate
+    /// retry of a request whose kept-alive connection the server had closed.
+    fresh: OnceCell<reqwest::Client>,
+    user_agent: String,
+    insecure: bool,
+    timeouts: Timeouts,
+    health: Health,
+    /// Asked before every request, so keys renewed during a long listing sign the next page.
+    credentials: Arc<CredentialProvider>,
+    algorithm: SigningAlgorithm,
     endpoint: Url,
     /// IAM base URL and region, when the project id must be looked up.
     iam: Option<(Url, String)>,
     project_id: OnceCell<String>,
-    security_token: Option<String>,
-    /// Where the keys came from, for the hint of a 401 or 403.
-    key_source: Option<Source>,
     deadline: Duration,
     policy: RetryPolicy,
 }
@@ -50,12 +58,10 @@ impl std::fmt::Debug for Client {
             .field("endpoint", &self.endpoint.as_str())
             .field("iam", &self.iam.as_ref().map(|(u, r)| (u.as_str(), r)))
             .field("project_id", &self.project_id.get())
-            .field("access_key", &self.signer.access_key())
-            .field(
-                "security_token",
-                &self.security_token.as_ref().map(|_| "<redacted>"),
-            )
+            .field("credentials", &self.credentials.source().to_string())
+            .field("signing_algorithm", &self.algorithm)
             .field("deadline", &self.deadline)
+            .field("timeouts", &self.timeouts)
             .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
@@ -69,43 +75,34 @@ pub(crate) struct Answer {
 }
 
 impl Client {
-    /// Checks `cfg` and builds the HTTP client. Sends no request.
+    /// Checks `cfg` and builds the HTTP client, signing with `cfg`'s keys. Sends no request.
     pub fn new(cfg: ClientConfig) -> Result<Client, Error> {
-        let endpoint = cfg.csms_endpoint()?;
         if cfg.access_key.trim().is_empty() {
             return Err(Error::Config("access_key is empty".into()));
         }
         if cfg.secret_key.is_empty() {
             return Err(Error::Config("secret_key is empty".into()));
         }
-        // The access key travels inside the Authorization header and the project id in
-        // X-Project-Id: refuse what no header can carry here, naming the argument, rather than
-        // failing every request later with a message about a header the user never set.
-        let access_key = cfg.access_key.trim();
-        if !access_key
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && b != b',')
-        {
-            return Err(Error::Config(
-                "access_key may only contain printable ASCII characters (no spaces or commas)"
-                    .into(),
-            ));
-        }
+        let keys = Credentials::new(
+            &cfg.access_key,
+            &cfg.secret_key,
+            cfg.security_token.as_deref(),
+        );
+        check_keys(&keys)?;
+        let credentials = Arc::new(CredentialProvider::fixed(Source::Block, keys));
+        Client::with_credentials(cfg, credentials)
+    }
+
+    /// Like [`Client::new`], but signing each request with the keys `credentials` holds at that
+    /// moment (renewed before they expire) instead of `cfg`'s own, which are ignored.
+    pub fn with_credentials(
+        cfg: ClientConfig,
+        credentials: Arc<CredentialProvider>,
+    ) -> Result<Client, Error> {
+        let endpoint = cfg.csms_endpoint()?;
         if let Some(p) = cfg.project_id.as_deref().map(str::trim) {
             if let Some(problem) = project_id_problem(p).filter(|_| !p.is_empty()) {
                 return Err(Error::Config(format!("project_id {problem}")));
-            }
-        }
-        let security_token = cfg.security_token.clone().filter(|t| !t.is_empty());
-        if let Some(t) = &security_token {
-            // `HeaderValue` would take non-ASCII bytes, but servers read such a header as
-            // absent or mangled and the signature then fails with a misleading 401.
-            if !t.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(Error::Config(
-                    "security_token contains characters not allowed in an HTTP header \
-                     (only printable ASCII)"
-                        .into(),
-                ));
             }
         }
         let project_id = cfg
@@ -143,26 +140,19 @@ impl Client {
                 "CSMS endpoint and project in use"
             ),
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .user_agent(cfg.user_agent.clone())
-            .danger_accept_invalid_certs(cfg.insecure)
-            // A signed request must not wander to another URL; a 3xx is reported as it is.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| {
-                Error::Config(format!("cannot build the HTTP client: {}", error_chain(&e)))
-            })?;
+        let http = http_client(&cfg.user_agent, cfg.insecure, &cfg.timeouts, true)?;
         Ok(Client {
             http,
-            signer: Signer::new(cfg.access_key.trim(), &cfg.secret_key),
+            fresh: OnceCell::new(),
+            user_agent: cfg.user_agent.clone(),
+            insecure: cfg.insecure,
+            timeouts: cfg.timeouts,
+            health: Health::new(cfg.timeouts.down_for),
+            credentials,
+            algorithm: cfg.signing_algorithm,
             endpoint,
             iam,
             project_id: OnceCell::new_with(project_id.map(String::from)),
-            security_token,
-            key_source: cfg.key_source,
             deadline: cfg.deadline,
             policy: RetryPolicy {
                 max_retries: cfg.max_retries,
@@ -171,9 +161,9 @@ impl Client {
         })
     }
 
-    /// Where the keys that sign the requests came from, when the configuration said.
+    /// Where the keys that sign the requests came from (named in the hint of a 401 or 403).
     pub fn key_source(&self) -> Option<&Source> {
-        self.key_source.as_ref()
+        Some(self.credentials.source())
     }
 
     /// Replaces the retry policy (e.g. shorter waits in tests). `max_retries` comes from it.
@@ -214,10 +204,24 @@ impl Client {
         query: &TaskQuery,
         cancel: &CancellationToken,
     ) -> Result<Listing, Error> {
-        let budget = Budget::new(Instant::now() + self.deadline, cancel);
+        self.list_tasks_into(query, self.deadline, cancel, Vec::new())
+            .await
+    }
+
+    /// [`list_tasks`](Self::list_tasks) within `timeout` instead of the configured deadline
+    /// (the data source's `timeouts { read }`), handing each task kept to `sink` as its page
+    /// arrives.
+    pub async fn list_tasks_into<S: TaskSink + Send>(
+        &self,
+        query: &TaskQuery,
+        timeout: Duration,
+        cancel: &CancellationToken,
+        sink: S,
+    ) -> Result<Listing<S>, Error> {
+        let budget = Budget::new(Instant::now() + timeout, cancel);
         let project = self.project_id_within(budget.deadline, cancel).await?;
         let segments = ["v1", project.as_str(), "csms", "tasks"];
-        let mut pager = TaskPager::new(query.clone());
+        let mut pager = TaskPager::with_sink(query.clone(), sink);
         while let Some(q) = pager.next_query() {
             let request = Get {
                 base: &self.endpoint,
@@ -231,37 +235,58 @@ impl Client {
                 Err(e) => return Err(e),
             };
             let page: TaskPage = decode(&answer)?;
+            drop(answer);
             pager.accept(page)?;
             budget.pages.store(pager.pages(), Ordering::Relaxed);
         }
         Ok(pager.finish(budget.requests.load(Ordering::Relaxed)))
     }
 
-    /// A signed GET with retries, within `budget`.
+    /// A signed GET with retries, within `budget`. While another request has found the
+    /// endpoint down (see [`Health`]), it fails at once with that cause; when its own tries end
+    /// without any answer, it passes that verdict on.
     pub(crate) async fn get(
         &self,
         request: &Get<'_>,
         budget: &Budget<'_>,
     ) -> Result<Answer, Error> {
         let target = self.target(request);
-        retry::run(
+        let origin = target.url.origin().ascii_serialization();
+        let unanswered = AtomicBool::new(false);
+        let result = retry::run(
             &self.policy,
             budget.deadline,
             budget.cancel,
-            |_retry| {
-                budget.requests.fetch_add(1, Ordering::Relaxed);
-                self.attempt(&target, request)
+            |tries| {
+                let (target, origin, unanswered) = (&target, &origin, &unanswered);
+                async move {
+                    if let Some(verdict) = self.health.verdict(origin) {
+                        return Err(Failure::Fatal(verdict.error(&target.shown)));
+                    }
+                    let outcome = self.attempt(target, request, budget, tries + 1).await;
+                    let silent = matches!(outcome, Err(Failure::Unreachable(_)));
+                    unanswered.store(silent, Ordering::Relaxed);
+                    outcome
+                }
             },
             |why| match why {
                 Interrupted::Cancelled => Error::Cancelled,
                 Interrupted::Deadline => Error::DeadlineExceeded {
-                    deadline: self.deadline,
+                    deadline: budget.timeout,
                     pages: budget.pages.load(Ordering::Relaxed),
                     requests: budget.requests.load(Ordering::Relaxed),
                 },
             },
         )
-        .await
+        .await;
+        match &result {
+            Ok(_) => self.health.up(&origin),
+            Err(e @ Error::Transport { .. }) if unanswered.load(Ordering::Relaxed) => {
+                self.health.down(&origin, e)
+            }
+            Err(_) => {}
+        }
+        result
     }
 
     /// The URL on the wire (each segment percent-encoded) and the decoded path the signature
@@ -288,26 +313,117 @@ impl Client {
         }
     }
 
-    /// One try: sign, send, read the body within its cap, classify.
-    async fn attempt(&self, target: &Target, request: &Get<'_>) -> Result<Answer, Failure> {
+    /// Try number `attempt` (1-based): sign, send, read the body within its cap, classify. A
+    /// request that fails on a kept-alive connection the server had closed before answering is
+    /// sent again at once on a new connection, within the same attempt: the service never saw
+    /// it fail. Logs every outcome with its latency at DEBUG.
+    async fn attempt(
+        &self,
+        target: &Target,
+        request: &Get<'_>,
+        budget: &Budget<'_>,
+        attempt: u32,
+    ) -> Result<Answer, Failure> {
+        let keys = self.credentials.current().await.map_err(|e| {
+            Failure::Fatal(Error::Request {
+                url: target.shown.clone(),
+                reason: format!("no valid credentials to sign it: {e}"),
+            })
+        })?;
         let headers = self
-            .signed_headers(target, request)
+            .signed_headers(target, request, &keys)
             .map_err(Failure::Fatal)?;
-        let response = self
-            .http
-            .get(target.url.clone())
-            .headers(headers)
-            .send()
+        let started = Instant::now();
+        budget.requests.fetch_add(1, Ordering::Relaxed);
+        let sent = match self
+            .send(&self.http, target, headers.clone(), attempt)
             .await
-            .map_err(|e| transport_failure(&target.shown, &e))?;
+        {
+            Err(Sent::Failed(e)) if closed_before_answer(&e) => {
+                tracing::debug!(
+                    attempt,
+                    url = %target.shown,
+                    error = %error_chain(&e),
+                    "the connection was closed before any answer; sending again on a new connection"
+                );
+                budget.requests.fetch_add(1, Ordering::Relaxed);
+                let fresh = self.fresh_http().await.map_err(Failure::Fatal)?;
+                self.send(fresh, target, headers, attempt).await
+            }
+            other => other,
+        };
+        let response = sent.map_err(|e| {
+            let failure = e.into_failure(&target.shown, self.timeouts.response);
+            tracing::debug!(
+                attempt,
+                latency_ms = started.elapsed().as_millis() as u64,
+                url = %target.shown,
+                error = %failure_error(&failure),
+                "no answer"
+            );
+            failure
+        })?;
         let status = response.status().as_u16();
         let head = Head::of(response.headers());
-        let body = read_capped(response, &target.shown, status).await?;
-        classify(target, status, head, body)
+        let body = read_capped(response, &target.shown, status, self.timeouts.body_idle).await;
+        tracing::debug!(
+            attempt,
+            status,
+            latency_ms = started.elapsed().as_millis() as u64,
+            bytes = body.as_ref().map_or(0, Vec::len) as u64,
+            url = %target.shown,
+            "answered"
+        );
+        classify(target, status, head, body?)
     }
 
-    /// The request's headers with the `Authorization` signature over them.
-    fn signed_headers(&self, target: &Target, request: &Get<'_>) -> Result<HeaderMap, Error> {
+    /// Sends one request on `http` and waits for its response headers, at most
+    /// `timeouts.response`, logging at DEBUG each `timeouts.still_waiting` that it still waits.
+    async fn send(
+        &self,
+        http: &reqwest::Client,
+        target: &Target,
+        headers: HeaderMap,
+        attempt: u32,
+    ) -> Result<reqwest::Response, Sent> {
+        let started = Instant::now();
+        let give_up = started + self.timeouts.response;
+        let every = self.timeouts.still_waiting;
+        let mut note = started + every;
+        let response = http.get(target.url.clone()).headers(headers).send();
+        tokio::pin!(response);
+        loop {
+            tokio::select! {
+                r = &mut response => return r.map_err(Sent::Failed),
+                _ = tokio::time::sleep_until(give_up) => return Err(Sent::Silent),
+                _ = tokio::time::sleep_until(note), if !every.is_zero() && note < give_up => {
+                    tracing::debug!(
+                        attempt,
+                        waited_ms = started.elapsed().as_millis() as u64,
+                        url = %target.shown,
+                        "still waiting for a response"
+                    );
+                    note += every;
+                }
+            }
+        }
+    }
+
+    async fn fresh_http(&self) -> Result<&reqwest::Client, Error> {
+        self.fresh
+            .get_or_try_init(|| async {
+                http_client(&self.user_agent, self.insecure, &self.timeouts, false)
+            })
+            .await
+    }
+
+    /// The request's headers with the `Authorization` signature of `keys` over them.
+    fn signed_headers(
+        &self,
+        target: &Target,
+        request: &Get<'_>,
+        keys: &Credentials,
+    ) -> Result<HeaderMap, Error> {
         let mut headers: Vec<(&str, String)> = vec![
             ("Host", target.host.clone()),
             ("X-Sdk-Date", sdk_date()),
@@ -316,14 +432,15 @@ impl Client {
         if let Some(p) = request.project {
             headers.push(("X-Project-Id", p.to_string()));
         }
-        if let Some(t) = &self.security_token {
+        if let Some(t) = &keys.security_token {
             headers.push(("X-Security-Token", t.clone()));
         }
         let owned: Vec<(String, String)> = headers
             .iter()
             .map(|(n, v)| (n.to_string(), v.clone()))
             .collect();
-        let authorization = self.signer.authorization(&SignedRequest {
+        let signer = Signer::with_algorithm(&keys.access_key, &keys.secret_key, self.algorithm);
+        let authorization = signer.authorization(&SignedRequest {
             method: "GET",
             path: &target.signed_path,
             query: request.query,
@@ -345,10 +462,39 @@ impl Client {
     }
 }
 
+/// Refuses keys no header can carry, naming the argument, rather than failing every request
+/// later with a message about a header the user never set: the access key travels inside the
+/// Authorization header, the token in X-Security-Token.
+pub fn check_keys(keys: &Credentials) -> Result<(), Error> {
+    if !keys
+        .access_key
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b',')
+    {
+        return Err(Error::Config(
+            "access_key may only contain printable ASCII characters (no spaces or commas)".into(),
+        ));
+    }
+    // `HeaderValue` would take non-ASCII bytes, but servers read such a header as absent or
+    // mangled and the signature then fails with a misleading 401.
+    if let Some(t) = &keys.security_token {
+        if !t.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::Config(
+                "security_token contains characters not allowed in an HTTP header \
+                 (only printable ASCII)"
+                    .into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// What one call may spend, and what it spent: the deadline, the caller's cancellation, and the
 /// requests sent and pages read so far (for the error that says the deadline passed).
 pub(crate) struct Budget<'a> {
     pub(crate) deadline: Instant,
+    /// The time the deadline allowed when the call started, as the error reports it.
+    pub(crate) timeout: Duration,
     pub(crate) cancel: &'a CancellationToken,
     pub(crate) requests: AtomicU32,
     pub(crate) pages: AtomicU32,
@@ -356,8 +502,11 @@ pub(crate) struct Budget<'a> {
 
 impl<'a> Budget<'a> {
     pub(crate) fn new(deadline: Instant, cancel: &'a CancellationToken) -> Self {
+        // Whole milliseconds: the deadline was "now + timeout" a moment ago.
+        let left = deadline.saturating_duration_since(Instant::now());
         Budget {
             deadline,
+            timeout: Duration::from_millis((left.as_secs_f64() * 1000.0).round() as u64),
             cancel,
             requests: AtomicU32::new(0),
             pages: AtomicU32::new(0),
@@ -395,9 +544,64 @@ fn lowercase(name: &str) -> &'static str {
     }
 }
 
+/// The HTTP client of [`Client`]: `pooled` keeps connections alive between requests.
+fn http_client(
+    user_agent: &str,
+    insecure: bool,
+    timeouts: &Timeouts,
+    pooled: bool,
+) -> Result<reqwest::Client, Error> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(timeouts.connect)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .user_agent(user_agent)
+        .danger_accept_invalid_certs(insecure)
+        // A signed request must not wander to another URL; a 3xx is reported as it is.
+        .redirect(reqwest::redirect::Policy::none());
+    if !pooled {
+        builder = builder.pool_max_idle_per_host(0);
+    }
+    builder
+        .build()
+        .map_err(|e| Error::Config(format!("cannot build the HTTP client: {}", error_chain(&e))))
+}
+
+/// How sending a request ended without response headers.
+enum Sent {
+    Failed(reqwest::Error),
+    /// Nothing came back within `timeouts.response`.
+    Silent,
+}
+
+impl Sent {
+    fn into_failure(self, shown_url: &str, response_timeout: Duration) -> Failure {
+        match self {
+            Sent::Failed(e) => transport_failure(shown_url, &e),
+            Sent::Silent => Failure::Unreachable(Error::Transport {
+                url: shown_url.to_string(),
+                message: format!(
+                    "timed out: no response within {}s of sending the request",
+                    response_timeout.as_secs_f64()
+                ),
+                timeout: true,
+                retries: 0,
+            }),
+        }
+    }
+}
+
+fn failure_error(failure: &Failure) -> &Error {
+    match failure {
+        Failure::Retryable { error, .. }
+        | Failure::Throttled { error, .. }
+        | Failure::Unreachable(error)
+        | Failure::Fatal(error) => error,
+    }
+}
+
 /// A failure before any (readable) answer. A request that cannot be built, a certificate the
 /// client refuses, or an answer that is not readable HTTP will not get better by trying again;
-/// everything else (refused, reset, timed out) may.
+/// no connection at all is [`Failure::Unreachable`]; everything else (reset, timed out) may heal.
 fn transport_failure(shown_url: &str, e: &reqwest::Error) -> Failure {
     if let Some(tls) = cause::<rustls::Error>(e) {
         return Failure::Fatal(Error::Tls {
@@ -421,6 +625,8 @@ fn transport_failure(shown_url: &str, e: &reqwest::Error) -> Failure {
     };
     if e.is_builder() {
         Failure::Fatal(error)
+    } else if e.is_connect() {
+        Failure::Unreachable(error)
     } else {
         Failure::Retryable {
             error,
@@ -463,6 +669,38 @@ fn unreadable(e: &hyper::Error) -> Option<&'static str> {
     }
 }
 
+/// Whether the connection closed under a request before any byte of an answer: hyper's
+/// "connection closed before message completed" (`is_incomplete_message`), or a reset or broken
+/// pipe while the request was written or its answer awaited. On a kept-alive connection that is
+/// the server having closed it while idle, a race no client can avoid. reqwest does not say
+/// whether the connection was reused, so a new one that fails this way gets the one resend too;
+/// the resend's own failure counts as usual. A connection that never connected is not this case.
+fn closed_before_answer(e: &reqwest::Error) -> bool {
+    if e.is_connect() || e.is_timeout() || e.is_body() || e.is_decode() {
+        return false;
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if let Some(h) = c.downcast_ref::<hyper::Error>() {
+            if h.is_incomplete_message() {
+                return true;
+            }
+        }
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::ConnectionAborted
+            ) {
+                return true;
+            }
+        }
+        cause = c.source();
+    }
+    false
+}
+
 /// The error of type `T` behind a transport failure, found by type along the error's causes.
 /// The connector nests errors in `io::Error`s, whose `source()` skips the wrapped error, so
 /// those are unwrapped by hand.
@@ -484,23 +722,44 @@ fn cause<T: std::error::Error + 'static>(e: &reqwest::Error) -> Option<&T> {
 }
 
 /// The body, refused past [`MAX_BODY_BYTES`] (a hostile or broken server must not exhaust
-/// memory).
+/// memory), and given up on when no byte of it came for `idle`.
 async fn read_capped(
     mut response: reqwest::Response,
     shown_url: &str,
     status: u16,
+    idle: Duration,
 ) -> Result<Vec<u8>, Failure> {
     let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| body_failure(shown_url, status, &e))?
-    {
+    loop {
+        let next = match tokio::time::timeout(idle, response.chunk()).await {
+            Ok(next) => next.map_err(|e| body_failure(shown_url, status, &e))?,
+            Err(_) => {
+                return Err(Failure::Retryable {
+                    error: Error::Transport {
+                        url: shown_url.to_string(),
+                        message: format!(
+                        "timed out: the response body stopped arriving (HTTP {status}, {} bytes \
+                             read, nothing more for {}s)",
+                        body.len(),
+                        idle.as_secs_f64()
+                    ),
+                        timeout: true,
+                        retries: 0,
+                    },
+                    retry_after: None,
+                })
+            }
+        };
+        let Some(chunk) = next else { break };
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(Failure::Fatal(Error::Decode {
                 url: shown_url.to_string(),
                 status,
-                message: format!("response body larger than {MAX_BODY_BYTES} bytes"),
+                message: format!(
+                    "response body larger than {MAX_BODY_BYTES} bytes ({} MiB) once decompressed, \
+                     the limit that keeps a broken or hostile server from exhausting memory",
+                    MAX_BODY_BYTES >> 20
+                ),
                 excerpt: excerpt(&body),
             }));
         }
@@ -582,13 +841,12 @@ fn classify(target: &Target, status: u16, head: Head, body: Vec<u8>) -> Result<A
         });
     }
     let error = Error::Service(parse_error_body(status, head.request_id.as_deref(), &body));
-    if is_retryable_status(status) {
-        Err(Failure::Retryable {
-            error,
-            retry_after: head.retry_after,
-        })
-    } else {
-        Err(Failure::Fatal(error))
+    match (status, head.retry_after) {
+        (429, Some(retry_after)) => Err(Failure::Throttled { error, retry_after }),
+        (_, retry_after) if is_retryable_status(status) => {
+            Err(Failure::Retryable { error, retry_after })
+        }
+        _ => Err(Failure::Fatal(error)),
     }
 }
 

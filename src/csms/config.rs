@@ -4,16 +4,57 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use super::credentials::Source;
 use super::error::Error;
+use super::signer::SigningAlgorithm;
 
 /// Domain of the public Huawei Cloud endpoints.
 pub const DEFAULT_CLOUD: &str = "myhuaweicloud.com";
+/// Domain of Huawei Cloud Europe, whose regions (`eu-west-101`, ...) are not under
+/// [`DEFAULT_CLOUD`]: their `myhuaweicloud.com` names do not resolve.
+pub const EUROPE_CLOUD: &str = "myhuaweicloud.eu";
+/// Regions served under [`EUROPE_CLOUD`], by prefix, as the Go provider decides it.
+const EUROPE_REGION_PREFIX: &str = "eu-west-1";
 /// Retries of a failed request, as the provider documents.
 pub const DEFAULT_MAX_RETRIES: u32 = 5;
-/// Overall budget of one call (a whole listing, retries included): long enough for 100k tasks
-/// over a slow link, short enough that a broken service cannot hold a plan for ever.
-pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(600);
+/// Overall budget of one call (a whole listing, retries included), and the default of the data
+/// source's `timeouts { read }`: 100,000 tasks take about 10 s here, so this leaves room for slow
+/// links and throttling, while a service that keeps answering slowly cannot hold a plan for long.
+/// A silent endpoint is given up on much sooner, by the per-request [`Timeouts`].
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(300);
+
+/// How long one request may take, phase by phase. A whole call is bounded by its deadline; these
+/// bound the waits inside it, so that an endpoint that never answers fails a read in about
+/// `(max_retries + 1) * response` plus the backoff (75 s with the defaults), while a big page
+/// over a slow link keeps going as long as its bytes keep coming.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// TCP (and TLS) connection set-up.
+    pub connect: Duration,
+    /// From sending a request to its response headers, connecting included: a service that
+    /// takes longer than this to start answering is treated as silent.
+    pub response: Duration,
+    /// Longest pause between two pieces of a response body. There is no limit on the whole
+    /// body's time other than the call's deadline, so slow links still get big pages.
+    pub body_idle: Duration,
+    /// A request still waiting for its response after this is logged at DEBUG (and again after
+    /// each further period), so a hanging plan shows what it waits for.
+    pub still_waiting: Duration,
+    /// How long the verdict "this endpoint is unreachable" makes other requests to it fail at
+    /// once with the same cause, instead of each waiting it out. A success ends it sooner.
+    pub down_for: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(5),
+            response: Duration::from_secs(10),
+            body_idle: Duration::from_secs(30),
+            still_waiting: Duration::from_secs(5),
+            down_for: Duration::from_secs(60),
+        }
+    }
+}
 
 /// Everything the client needs. `Debug` redacts `secret_key` and `security_token`.
 #[derive(Clone)]
@@ -23,7 +64,8 @@ pub struct ClientConfig {
     /// Base URL of CSMS (scheme, host, optional port and path prefix). Default
     /// `https://kms.{region}.{cloud}`.
     pub endpoint: Option<String>,
-    /// Domain of the default endpoints, default [`DEFAULT_CLOUD`].
+    /// Domain of the default endpoints. Empty: the region's domain ([`EUROPE_CLOUD`] for
+    /// `eu-west-1*` regions, else [`DEFAULT_CLOUD`]); set, it wins for every region.
     pub cloud: String,
     /// Base URL of IAM for the project lookup. Default `https://iam.{region}.{cloud}`.
     pub iam_endpoint: Option<String>,
@@ -33,15 +75,18 @@ pub struct ClientConfig {
     pub secret_key: String,
     /// For temporary AK/SK; sent as `X-Security-Token`.
     pub security_token: Option<String>,
+    /// How requests are signed (`SDK-HMAC-SHA256` or `SDK-HMAC-SM3`).
+    pub signing_algorithm: SigningAlgorithm,
     /// Skip TLS certificate verification.
     pub insecure: bool,
     /// Retries of a failed request (429, 5xx gateway faults, connection errors).
     pub max_retries: u32,
     pub user_agent: String,
-    /// Overall deadline of one call (a whole listing including retries; a project lookup).
+    /// Overall deadline of one call (a whole listing including retries; a project lookup),
+    /// unless the caller gives its own.
     pub deadline: Duration,
-    /// Where `access_key`/`secret_key` came from, named in the hint of a 401 or 403.
-    pub key_source: Option<Source>,
+    /// Per-request time bounds.
+    pub timeouts: Timeouts,
 }
 
 impl Default for ClientConfig {
@@ -49,17 +94,18 @@ impl Default for ClientConfig {
         ClientConfig {
             region: None,
             endpoint: None,
-            cloud: DEFAULT_CLOUD.to_string(),
+            cloud: String::new(),
             iam_endpoint: None,
             project_id: None,
             access_key: String::new(),
             secret_key: String::new(),
             security_token: None,
+            signing_algorithm: SigningAlgorithm::HmacSha256,
             insecure: false,
             max_retries: DEFAULT_MAX_RETRIES,
             user_agent: concat!("terraform-provider-csms/", env!("CARGO_PKG_VERSION")).to_string(),
             deadline: DEFAULT_DEADLINE,
-            key_source: None,
+            timeouts: Timeouts::default(),
         }
     }
 }
@@ -82,11 +128,12 @@ impl std::fmt::Debug for ClientConfig {
                     .as_ref()
                     .map(|t| redacted(!t.is_empty())),
             )
+            .field("signing_algorithm", &self.signing_algorithm)
             .field("insecure", &self.insecure)
             .field("max_retries", &self.max_retries)
             .field("user_agent", &self.user_agent)
             .field("deadline", &self.deadline)
-            .field("key_source", &self.key_source)
+            .field("timeouts", &self.timeouts)
             .finish()
     }
 }
@@ -99,8 +146,15 @@ impl ClientConfig {
             .filter(|r| !r.is_empty())
     }
 
-    fn cloud(&self) -> &str {
+    /// The configured domain, else the region's.
+    pub fn cloud(&self) -> &str {
         match self.cloud.trim() {
+            "" if self
+                .region()
+                .is_some_and(|r| r.starts_with(EUROPE_REGION_PREFIX)) =>
+            {
+                EUROPE_CLOUD
+            }
             "" => DEFAULT_CLOUD,
             c => c,
         }
@@ -225,6 +279,33 @@ mod tests {
     }
 
     #[test]
+    fn europe_regions_default_to_the_eu_domain_unless_cloud_is_set() {
+        for region in ["eu-west-101", "eu-west-1"] {
+            let c = cfg(Some(region), None);
+            assert_eq!(
+                host_header(&c.csms_endpoint().unwrap()),
+                format!("kms.{region}.myhuaweicloud.eu")
+            );
+            assert_eq!(
+                host_header(&c.iam_base().unwrap()),
+                format!("iam.{region}.myhuaweicloud.eu")
+            );
+        }
+        for region in ["eu-west-0", "cn-north-4", "af-south-1"] {
+            let c = cfg(Some(region), None);
+            assert_eq!(c.cloud(), "myhuaweicloud.com", "{region}");
+        }
+        let c = ClientConfig {
+            cloud: "myhuaweicloud.com".into(),
+            ..cfg(Some("eu-west-101"), None)
+        };
+        assert_eq!(
+            host_header(&c.iam_base().unwrap()),
+            "iam.eu-west-101.myhuaweicloud.com"
+        );
+    }
+
+    #[test]
     fn explicit_endpoint_wins_and_keeps_port_and_prefix() {
         let u = cfg(Some("cn-north-4"), Some("http://127.0.0.1:8080/prefix/"))
             .csms_endpoint()
@@ -281,12 +362,28 @@ mod tests {
         );
     }
 
+    /// The bound: with the defaults, a silent endpoint fails a read in well under two
+    /// minutes: every try waits `response` at most, plus the largest backoffs between them.
+    #[test]
+    fn a_silent_endpoint_fails_a_read_well_under_two_minutes_by_default() {
+        let (t, p) = (Timeouts::default(), crate::csms::RetryPolicy::default());
+        let tries = ClientConfig::default().max_retries + 1;
+        let backoff: Duration = (0..tries - 1).map(|r| p.ceiling(r)).sum();
+        let worst = t.response * tries + backoff;
+        assert_eq!(worst, Duration::from_millis(75_500));
+        assert!(
+            t.connect < t.response,
+            "connecting is part of the response wait"
+        );
+        assert!(worst < DEFAULT_DEADLINE / 2);
+    }
+
     #[test]
     fn defaults() {
         let c = ClientConfig::default();
-        assert_eq!(c.cloud, "myhuaweicloud.com");
+        assert_eq!(c.cloud(), "myhuaweicloud.com");
         assert_eq!(c.max_retries, 5);
-        assert_eq!(c.deadline, Duration::from_secs(600));
+        assert_eq!(c.deadline, Duration::from_secs(300));
         assert!(c.user_agent.starts_with("terraform-provider-csms/"));
     }
 }

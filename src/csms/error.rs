@@ -75,6 +75,11 @@ pub enum Error {
     #[error("paging stopped: {0}")]
     Paging(String),
 
+    /// The listing grew past a cap: `kept` when the tasks kept (in the window) reached it, else
+    /// the distinct tasks listed.
+    #[error("{} more than {cap} tasks; stopped reading", if *kept { "the listing would keep" } else { "the service listed" })]
+    TooManyTasks { cap: usize, kept: bool },
+
     /// The caller cancelled (e.g. Terraform's StopProvider).
     #[error("request cancelled")]
     Cancelled,

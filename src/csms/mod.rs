@@ -9,6 +9,7 @@
 //!   without I/O; [`TaskQuery`] and [`Listing`].
 //! - [`retry`]: which failures are retried, backoff with full jitter, `Retry-After`, deadline.
 //! - [`error`]: [`Error`], [`ServiceError`] and the error-body shapes.
+//! - `health`: the shared, expiring verdict that an endpoint is down, so reads fail fast.
 //! - [`iam`]: the project id lookup by region.
 //! - [`credentials`]: where the keys come from (block, environment, KooCLI profile, ECS
 //!   metadata, assumed agency) and their renewal before expiry.
@@ -34,6 +35,7 @@ pub mod client;
 pub mod config;
 pub mod credentials;
 pub mod error;
+mod health;
 mod iam;
 pub mod pager;
 pub mod retry;
@@ -42,11 +44,11 @@ pub mod task;
 pub mod text;
 
 pub use client::Client;
-pub use config::ClientConfig;
+pub use config::{ClientConfig, Timeouts};
 pub use credentials::{CredentialError, CredentialProvider, Credentials};
 pub use error::{Error, ServiceError};
 pub use iam::project_id_problem;
-pub use pager::{Listing, ListingWarning, TaskPager, TaskQuery};
+pub use pager::{Listing, ListingWarning, TaskPager, TaskQuery, TaskSink};
 pub use retry::RetryPolicy;
 pub use signer::Signer;
 pub use task::{SecretTask, TaskPage};

@@ -2,7 +2,8 @@
 //! machine with no I/O: [`TaskPager`] says which query to send next and judges each page. The
 //! client drives it over HTTP; the unit tests below drive it with hand-made pages.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
 
 use super::error::{Error, ServiceError};
 use super::task::{clean_task, AlteredTasks, SecretTask, TaskPage};
@@ -18,6 +19,14 @@ pub const MAX_PAGE_SIZE: u32 = 1000;
 /// inventing markers cannot hold a plan for ever. Lowered to `total + 10` once the service
 /// reports `total`, since every page that makes progress brings at least one new task.
 pub const MAX_PAGES: u32 = 100_000;
+/// Default cap on the tasks one listing keeps. At about 1 KB of provider memory per kept task
+/// (its encoded state, the copy gRPC makes of it, the index), this keeps the provider near a
+/// quarter of a GB; Terraform itself needs several times more for a state that size. Narrow the
+/// listing with `since`, `secret_name` or `status` instead of raising it.
+pub const MAX_KEPT_TASKS: usize = 250_000;
+/// Cap on the distinct tasks one listing reads, kept or not: each costs 16 bytes of
+/// de-duplication state, and a service that invents tasks for ever must not grow it for ever.
+pub const MAX_LISTED_TASKS: usize = 2_000_000;
 
 /// What to list. With `task_id`, only `task_id` is sent (the API allows no other criteria with
 /// it; the provider refuses such configurations before calling).
@@ -29,6 +38,27 @@ pub struct TaskQuery {
     pub task_id: Option<String>,
     /// 1..=1000 (API `limit`). Unset: 1000, falling back to 50 if the service refuses it.
     pub page_size: Option<u32>,
+    /// Keep only tasks created at or after this instant (epoch milliseconds). Every page is
+    /// still read, and [`Listing::latest`] still covers every task.
+    pub since: Option<i64>,
+}
+
+/// Where a listing puts the tasks it keeps, as they arrive: a `Vec`, or a caller's compact store
+/// (the provider encodes each task for Terraform at once instead of holding the decoded one).
+pub trait TaskSink {
+    fn keep(&mut self, task: SecretTask);
+}
+
+impl TaskSink for Vec<SecretTask> {
+    fn keep(&mut self, task: SecretTask) {
+        self.push(task);
+    }
+}
+
+/// Whether `a` is newer than `b`: later `task_time` (a task without one is oldest), ties by the
+/// smaller `task_id`, the order the provider lists tasks in.
+pub fn newer(a: &SecretTask, b: &SecretTask) -> bool {
+    (a.task_time, std::cmp::Reverse(&a.task_id)) > (b.task_time, std::cmp::Reverse(&b.task_id))
 }
 
 /// The API's rule for `limit`: a whole number from 1 to [`MAX_PAGE_SIZE`].
@@ -38,9 +68,15 @@ pub fn page_size(n: f64) -> Option<u32> {
 
 /// Every task of a query.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Listing {
-    /// In service order, without repeats (first occurrence of each `task_id` kept).
-    pub tasks: Vec<SecretTask>,
+pub struct Listing<S = Vec<SecretTask>> {
+    /// The tasks kept (all, or those in the `since` window), in service order, without repeats
+    /// (first occurrence of each `task_id` kept).
+    pub tasks: S,
+    /// The newest task of each secret over every task listed, in or out of the window, by
+    /// secret name. Tasks without a `secret_name` are in none.
+    pub latest: BTreeMap<String, SecretTask>,
+    /// Distinct tasks the service listed, kept or not.
+    pub listed: usize,
     /// `total` as the service reported it on the first page that had one.
     pub total: Option<i64>,
     /// Pages read (successful responses).
@@ -147,9 +183,10 @@ fn note(
     }
 }
 
-/// The paging state of one listing.
+/// The paging state of one listing, and the aggregation of what it keeps: tasks go to the sink
+/// `S` as pages arrive, so memory follows the tasks kept plus one entry per secret.
 #[derive(Debug)]
-pub struct TaskPager {
+pub struct TaskPager<S = Vec<SecretTask>> {
     query: TaskQuery,
     limit: u32,
     /// Whether a 400 on the first request may still be answered by asking for 50.
@@ -157,8 +194,15 @@ pub struct TaskPager {
     marker: Option<String>,
     /// Markers already sent, with the page number they were sent for.
     used_markers: HashMap<String, u32>,
-    seen: HashSet<String>,
-    tasks: Vec<SecretTask>,
+    /// 128-bit hashes of the task ids listed (two independently keyed hashes: a collision,
+    /// which would drop a task, is as unlikely as a hash can make it).
+    seen: HashSet<u128>,
+    hashers: (RandomState, RandomState),
+    tasks: S,
+    kept: usize,
+    latest: HashMap<String, SecretTask>,
+    max_kept: usize,
+    max_listed: usize,
     total: Option<i64>,
     pages: u32,
     duplicates: u64,
@@ -169,6 +213,13 @@ pub struct TaskPager {
 
 impl TaskPager {
     pub fn new(query: TaskQuery) -> Self {
+        TaskPager::with_sink(query, Vec::new())
+    }
+}
+
+impl<S: TaskSink> TaskPager<S> {
+    /// A pager that hands the tasks it keeps to `tasks`.
+    pub fn with_sink(query: TaskQuery, tasks: S) -> Self {
         let single = query.task_id.is_some();
         TaskPager {
             limit: query.page_size.unwrap_or(DEFAULT_PAGE_SIZE),
@@ -177,7 +228,12 @@ impl TaskPager {
             marker: None,
             used_markers: HashMap::new(),
             seen: HashSet::new(),
-            tasks: Vec::new(),
+            hashers: (RandomState::new(), RandomState::new()),
+            tasks,
+            kept: 0,
+            latest: HashMap::new(),
+            max_kept: MAX_KEPT_TASKS,
+            max_listed: MAX_LISTED_TASKS,
             total: None,
             pages: 0,
             duplicates: 0,
@@ -190,6 +246,13 @@ impl TaskPager {
     /// Lowers the page cap (tests, or callers with tighter budgets).
     pub fn with_max_pages(mut self, max_pages: u32) -> Self {
         self.max_pages = max_pages.max(1);
+        self
+    }
+
+    /// Lowers or raises the caps on tasks kept and listed.
+    pub fn with_caps(mut self, max_kept: usize, max_listed: usize) -> Self {
+        self.max_kept = max_kept;
+        self.max_listed = max_listed;
         self
     }
 
@@ -250,13 +313,22 @@ impl TaskPager {
         let received = page.tasks.len();
         let mut added = 0usize;
         for mut task in page.tasks {
-            if self.seen.insert(task.task_id.clone()) {
-                inspect(&mut task, &mut self.warnings);
-                self.tasks.push(task);
-                added += 1;
-            } else {
+            let id = &task.task_id;
+            let hash = (u128::from(self.hashers.0.hash_one(id)) << 64)
+                | u128::from(self.hashers.1.hash_one(id));
+            if !self.seen.insert(hash) {
                 self.duplicates += 1;
+                continue;
             }
+            added += 1;
+            if self.seen.len() > self.max_listed {
+                return Err(Error::TooManyTasks {
+                    cap: self.max_listed,
+                    kept: false,
+                });
+            }
+            inspect(&mut task, &mut self.warnings);
+            self.take(task)?;
         }
         let next = page.next_marker.filter(|m| !m.is_empty());
         tracing::debug!(
@@ -271,7 +343,19 @@ impl TaskPager {
         if let Some(m) = self.marker.take() {
             self.used_markers.insert(m, self.pages);
         }
-        let collected_all = self.total.is_some_and(|t| self.tasks.len() as i64 >= t);
+        let listed = self.seen.len();
+        let collected_all = self.total.is_some_and(|t| listed as i64 >= t);
+        let short = self.total.filter(|&t| listed < t as usize && t >= 0);
+        if let (0, Some(_), Some(total), None) = (received, &next, short, &self.query.task_id) {
+            // Ending here would return a partial list as if complete; going on would trust a
+            // marker that brought nothing.
+            return Err(Error::Paging(format!(
+                "page {} was empty but named a next_marker while total={total} says {} more tasks \
+                 remain; no partial list is returned",
+                self.pages,
+                total as usize - listed,
+            )));
+        }
         // A full page that names a next marker may hide more tasks even when `total` says
         // everything has been collected: a `total` that lies low must not cut the list short.
         // One more request settles it (an honest service answers it with an empty page).
@@ -295,7 +379,7 @@ impl TaskPager {
                 "the marker did not advance: page {} returned next_marker {next:?}, {what} (page {used_for}); \
                  the service is repeating pages, stopped after {} distinct tasks",
                 self.pages,
-                self.tasks.len()
+                self.seen.len()
             )));
         }
         let cap = self.cap();
@@ -304,7 +388,7 @@ impl TaskPager {
                 "page cap reached: read {} pages ({} distinct tasks{}) and the service still returns a next_marker; \
                  cap {cap} pages{}",
                 self.pages,
-                self.tasks.len(),
+                self.seen.len(),
                 self.total.map(|t| format!(" of total {t}")).unwrap_or_default(),
                 if self.total.is_some() { ", derived from total" } else { "" },
             )));
@@ -322,22 +406,51 @@ impl TaskPager {
         }
     }
 
+    /// Keeps `task` if it is in the window, and makes it its secret's newest if it is.
+    fn take(&mut self, task: SecretTask) -> Result<(), Error> {
+        let in_window = match self.query.since {
+            Some(since) => task.task_time.is_some_and(|t| t >= since),
+            None => true,
+        };
+        if let Some(name) = task.secret_name.as_deref() {
+            match self.latest.get_mut(name) {
+                Some(newest) if newer(&task, newest) => *newest = task.clone(),
+                Some(_) => {}
+                None => {
+                    self.latest.insert(name.to_string(), task.clone());
+                }
+            }
+        }
+        if in_window {
+            if self.kept == self.max_kept {
+                return Err(Error::TooManyTasks {
+                    cap: self.max_kept,
+                    kept: true,
+                });
+            }
+            self.kept += 1;
+            self.tasks.keep(task);
+        }
+        Ok(())
+    }
+
     /// Whether no request is left to send.
     pub fn is_done(&self) -> bool {
         self.done
     }
 
     /// The listing, with its warnings; `requests` is the caller's count of HTTP requests.
-    pub fn finish(mut self, requests: u32) -> Listing {
+    pub fn finish(mut self, requests: u32) -> Listing<S> {
         if self.duplicates > 0 {
             self.warnings
                 .push(ListingWarning::DuplicatesDropped(self.duplicates));
         }
+        let listed = self.seen.len();
         if let Some(t) = self.total {
-            if t != self.tasks.len() as i64 {
+            if t != listed as i64 {
                 self.warnings.push(ListingWarning::TotalMismatch {
                     reported: t,
-                    listed: self.tasks.len(),
+                    listed,
                 });
             }
         }
@@ -346,6 +459,8 @@ impl TaskPager {
         }
         Listing {
             tasks: self.tasks,
+            latest: self.latest.into_iter().collect(),
+            listed,
             total: self.total,
             pages: self.pages,
             requests,
@@ -391,6 +506,7 @@ mod tests {
             secret_name: Some("s".into()),
             status: Some("FAILED".into()),
             page_size: Some(10),
+            since: None,
         });
         assert_eq!(p.next_query(), Some(q(&[("task_id", "t-1")])));
         p.accept(page(&["t-1"], Some("t-1"), Some(1))).unwrap();
@@ -429,6 +545,47 @@ mod tests {
         assert_eq!(p.next_query(), Some(q(&[("limit", "2")])));
         p.accept(page(&["a", "b"], Some("b"), None)).unwrap();
         assert_eq!(p.next_query(), Some(q(&[("limit", "2"), ("marker", "b")])));
+    }
+
+    /// An empty page that names a next marker ends nothing while `total` says more remain.
+    #[test]
+    fn an_empty_page_with_a_marker_short_of_total_is_an_error() {
+        let mut p = TaskPager::new(TaskQuery::default());
+        let e = p.accept(page(&[], Some("m"), Some(1_000_000))).unwrap_err();
+        assert!(e.to_string().contains("1000000 more tasks remain"), "{e}");
+        let mut p = TaskPager::new(TaskQuery::default());
+        p.accept(page(&["a"], Some("a"), Some(2))).unwrap();
+        assert!(p.accept(page(&[], Some("a2"), Some(2))).is_err());
+    }
+
+    #[test]
+    fn caps_on_tasks_kept_and_listed_stop_the_listing() {
+        let mut p = TaskPager::new(TaskQuery::default()).with_caps(2, 10);
+        let e = p
+            .accept(page(&["a", "b", "c"], Some("c"), None))
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::TooManyTasks { cap: 2, kept: true }),
+            "{e}"
+        );
+        let windowed = TaskQuery {
+            since: Some(5),
+            ..TaskQuery::default()
+        };
+        let mut p = TaskPager::new(windowed).with_caps(2, 3);
+        let e = p
+            .accept(page(&["a", "b", "c", "d"], Some("d"), None))
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::TooManyTasks {
+                    cap: 3,
+                    kept: false
+                }
+            ),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,9 +1,12 @@
-//! Retries of the idempotent GETs: which failures are worth another try, how long to wait
-//! (exponential backoff with full jitter, or the service's `Retry-After`), and the loop that
-//! applies it within an overall deadline while honouring cancellation.
+//! Which failures are worth another try, how long to wait (exponential backoff with full
+//! jitter, or the service's `Retry-After` plus jitter), and the loop that applies it within an
+//! overall deadline while honouring cancellation.
 //!
 //! The incumbents retry too little (the Python SDK: never) or too slowly (the Go provider sleeps
 //! minutes on 429 and never retries 5xx). Here: seconds, bounded by `max_retries` and a deadline.
+//! Throttling that names its wait (429 with `Retry-After`) is the service pacing its clients, not
+//! failing: it is waited out within the deadline, up to [`MAX_THROTTLED_RETRIES`] times, without
+//! using up `max_retries`.
 
 use std::future::Future;
 use std::time::{Duration, SystemTime};
@@ -16,6 +19,15 @@ use super::error::Error;
 /// HTTP statuses worth retrying: throttling and transient server or gateway faults.
 pub const RETRYABLE_STATUSES: [u16; 5] = [429, 500, 502, 503, 504];
 
+/// Retries of one request answered 429 with `Retry-After`, on top of `max_retries`: generous,
+/// since each such wait is what the service asked for, and bounded so that a service that
+/// throttles for ever ends in an error (with `Retry-After: 1`, after about a minute).
+pub const MAX_THROTTLED_RETRIES: u32 = 50;
+
+/// Smallest jitter ceiling added to a `Retry-After` wait, so that even `Retry-After: 0` spreads
+/// parallel reads apart.
+pub const RETRY_AFTER_JITTER_FLOOR: Duration = Duration::from_millis(100);
+
 pub fn is_retryable_status(status: u16) -> bool {
     RETRYABLE_STATUSES.contains(&status)
 }
@@ -23,7 +35,8 @@ pub fn is_retryable_status(status: u16) -> bool {
 /// How many times and how long to wait between tries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
-    /// Retries after the first try (so at most `max_retries + 1` requests).
+    /// Retries after the first try (so at most `max_retries + 1` requests), throttling with
+    /// `Retry-After` aside.
     pub max_retries: u32,
     /// Ceiling of the first backoff; doubles with each retry.
     pub base: Duration,
@@ -56,13 +69,25 @@ impl RetryPolicy {
         self.ceiling(retry).mul_f64(unit.clamp(0.0, 1.0))
     }
 
-    /// The wait before retry number `retry`: the server's `Retry-After` (capped) when given,
-    /// else the jittered backoff.
+    /// The wait before retry number `retry`: the server's `Retry-After` (capped) plus
+    /// [`retry_after_jitter`](Self::retry_after_jitter) when given, else the jittered backoff.
     pub fn delay(&self, retry: u32, retry_after: Option<Duration>, unit: f64) -> Duration {
         match retry_after {
-            Some(d) => d.min(self.retry_after_cap),
+            Some(d) => {
+                let d = d.min(self.retry_after_cap);
+                d + Self::retry_after_jitter(d, unit)
+            }
             None => self.backoff(retry, unit),
         }
+    }
+
+    /// Jitter added to a server-named wait `d`: uniform in `[0, max(d / 2, 100 ms)]`. Readers
+    /// throttled together are told the same wait; without jitter they would come back together
+    /// and be throttled together again.
+    pub fn retry_after_jitter(d: Duration, unit: f64) -> Duration {
+        (d / 2)
+            .max(RETRY_AFTER_JITTER_FLOOR)
+            .mul_f64(unit.clamp(0.0, 1.0))
     }
 }
 
@@ -88,6 +113,12 @@ pub enum Failure {
         error: Error,
         retry_after: Option<Duration>,
     },
+    /// 429 with `Retry-After`: retried after that wait (plus jitter) within the deadline, up to
+    /// [`MAX_THROTTLED_RETRIES`] times, without counting against `max_retries`.
+    Throttled { error: Error, retry_after: Duration },
+    /// No connection or no response at all (refused, unreachable, silent): retried like
+    /// [`Failure::Retryable`], and evidence that the endpoint is down if it persists.
+    Unreachable(Error),
     /// Final (e.g. 400, 401, 404, a malformed body).
     Fatal(Error),
 }
@@ -98,9 +129,10 @@ pub enum Interrupted {
     Deadline,
 }
 
-/// Calls `attempt(retry_number)` until it succeeds, fails finally, retries run out, the next
-/// wait would cross `deadline`, or `cancel` fires. Cancellation and the deadline also interrupt
-/// an attempt in flight and a wait. The final request error carries the retry count.
+/// Calls `attempt(tries)` (`tries`: the requests already made) until it succeeds, fails finally,
+/// retries run out, the next wait would cross `deadline`, or `cancel` fires. Cancellation and the
+/// deadline also interrupt an attempt in flight and a wait. The final request error carries the
+/// retry count.
 ///
 /// `on_interrupt` builds the error for a cancellation or a passed deadline (the caller knows how
 /// many pages and requests it has done).
@@ -115,7 +147,7 @@ where
     F: FnMut(u32) -> Fut,
     Fut: Future<Output = Result<T, Failure>>,
 {
-    let mut retry = 0u32;
+    let (mut retries, mut throttled) = (0u32, 0u32);
     loop {
         if cancel.is_cancelled() {
             return Err(on_interrupt(Interrupted::Cancelled));
@@ -123,31 +155,43 @@ where
         if Instant::now() >= deadline {
             return Err(on_interrupt(Interrupted::Deadline));
         }
+        let tries = retries + throttled;
         let outcome = tokio::select! {
             biased;
             _ = cancel.cancelled() => return Err(on_interrupt(Interrupted::Cancelled)),
             _ = tokio::time::sleep_until(deadline) => return Err(on_interrupt(Interrupted::Deadline)),
-            r = attempt(retry) => r,
+            r = attempt(tries) => r,
         };
-        let (error, retry_after) = match outcome {
+        let (error, wait, counter, limit) = match outcome {
             Ok(value) => return Ok(value),
-            Err(Failure::Fatal(e)) => return Err(e.with_retries(retry)),
-            Err(Failure::Retryable { error, retry_after }) => (error, retry_after),
+            Err(Failure::Fatal(e)) => return Err(e.with_retries(tries)),
+            Err(Failure::Throttled { error, retry_after }) => {
+                let wait = policy.delay(throttled, Some(retry_after), fastrand::f64());
+                (error, wait, &mut throttled, MAX_THROTTLED_RETRIES)
+            }
+            Err(Failure::Retryable { error, retry_after }) => {
+                let wait = policy.delay(retries, retry_after, fastrand::f64());
+                (error, wait, &mut retries, policy.max_retries)
+            }
+            Err(Failure::Unreachable(error)) => {
+                let wait = policy.delay(retries, None, fastrand::f64());
+                (error, wait, &mut retries, policy.max_retries)
+            }
         };
-        if retry >= policy.max_retries {
-            return Err(error.with_retries(retry));
+        if *counter >= limit {
+            return Err(error.with_retries(tries));
         }
-        let wait = policy.delay(retry, retry_after, fastrand::f64());
         if Instant::now() + wait >= deadline {
             tracing::warn!(
-                retries = retry,
+                retries = tries,
                 wait_ms = wait.as_millis() as u64,
                 "not retrying: the wait would pass the deadline"
             );
-            return Err(error.with_retries(retry));
+            return Err(error.with_retries(tries));
         }
+        *counter += 1;
         tracing::debug!(
-            retry = retry + 1,
+            retry = tries + 1,
             wait_ms = wait.as_millis() as u64,
             error = %error,
             "retrying after a transient failure"
@@ -157,7 +201,6 @@ where
             _ = cancel.cancelled() => return Err(on_interrupt(Interrupted::Cancelled)),
             _ = tokio::time::sleep(wait) => {}
         }
-        retry += 1;
     }
 }
 
@@ -186,6 +229,31 @@ mod tests {
                 requests: 0,
             },
         }
+    }
+
+    /// Runs [`run`] with tries that all fail with `failure()`, for `within`: the error, the
+    /// number of tries, and the time it took.
+    async fn always_failing(
+        p: &RetryPolicy,
+        within: Duration,
+        failure: impl Fn() -> Failure,
+    ) -> (Error, u32, Duration) {
+        let calls = AtomicU32::new(0);
+        let start = Instant::now();
+        let err = run(
+            p,
+            start + within,
+            &CancellationToken::new(),
+            |_| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                let f = failure();
+                async move { Err::<(), _>(f) }
+            },
+            interrupted,
+        )
+        .await
+        .unwrap_err();
+        (err, calls.load(Ordering::SeqCst), start.elapsed())
     }
 
     #[test]
@@ -221,11 +289,11 @@ mod tests {
     fn retry_after_wins_over_backoff_and_is_capped() {
         let p = RetryPolicy::default();
         assert_eq!(
-            p.delay(0, Some(Duration::from_secs(7)), 0.9),
+            p.delay(0, Some(Duration::from_secs(7)), 0.0),
             Duration::from_secs(7)
         );
         assert_eq!(
-            p.delay(0, Some(Duration::from_secs(3600)), 0.9),
+            p.delay(0, Some(Duration::from_secs(3600)), 0.0),
             Duration::from_secs(60)
         );
         assert_eq!(p.delay(1, None, 0.5), Duration::from_millis(500));
@@ -302,7 +370,7 @@ mod tests {
                 async move {
                     if n == 0 {
                         Err(Failure::Retryable {
-                            error: svc(429),
+                            error: svc(503),
                             retry_after: Some(Duration::from_secs(7)),
                         })
                     } else {
@@ -314,7 +382,12 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!(start.elapsed(), Duration::from_secs(7));
+        // Seven seconds, plus at most half of them as jitter.
+        let waited = start.elapsed();
+        assert!(
+            waited >= Duration::from_secs(7) && waited <= Duration::from_millis(10_500),
+            "{waited:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -323,25 +396,12 @@ mod tests {
             max_retries: 3,
             ..RetryPolicy::default()
         };
-        let calls = AtomicU32::new(0);
-        let err = run(
-            &p,
-            Instant::now() + Duration::from_secs(600),
-            &CancellationToken::new(),
-            |_| {
-                calls.fetch_add(1, Ordering::SeqCst);
-                async {
-                    Err::<(), _>(Failure::Retryable {
-                        error: svc(502),
-                        retry_after: None,
-                    })
-                }
-            },
-            interrupted,
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(calls.load(Ordering::SeqCst), 4);
+        let (err, calls, _) = always_failing(&p, Duration::from_secs(600), || Failure::Retryable {
+            error: svc(502),
+            retry_after: None,
+        })
+        .await;
+        assert_eq!(calls, 4);
         let s = err.service().unwrap();
         assert_eq!(
             (
@@ -356,20 +416,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn fatal_errors_are_not_retried() {
-        let calls = AtomicU32::new(0);
-        let err = run(
-            &RetryPolicy::default(),
-            Instant::now() + Duration::from_secs(600),
-            &CancellationToken::new(),
-            |_| {
-                calls.fetch_add(1, Ordering::SeqCst);
-                async { Err::<(), _>(Failure::Fatal(svc(401))) }
-            },
-            interrupted,
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let (err, calls, _) =
+            always_failing(&RetryPolicy::default(), Duration::from_secs(600), || {
+                Failure::Fatal(svc(401))
+            })
+            .await;
+        assert_eq!(calls, 1);
         assert_eq!(err.service().unwrap().retries, 0);
     }
 
@@ -438,5 +490,107 @@ mod tests {
         .unwrap_err();
         assert!(matches!(err, Error::Cancelled), "{err}");
         assert_eq!(start.elapsed(), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn retry_after_gets_jitter_of_half_its_wait_with_a_floor() {
+        let p = RetryPolicy::default();
+        let one = Duration::from_secs(1);
+        assert_eq!(p.delay(0, Some(one), 0.0), one);
+        assert_eq!(p.delay(0, Some(one), 1.0), Duration::from_millis(1500));
+        assert_eq!(
+            p.delay(0, Some(Duration::ZERO), 1.0),
+            RETRY_AFTER_JITTER_FLOOR
+        );
+        // Capped waits get jitter on the capped value.
+        assert_eq!(
+            p.delay(0, Some(Duration::from_secs(3600)), 1.0),
+            Duration::from_secs(90)
+        );
+        // Parallel readers told the same wait come back spread out, never before it.
+        let mut rng = fastrand::Rng::with_seed(11);
+        let waits: Vec<Duration> = (0..50).map(|_| p.delay(0, Some(one), rng.f64())).collect();
+        assert!(waits
+            .iter()
+            .all(|w| *w >= one && *w <= Duration::from_millis(1500)));
+        let mut distinct = waits.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert!(distinct.len() > 40, "{} distinct waits", distinct.len());
+    }
+
+    fn throttled() -> Failure {
+        Failure::Throttled {
+            error: svc(429),
+            retry_after: Duration::from_secs(1),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttling_with_retry_after_does_not_use_up_max_retries() {
+        let p = RetryPolicy {
+            max_retries: 0,
+            ..RetryPolicy::default()
+        };
+        let calls = AtomicU32::new(0);
+        let start = Instant::now();
+        let tries = run(
+            &p,
+            start + Duration::from_secs(600),
+            &CancellationToken::new(),
+            |tries| {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    assert_eq!(tries, n, "attempt numbers count every request");
+                    if n < 10 {
+                        Err(throttled())
+                    } else {
+                        Ok(tries)
+                    }
+                }
+            },
+            interrupted,
+        )
+        .await
+        .unwrap();
+        assert_eq!(tries, 10);
+        let waited = start.elapsed();
+        assert!(
+            waited >= Duration::from_secs(10) && waited <= Duration::from_secs(15),
+            "{waited:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn endless_throttling_ends_at_its_cap_or_the_deadline() {
+        let p = RetryPolicy::default();
+        let (err, calls, _) = always_failing(&p, Duration::from_secs(3600), throttled).await;
+        assert_eq!(calls, MAX_THROTTLED_RETRIES + 1);
+        assert_eq!(err.service().unwrap().retries, MAX_THROTTLED_RETRIES);
+
+        let (err, calls, took) = always_failing(&p, Duration::from_secs(10), throttled).await;
+        assert_eq!(err.service().unwrap().status, 429);
+        assert!(took < Duration::from_secs(10), "{took:?}");
+        // 1 to 1.5 s per wait: between 6 and 10 requests fit in 10 s.
+        assert!((6..=10).contains(&calls), "{calls}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unreachable_is_retried_and_counted_like_other_failures() {
+        let p = RetryPolicy {
+            max_retries: 2,
+            ..RetryPolicy::default()
+        };
+        let (err, calls, _) = always_failing(&p, Duration::from_secs(600), || {
+            Failure::Unreachable(Error::Transport {
+                url: "u".into(),
+                message: "refused".into(),
+                timeout: false,
+                retries: 0,
+            })
+        })
+        .await;
+        assert_eq!(calls, 3);
+        assert!(matches!(err, Error::Transport { retries: 2, .. }), "{err}");
     }
 }

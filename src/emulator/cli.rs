@@ -58,12 +58,14 @@ Data (one of; default --demo):
                            legacy-api-key's latest rotation FAILED
   --generate N             N generated tasks (deterministic for a --seed and the hour)
   --seed S                 generator seed [default: 42]
+  --span-days D            generated tasks spread over the D days before now [default: 28]
   --data FILE              a JSON array of SecretTask objects
 
 Faults (ListSecretTask only; N counts its requests from 1; composable):
   --fail-every N[:STATUS]  answer every Nth request with STATUS [default status: 500]
   --html-errors            ... with an HTML page instead of a JSON error body
   --throttle-every N       every Nth request: 429 APIGW.0308 with Retry-After
+  --throttle-percent P     each request with probability P% (1..100): the same 429
   --retry-after S          Retry-After seconds of throttled responses [default: 1]
   --latency-ms MS          delay every request by MS milliseconds
   --sticky-marker          next_marker never advances
@@ -104,6 +106,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     let (mut ak, mut sk) = (None, None);
     let mut source: Option<Source> = None;
     let mut seed = 42u64;
+    let mut span_days = 28u32;
     let mut accounts = None;
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -157,6 +160,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
                 set_source(&mut source, Source::Generate(n))?
             }
             "--seed" => seed = number(&flag, &value()?)?,
+            "--span-days" => span_days = positive(&flag, &value()?)?,
             "--data" => set_source(&mut source, Source::File(value()?.into()))?,
             "--fail-every" => {
                 let v = value()?;
@@ -169,6 +173,12 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             }
             "--html-errors" => faults.html_errors = true,
             "--throttle-every" => faults.throttle_every = Some(positive(&flag, &value()?)?),
+            "--throttle-percent" => {
+                faults.throttle_percent = match number::<u8>(&flag, &value()?)? {
+                    p @ 1..=100 => Some(p),
+                    p => return Err(format!("{flag}: {p} is not 1..100")),
+                }
+            }
             "--retry-after" => faults.retry_after_secs = number(&flag, &value()?)?,
             "--latency-ms" => faults.latency = Duration::from_millis(number(&flag, &value()?)?),
             "--sticky-marker" => faults.sticky_marker = true,
@@ -198,6 +208,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     let spec = DataSpec {
         region: config.region.clone(),
         project_id: config.project_id.clone(),
+        span_days,
         ..DataSpec::default()
     };
     config.tasks = match source.unwrap_or(Source::Demo) {
@@ -317,6 +328,17 @@ mod tests {
             run(&["--fail-every", "2"]).unwrap().1.faults.fail_every,
             Some((2, 500))
         );
+        assert_eq!(
+            run(&["--throttle-percent", "30"])
+                .unwrap()
+                .1
+                .faults
+                .throttle_percent,
+            Some(30)
+        );
+        for bad in ["0", "101", "x"] {
+            assert!(run(&["--throttle-percent", bad]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -56,6 +56,9 @@ pub struct DataSpec {
     pub project_id: String,
     /// The newest possible `task_time`, epoch milliseconds.
     pub now_ms: i64,
+    /// How many days before `now_ms` generated tasks spread over: a year of history shows what
+    /// a `since` window saves.
+    pub span_days: u32,
 }
 
 impl Default for DataSpec {
@@ -67,6 +70,7 @@ impl Default for DataSpec {
             region: DEFAULT_REGION.into(),
             project_id: DEFAULT_PROJECT_ID.into(),
             now_ms: now - now.rem_euclid(HOUR_MS),
+            span_days: 28,
         }
     }
 }
@@ -78,7 +82,7 @@ pub fn generate(n: usize, seed: u64) -> Vec<SecretTask> {
 
 /// `n` tasks, the same for the same `seed` and `spec`: a few secrets (3 to 12, more for larger
 /// `n`), about one task in five FAILED with an error code and message, `task_time` spread over
-/// the four weeks before `spec.now_ms` (whole seconds), stored in random order.
+/// the `spec.span_days` days before `spec.now_ms` (whole seconds), stored in random order.
 pub fn generate_with(n: usize, seed: u64, spec: &DataSpec) -> Vec<SecretTask> {
     let mut rng = fastrand::Rng::with_seed(seed);
     let secrets = (n / 15).clamp(3, SECRET_POOL.len()).min(n.max(1));
@@ -89,7 +93,7 @@ pub fn generate_with(n: usize, seed: u64, spec: &DataSpec) -> Vec<SecretTask> {
         .map(|_| {
             let secret = pool[rng.usize(..pool.len())];
             let failed = rng.u8(..5) == 0;
-            let time = spec.now_ms - rng.i64(0..28 * DAY_MS);
+            let time = spec.now_ms - rng.i64(0..i64::from(spec.span_days.max(1)) * DAY_MS);
             task(&mut rng, spec, secret, failed, time - time.rem_euclid(1000))
         })
         .collect()
@@ -210,6 +214,7 @@ mod tests {
             region: "cn-north-4".into(),
             project_id: "p".repeat(32),
             now_ms: 1_750_000_000_000,
+            span_days: 28,
         }
     }
 

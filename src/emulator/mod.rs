@@ -124,7 +124,7 @@ impl Default for Config {
 ///
 /// The `*_every: Some(n)` faults hit ListSecretTask requests number n, 2n, 3n, ... (counting
 /// from 1, every tasks request counts, including failed ones). When several hit the same request
-/// the first in this order wins: `throttle_every`, `fail_every`, `reset_every`,
+/// the first in this order wins: `throttle_every` and `throttle_percent`, `fail_every`, `reset_every`,
 /// `truncate_every`, `empty_every`. `latency`, the marker faults and `total_delta` apply to
 /// every request (the marker faults and `total_delta` to every successful page).
 #[derive(Debug, Clone, Default)]
@@ -137,6 +137,9 @@ pub struct Faults {
     pub html_errors: bool,
     /// Every nth request: 429 `APIGW.0308` with `Retry-After: retry_after_secs`.
     pub throttle_every: Option<u32>,
+    /// Each request, independently with this probability in percent (1..=100): the same 429 as
+    /// `throttle_every`. A gateway throttling a share of the traffic, not a pattern.
+    pub throttle_percent: Option<u8>,
     /// `Retry-After` seconds of throttled responses.
     pub retry_after_secs: u32,
     /// Delay before answering each request.
@@ -171,6 +174,8 @@ pub struct Stats {
     pub credentials: CredentialStats,
     /// Bytes written to the sockets: status lines, headers and bodies as sent (compressed, cut).
     pub bytes_sent: u64,
+    /// Responses sent compressed with gzip.
+    pub gzipped_responses: u64,
 }
 
 /// Serves `config` on `listener` until `shutdown` completes (an inconsistent `config` is

@@ -73,6 +73,7 @@ impl Shared {
             by_path: self.by_path.lock().unwrap().clone(),
             credentials: self.counters.snapshot(),
             bytes_sent: self.wire.bytes_sent.load(Ordering::Relaxed),
+            gzipped_responses: self.wire.gzipped.load(Ordering::Relaxed),
         }
     }
 }
@@ -197,7 +198,7 @@ async fn handle(shared: &Shared, reset: &AtomicBool, req: Request<Incoming>) -> 
     // GETs carry no body, but a signature covers whatever was sent.
     let body = bytes_of(body).await;
     let mut response = route(shared, reset, &parts, &body, &request_id).await;
-    response = wire::encode(response, &parts.headers, &shared.config.wire).await;
+    response = wire::encode(response, &parts.headers, &shared.config.wire, &shared.wire).await;
     if response.extensions_mut().remove::<Cut>().is_some() {
         response = cut(response).await;
     }
@@ -349,7 +350,10 @@ async fn tasks(
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;
     }
-    if hits(faults.throttle_every) {
+    let throttled_by_chance = faults
+        .throttle_percent
+        .is_some_and(|p| fastrand::u8(0..100) < p);
+    if hits(faults.throttle_every) || throttled_by_chance {
         let mut r = error_response(&ApiError::injected(429), request_id);
         r.headers_mut()
             .insert(RETRY_AFTER, HeaderValue::from(faults.retry_after_secs));
@@ -388,6 +392,7 @@ async fn tasks(
     let json = Bytes::from(super::listing::page_body(&listing.page));
     if let Some(mib) = shared.config.wire.gzip_bomb_mib {
         let mut r = json_response(StatusCode::OK, wire::bomb(&shared.wire, mib).await);
+        shared.wire.gzipped.fetch_add(1, Ordering::Relaxed);
         r.headers_mut()
             .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         return r;

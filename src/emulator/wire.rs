@@ -58,6 +58,8 @@ impl Default for Wire {
 #[derive(Default)]
 pub(crate) struct WireState {
     pub(crate) bytes_sent: Arc<AtomicU64>,
+    /// Responses sent gzip-compressed (the bomb included).
+    pub(crate) gzipped: AtomicU64,
     bomb: tokio::sync::OnceCell<Bytes>,
 }
 
@@ -90,6 +92,7 @@ pub(crate) async fn encode(
     response: Response<ResBody>,
     request_headers: &HeaderMap,
     wire: &Wire,
+    state: &WireState,
 ) -> Response<ResBody> {
     if response.headers().contains_key(CONTENT_ENCODING) {
         return response;
@@ -114,6 +117,9 @@ pub(crate) async fn encode(
         .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     // hyper sets the compressed length from the body; a handler's own would now be wrong.
     parts.headers.remove(CONTENT_LENGTH);
+    state
+        .gzipped
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Response::from_parts(parts, full(gzip(&body).into()))
 }
 

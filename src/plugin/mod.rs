@@ -33,7 +33,7 @@ use std::sync::Arc;
 
 pub use diag::{Diagnostic, PathStep, Severity};
 pub use schema::{AttrType, Attribute, BlockNesting, Nesting, Schema, Type, Usage};
-pub use state::{ObjectWriter, SchemaMismatch, State};
+pub use state::{Fragment, Fragments, ObjectWriter, SchemaMismatch, State};
 pub use tokio_util::sync::CancellationToken;
 pub use value::{Attr, Value};
 

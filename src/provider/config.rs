@@ -5,17 +5,25 @@
 //! variable can fill it (the same names the widely used Huawei Cloud Go provider reads).
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
-use crate::csms::credentials::Source;
+use crate::csms::credentials::agency::DURATION_RANGE;
+use crate::csms::credentials::{
+    AgencyDomain, AgencySettings, ChainInputs, MetadataSettings, SharedFileSettings, StaticKeys,
+};
+use crate::csms::signer::SigningAlgorithm;
 use crate::csms::{project_id_problem, ClientConfig};
 use crate::plugin::diag::has_error;
-use crate::plugin::{Attr, AttrType, Attribute, Diagnostic, Schema, Type, Usage, Value};
+use crate::plugin::{
+    Attr, AttrType, Attribute, BlockNesting, Diagnostic, PathStep, Schema, Type, Usage, Value,
+};
 
 /// One provider argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Argument {
     pub name: &'static str,
-    /// The environment variable that fills the argument when the block leaves it unset.
+    /// The environment variable that fills the argument when the block leaves it unset; empty
+    /// for a block, whose arguments have their own.
     pub env: &'static str,
     pub check: Check,
     /// Never logged, and marked sensitive in the schema.
@@ -37,60 +45,148 @@ pub enum Check {
     Flag,
     /// A retry count, 0 to [`MAX_RETRIES_LIMIT`].
     Retries,
+    /// A [`SigningAlgorithm`] name; the ones the SDKs know and this provider does not sign
+    /// with are refused with the signer's message.
+    SigningAlgorithm,
+    /// Seconds an assumed agency's keys live, within IAM's [`DURATION_RANGE`].
+    AgencyDuration,
+    /// A nested block (at most one) of these arguments, each filled from its own environment
+    /// variable when the block, or the argument in it, is absent.
+    Block(&'static [Argument]),
 }
 
 impl Check {
+    /// The type of a plain argument's value; blocks are read by [`Settings::read_block`].
     fn ty(self) -> Type {
         match self {
-            Check::Text | Check::Region | Check::BaseUrl => Type::String,
+            Check::Text | Check::Region | Check::BaseUrl | Check::SigningAlgorithm => Type::String,
             Check::Flag => Type::Bool,
-            Check::Retries => Type::Number,
+            Check::Retries | Check::AgencyDuration => Type::Number,
+            Check::Block(_) => unreachable!("a block has no plain type"),
+        }
+    }
+
+    fn attr_type(self) -> AttrType {
+        match self {
+            Check::Block(arguments) => AttrType::Block(
+                BlockNesting::List { max_items: 1 },
+                arguments.iter().map(Argument::attribute).collect(),
+            ),
+            plain => AttrType::Plain(plain.ty()),
         }
     }
 }
 
-/// States each argument once: a constant per argument (for the code that uses it) and
-/// [`ARGUMENTS`], in schema order, for everything derived.
+impl Argument {
+    fn attribute(&self) -> Attribute {
+        Attribute {
+            sensitive: self.sensitive,
+            ..Attribute::new(
+                self.name,
+                self.check.attr_type(),
+                Usage::Optional,
+                self.description,
+            )
+        }
+    }
+
+    /// The argument itself, or a block's arguments: what has a value and a variable.
+    pub fn leaves(&'static self) -> &'static [Argument] {
+        match self.check {
+            Check::Block(arguments) => arguments,
+            _ => std::slice::from_ref(self),
+        }
+    }
+
+    /// `(path, variable)` of each of [`Argument::leaves`] (`assume_role.agency_name`), for the
+    /// documentation's table.
+    pub fn environment(&'static self) -> Vec<(String, &'static str)> {
+        self.leaves()
+            .iter()
+            .map(|a| match self.check {
+                Check::Block(_) => (format!("{}.{}", self.name, a.name), a.env),
+                _ => (a.name.to_string(), a.env),
+            })
+            .collect()
+    }
+}
+
+/// States each argument once: a constant per argument (for the code that uses it) and a table
+/// of them (`ARGUMENTS`, or a block's), in schema order, for everything derived. A block has no
+/// `env` of its own.
 macro_rules! arguments {
-    ($($id:ident = $name:literal, $check:ident, $env:literal, sensitive: $sensitive:literal, $description:literal;)*) => {
+    ($table:ident: $($id:ident = $name:literal, $check:ident $(($inner:ident))?, $(env: $env:literal,)? sensitive: $sensitive:literal, $description:literal;)*) => {
         $(
             pub const $id: Argument = Argument {
                 name: $name,
-                env: $env,
-                check: Check::$check,
+                env: concat!("" $(, $env)?),
+                check: Check::$check $(($inner))?,
                 sensitive: $sensitive,
-                description: concat!($description, " Environment variable: `", $env, "`."),
+                description: concat!($description $(, " Environment variable: `", $env, "`.")?),
             };
         )*
-        /// Every provider argument, in schema and documentation order.
-        pub const ARGUMENTS: &[Argument] = &[$($id),*];
+        pub const $table: &[Argument] = &[$($id),*];
     };
 }
 
-arguments! {
-    REGION = "region", Region, "HW_REGION_NAME", sensitive: false,
+arguments! { ARGUMENTS:
+    REGION = "region", Region, env: "HW_REGION_NAME", sensitive: false,
         "Region of the CSMS service, e.g. `cn-north-4`. Picks the endpoint and the project.";
-    PROJECT_ID = "project_id", Text, "HW_PROJECT_ID", sensitive: false,
+    PROJECT_ID = "project_id", Text, env: "HW_PROJECT_ID", sensitive: false,
         "Project ID. When absent it is looked up by region through IAM (`GET /v3/projects?name={region}`).";
-    ACCESS_KEY = "access_key", Text, "HW_ACCESS_KEY", sensitive: false,
+    ACCESS_KEY = "access_key", Text, env: "HW_ACCESS_KEY", sensitive: false,
         "Access key (AK).";
-    SECRET_KEY = "secret_key", Text, "HW_SECRET_KEY", sensitive: true,
+    SECRET_KEY = "secret_key", Text, env: "HW_SECRET_KEY", sensitive: true,
         "Secret key (SK). Never logged.";
-    SECURITY_TOKEN = "security_token", Text, "HW_SECURITY_TOKEN", sensitive: true,
+    SECURITY_TOKEN = "security_token", Text, env: "HW_SECURITY_TOKEN", sensitive: true,
         "Security token of temporary AK/SK credentials, sent as `X-Security-Token`. Never logged.";
-    ENDPOINT = "endpoint", BaseUrl, "HW_CSMS_ENDPOINT", sensitive: false,
+    ENDPOINT = "endpoint", BaseUrl, env: "HW_CSMS_ENDPOINT", sensitive: false,
         "Full base URL of the CSMS API, default `https://kms.{region}.{cloud}`. Point it at the \
          `csms-emulator` for offline tests.";
-    CLOUD = "cloud", Text, "HW_CLOUD", sensitive: false,
-        "Cloud domain used to build default endpoints, default `myhuaweicloud.com`.";
-    IAM_ENDPOINT = "iam_endpoint", BaseUrl, "HW_IAM_ENDPOINT", sensitive: false,
+    CLOUD = "cloud", Text, env: "HW_CLOUD", sensitive: false,
+        "Cloud domain used to build default endpoints: default `myhuaweicloud.eu` for the European \
+         regions (`eu-west-1*`, e.g. `eu-west-101`), `myhuaweicloud.com` for every other region.";
+    IAM_ENDPOINT = "iam_endpoint", BaseUrl, env: "HW_IAM_ENDPOINT", sensitive: false,
         "Base URL of IAM for the project lookup, default `https://iam.{region}.{cloud}`.";
-    INSECURE = "insecure", Flag, "HW_INSECURE", sensitive: false,
+    INSECURE = "insecure", Flag, env: "HW_INSECURE", sensitive: false,
         "Skip TLS certificate verification (a warning is shown).";
-    MAX_RETRIES = "max_retries", Retries, "HW_MAX_RETRIES", sensitive: false,
-        "Retries of a request that failed with 429, 500, 502, 503, 504 or a connection error, \
-         with exponential backoff and jitter; 0 to 20, default 5.";
+    MAX_RETRIES = "max_retries", Retries, env: "HW_MAX_RETRIES", sensitive: false,
+        "Retries of a request that failed with 500, 502, 503, 504, a 429 without `Retry-After`, a \
+         connection error or no response, with exponential backoff and jitter; 0 to 20, default 5. \
+         A 429 with `Retry-After` is waited out (plus jitter) within the read's `timeouts.read`, up \
+         to 50 times, without counting here.";
+    SHARED_CONFIG_FILE = "shared_config_file", Text, env: "HW_SHARED_CONFIG_FILE", sensitive: false,
+        "Path of a KooCLI configuration file (`hcloud configure`) whose profile gives the keys when \
+         neither the block nor `HW_ACCESS_KEY`/`HW_SECRET_KEY` does; default `~/.hcloud/config.json` \
+         when `profile` is set. The file is read only when this or `profile` is set.";
+    PROFILE = "profile", Text, env: "HW_PROFILE", sensitive: false,
+        "Profile of the shared configuration file (modes `AKSK`, `SSO`, `ecsAgency`); default the \
+         file's `current`. Its `region` and `projectId` fill what the block and environment leave \
+         unset; its `agencyName` and `agencyDomainName` mean: assume that agency.";
+    ASSUME_ROLE = "assume_role", Block(ASSUME_ROLE_ARGUMENTS), sensitive: false,
+        "An IAM agency to assume with the keys found (block, environment, profile or ECS \
+         metadata): the provider then reads the tasks of the account that owns the agency, and \
+         looks its project up as that account. At most one block. The `HW_ASSUME_ROLE_*` \
+         variables work without a block.";
+    SIGNING_ALGORITHM = "signing_algorithm", SigningAlgorithm, env: "HW_SIGNING_ALGORITHM", sensitive: false,
+        "How requests are signed: `HmacSHA256` (the default, `SDK-HMAC-SHA256`) or `HmacSM3` \
+         (`SDK-HMAC-SM3`). `EcdsaP256SHA256` and `SM2SM3` are not supported.";
 }
+
+arguments! { ASSUME_ROLE_ARGUMENTS:
+    AGENCY_NAME = "agency_name", Text, env: "HW_ASSUME_ROLE_AGENCY_NAME", sensitive: false,
+        "Name of the agency to assume.";
+    DOMAIN_NAME = "domain_name", Text, env: "HW_ASSUME_ROLE_DOMAIN_NAME", sensitive: false,
+        "Name of the account (domain) that owns the agency. Without it, `HW_ASSUME_ROLE_DOMAIN_ID` \
+         names the account by ID.";
+    DURATION_SECONDS = "duration_seconds", AgencyDuration, env: "HW_ASSUME_ROLE_DURATION", sensitive: false,
+        "Lifetime of the agency's keys in seconds, 900 to 86400, default 3600; they are renewed \
+         before they expire.";
+}
+
+/// Names an account by ID when `domain_name` is unset, as the Go provider reads it; not an
+/// argument of the block.
+const DOMAIN_ID_ENV: &str = "HW_ASSUME_ROLE_DOMAIN_ID";
 
 /// Retries beyond this only prolong a plan that is failing anyway.
 const MAX_RETRIES_LIMIT: f64 = 20.0;
@@ -101,13 +197,7 @@ pub fn schema() -> Schema {
         description: "The `csms` provider reads the secret rotation tasks of Huawei Cloud's Cloud Secret \
             Management Service (CSMS). Every argument is optional: environment variables fill the gaps and \
             the provider block wins over them.",
-        attributes: ARGUMENTS
-            .iter()
-            .map(|a| Attribute {
-                sensitive: a.sensitive,
-                ..Attribute::new(a.name, AttrType::Plain(a.check.ty()), Usage::Optional, a.description)
-            })
-            .collect(),
+        attributes: ARGUMENTS.iter().map(Argument::attribute).collect(),
     }
 }
 
@@ -123,9 +213,11 @@ enum Setting {
     Text(String),
     Flag(bool),
     Count(u32),
+    Algorithm(SigningAlgorithm),
 }
 
-/// The arguments that are set, in the block or the environment, each checked.
+/// The arguments that are set, in the block or the environment, each checked. Keyed by
+/// environment variable, which names each argument (a block's included) uniquely.
 #[derive(Debug, Default)]
 pub struct Settings {
     values: HashMap<&'static str, (Setting, Origin)>,
@@ -144,49 +236,108 @@ impl Settings {
     ) -> Settings {
         let mut settings = Settings::default();
         for argument in ARGUMENTS {
-            match read_one(config, argument, env) {
-                Ok(Some(value)) => {
-                    settings.values.insert(argument.name, value);
+            match argument.check {
+                Check::Block(arguments) => {
+                    settings.read_block(config, argument.name, arguments, env, diags)
                 }
-                Ok(None) => {}
-                Err(why) => {
-                    settings.invalid.push(argument.name);
-                    diags.push(invalid(argument.name, why));
-                }
+                _ => settings.read_into(config, argument, env, diags, |why| {
+                    invalid(argument.name, why)
+                }),
             }
         }
         settings
     }
 
+    /// A block's arguments: from its one element when present, each else from its variable.
+    /// An unknown block skips them all.
+    fn read_block(
+        &mut self,
+        config: &Value,
+        name: &'static str,
+        arguments: &'static [Argument],
+        env: &dyn Fn(&str) -> Option<String>,
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        let block = match config.get(name) {
+            Value::Unknown => return,
+            Value::List(items) => items.first().cloned(),
+            _ => None,
+        };
+        let present = block.is_some();
+        let block = block.unwrap_or(Value::Null);
+        for argument in arguments {
+            self.read_into(&block, argument, env, diags, |why| {
+                let mut path = vec![PathStep::Attribute(name.to_string())];
+                if present {
+                    path.extend([
+                        PathStep::Index(0),
+                        PathStep::Attribute(argument.name.into()),
+                    ]);
+                }
+                Diagnostic {
+                    path,
+                    ..invalid(argument.name, why)
+                }
+            });
+        }
+    }
+
+    fn read_into(
+        &mut self,
+        config: &Value,
+        argument: &Argument,
+        env: &dyn Fn(&str) -> Option<String>,
+        diags: &mut Vec<Diagnostic>,
+        diagnostic: impl FnOnce(String) -> Diagnostic,
+    ) {
+        match read_one(config, argument, env) {
+            Ok(Some(value)) => {
+                self.values.insert(argument.env, value);
+            }
+            Ok(None) => {}
+            Err(why) => {
+                self.invalid.push(argument.env);
+                diags.push(diagnostic(why));
+            }
+        }
+    }
+
     /// Whether the argument was given at all, valid or not: a missing-argument error would
     /// only repeat the invalid-value one.
     pub fn given(&self, argument: &Argument) -> bool {
-        self.values.contains_key(argument.name) || self.invalid.contains(&argument.name)
+        self.values.contains_key(argument.env) || self.invalid.contains(&argument.env)
     }
 
     pub fn text(&self, argument: &Argument) -> Option<String> {
-        match self.values.get(argument.name) {
+        match self.values.get(argument.env) {
             Some((Setting::Text(s), _)) => Some(s.clone()),
             _ => None,
         }
     }
 
     pub fn flag(&self, argument: &Argument) -> Option<bool> {
-        match self.values.get(argument.name) {
+        match self.values.get(argument.env) {
             Some((Setting::Flag(b), _)) => Some(*b),
             _ => None,
         }
     }
 
     pub fn count(&self, argument: &Argument) -> Option<u32> {
-        match self.values.get(argument.name) {
+        match self.values.get(argument.env) {
             Some((Setting::Count(n), _)) => Some(*n),
             _ => None,
         }
     }
 
+    pub fn algorithm(&self, argument: &Argument) -> Option<SigningAlgorithm> {
+        match self.values.get(argument.env) {
+            Some((Setting::Algorithm(a), _)) => Some(*a),
+            _ => None,
+        }
+    }
+
     pub fn origin(&self, argument: &Argument) -> Option<Origin> {
-        self.values.get(argument.name).map(|(_, origin)| *origin)
+        self.values.get(argument.env).map(|(_, origin)| *origin)
     }
 }
 
@@ -200,12 +351,12 @@ fn read_one(
     let from_block = match argument.check.ty() {
         Type::Bool => config.bool_attr(name).map(|a| map_attr(a, Setting::Flag)),
         Type::Number => config.number_attr(name).map(|a| match a {
-            Attr::Set(n) => check_max_retries(n).map(|()| Attr::Set(Setting::Count(n as u32))),
+            Attr::Set(n) => check_count(argument, n).map(|n| Attr::Set(Setting::Count(n))),
             Attr::Null => Ok(Attr::Null),
             Attr::Unknown => Ok(Attr::Unknown),
         }),
         _ => config.string_attr(name).map(|a| match a {
-            Attr::Set(s) => check_text(argument, &s).map(|()| Attr::Set(Setting::Text(s))),
+            Attr::Set(s) => check_string(argument, s).map(Attr::Set),
             Attr::Null => Ok(Attr::Null),
             Attr::Unknown => Ok(Attr::Unknown),
         }),
@@ -224,20 +375,15 @@ fn read_one(
             };
             let value = match argument.check {
                 Check::Flag => parse_flag(&raw).map(Setting::Flag).map_err(quoted)?,
-                Check::Retries => raw
+                Check::Retries | Check::AgencyDuration => raw
                     .trim()
                     .parse::<f64>()
-                    .map_err(|_| {
-                        format!("max_retries must be a whole number from 0 to {MAX_RETRIES_LIMIT}.")
-                    })
-                    .and_then(|n| check_max_retries(n).map(|()| Setting::Count(n as u32)))
+                    .map_err(|_| count_range(argument, None))
+                    .and_then(|n| check_count(argument, n).map(Setting::Count))
                     .map_err(quoted)?,
-                _ => {
-                    check_text(argument, &raw).map_err(|why| {
-                        format!("{why} (The value comes from the {var} environment variable.)")
-                    })?;
-                    Setting::Text(raw)
-                }
+                _ => check_string(argument, raw.clone()).map_err(|why| {
+                    format!("{why} (The value comes from the {var} environment variable.)")
+                })?,
             };
             Ok(Some((value, Origin::Environment(var))))
         }
@@ -260,14 +406,28 @@ pub fn validate(config: &Value) -> Vec<Diagnostic> {
     diags
 }
 
-/// The client configuration from the provider block and the environment (`env` is injected so
-/// tests need not touch the process environment). Errors point at the attribute to set and name
-/// the environment variable that could set it instead.
+/// The provider block and environment, read and checked, before any credential is looked for.
+#[derive(Debug)]
+pub struct Resolution {
+    /// Endpoints, region, project and options. Its keys stay empty: the credential chain's
+    /// provider signs every request.
+    pub client: ClientConfig,
+    /// What the credential chain needs, the provider's arguments winning over its variables.
+    pub chain: ChainInputs,
+    /// Where `assume_role`'s agency name came from; `None` when no agency is configured (a
+    /// profile may still name one).
+    pub agency_origin: Option<Origin>,
+}
+
+/// The client configuration and the credential chain's inputs from the provider block and the
+/// environment (`env` is injected so tests need not touch the process environment). Errors
+/// point at the attribute to set and name the environment variable that could set it instead.
+/// Region and project are checked by [`complete`], once the chain had its say.
 pub fn resolve(
     config: &Value,
     env: impl Fn(&str) -> Option<String>,
     user_agent: String,
-) -> Result<(ClientConfig, Vec<Diagnostic>), Vec<Diagnostic>> {
+) -> Result<(Resolution, Vec<Diagnostic>), Vec<Diagnostic>> {
     let mut diags = Vec::new();
     if config.contains_unknown() {
         diags.push(Diagnostic::error(
@@ -277,30 +437,11 @@ pub fn resolve(
         ));
     }
     let settings = Settings::read(config, &env, &mut diags);
-    let given = |argument: &Argument| settings.given(argument);
-    if !given(&REGION) && !given(&ENDPOINT) {
-        diags.push(missing(
-            &REGION,
-            "the region, e.g. `cn-north-4`, or `endpoint` with the full URL of the API",
-        ));
-    }
-    if !given(&REGION) && !given(&PROJECT_ID) {
-        diags.push(missing(
-            &PROJECT_ID,
-            "the project ID (it can only be looked up when `region` is set)",
-        ));
-    }
-    if !given(&ACCESS_KEY) {
-        diags.push(missing(&ACCESS_KEY, "the access key (AK)"));
-    }
-    if !given(&SECRET_KEY) {
-        diags.push(missing(&SECRET_KEY, "the secret key (SK)"));
-    }
     let insecure = settings.flag(&INSECURE).unwrap_or(false);
     // The base URLs requests will go to: the endpoint (default https), and IAM's when the
     // project must be looked up.
     let mut in_use = vec![(&ENDPOINT, settings.text(&ENDPOINT))];
-    if !given(&PROJECT_ID) {
+    if !settings.given(&PROJECT_ID) {
         in_use.push((&IAM_ENDPOINT, settings.text(&IAM_ENDPOINT)));
     }
     for (argument, url) in &in_use {
@@ -322,30 +463,138 @@ pub fn resolve(
             .at(INSECURE.name),
         );
     }
+    let agency = match agency(&settings, &env) {
+        Ok(agency) => agency,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error("Invalid assume_role", format!("{e}.")).at(ASSUME_ROLE.name),
+            );
+            None
+        }
+    };
     if has_error(&diags) {
         return Err(diags);
     }
     let defaults = ClientConfig::default();
-    let cfg = ClientConfig {
+    let client = ClientConfig {
         region: settings.text(&REGION),
         project_id: settings.text(&PROJECT_ID),
-        access_key: settings.text(&ACCESS_KEY).unwrap_or_default(),
-        secret_key: settings.text(&SECRET_KEY).unwrap_or_default(),
-        security_token: settings.text(&SECURITY_TOKEN),
         endpoint: settings.text(&ENDPOINT),
-        cloud: settings.text(&CLOUD).unwrap_or(defaults.cloud.clone()),
+        cloud: settings.text(&CLOUD).unwrap_or_default(),
         iam_endpoint: settings.text(&IAM_ENDPOINT),
+        signing_algorithm: settings.algorithm(&SIGNING_ALGORITHM).unwrap_or_default(),
         insecure,
         max_retries: settings.count(&MAX_RETRIES).unwrap_or(defaults.max_retries),
-        key_source: match settings.origin(&ACCESS_KEY) {
-            Some(Origin::Block) => Some(Source::Block),
-            Some(Origin::Environment(_)) => Some(Source::Environment),
-            None => None,
-        },
         user_agent,
         ..defaults
     };
-    Ok((cfg, diags))
+    let chain = ChainInputs {
+        block: block_keys(&settings),
+        environment: StaticKeys::from_env(&env),
+        shared_file: SharedFileSettings {
+            path: settings.text(&SHARED_CONFIG_FILE).map(PathBuf::from),
+            profile: settings.text(&PROFILE),
+            ..SharedFileSettings::from_env(&env)
+        },
+        metadata: MetadataSettings::from_env(&env),
+        agency,
+        region: client.region.clone(),
+        cloud: settings.text(&CLOUD),
+        iam_endpoint: client.iam_endpoint.clone(),
+        insecure,
+        ..ChainInputs::default()
+    };
+    let agency_origin = settings.origin(&AGENCY_NAME);
+    Ok((
+        Resolution {
+            client,
+            chain,
+            agency_origin,
+        },
+        diags,
+    ))
+}
+
+/// The block's keys, when it sets any of `access_key`, `secret_key`, `security_token`: each
+/// then filled from its variable if the block leaves it out, as for every argument. A block
+/// that sets none leaves the keys to the environment's own source.
+fn block_keys(settings: &Settings) -> StaticKeys {
+    let in_block = |a: &Argument| settings.origin(a) == Some(Origin::Block);
+    if ![ACCESS_KEY, SECRET_KEY, SECURITY_TOKEN]
+        .iter()
+        .any(in_block)
+    {
+        return StaticKeys::default();
+    }
+    StaticKeys {
+        access_key: settings.text(&ACCESS_KEY),
+        secret_key: settings.text(&SECRET_KEY),
+        security_token: settings.text(&SECURITY_TOKEN),
+    }
+}
+
+/// The agency of `assume_role` or its variables; `None` without an agency name.
+fn agency(
+    settings: &Settings,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<AgencySettings>, crate::csms::credentials::CredentialError> {
+    let Some(name) = settings.text(&AGENCY_NAME) else {
+        return Ok(None);
+    };
+    let domain = match (
+        settings.text(&DOMAIN_NAME),
+        env(DOMAIN_ID_ENV).filter(|v| !v.trim().is_empty()),
+    ) {
+        (Some(name), _) => AgencyDomain::Name(name),
+        (None, Some(id)) => AgencyDomain::Id(id),
+        (None, None) => AgencyDomain::Name(String::new()),
+    };
+    let duration = settings.count(&DURATION_SECONDS).map(u64::from);
+    AgencySettings::new(&name, domain, duration).map(Some)
+}
+
+/// Fills the region and project the block and environment left unset from the profile, and
+/// checks that requests then have somewhere to go.
+pub fn complete(
+    client: &mut ClientConfig,
+    profile_region: Option<String>,
+    profile_project_id: Option<String>,
+) -> Result<(), Vec<Diagnostic>> {
+    if client.region.is_none() {
+        client.region = profile_region;
+    }
+    if client.project_id.is_none() {
+        client.project_id = profile_project_id;
+    }
+    let mut diags = Vec::new();
+    if client.region.is_none() && client.endpoint.is_none() {
+        diags.push(missing(
+            &REGION,
+            "the region, e.g. `cn-north-4`, or `endpoint` with the full URL of the API",
+        ));
+    }
+    if client.region.is_none() && client.project_id.is_none() {
+        diags.push(missing(
+            &PROJECT_ID,
+            "the project ID (it can only be looked up when `region` is set)",
+        ));
+    }
+    if diags.is_empty() {
+        Ok(())
+    } else {
+        Err(diags)
+    }
+}
+
+/// A string argument's value, checked: the algorithm parsed, text as given.
+fn check_string(argument: &Argument, value: String) -> Result<Setting, String> {
+    if argument.check == Check::SigningAlgorithm {
+        return value
+            .parse()
+            .map(Setting::Algorithm)
+            .map_err(|e| format!("{e}."));
+    }
+    check_text(argument, &value).map(|()| Setting::Text(value))
 }
 
 /// A plain `http://` URL to a host other than this machine: requests, tasks and the security
@@ -441,7 +690,7 @@ fn check_url(url: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn check_region(region: &str) -> Result<(), String> {
+pub(crate) fn check_region(region: &str) -> Result<(), String> {
     let ok = !region.is_empty()
         && region.len() <= 64
         && region
@@ -454,14 +703,33 @@ fn check_region(region: &str) -> Result<(), String> {
     }
 }
 
-fn check_max_retries(n: f64) -> Result<(), String> {
-    if n.fract() == 0.0 && (0.0..=MAX_RETRIES_LIMIT).contains(&n) {
-        Ok(())
+/// A whole number within the argument's range.
+fn check_count(argument: &Argument, n: f64) -> Result<u32, String> {
+    let (low, high) = count_bounds(argument);
+    if n.fract() == 0.0 && (low..=high).contains(&n) {
+        Ok(n as u32)
     } else {
-        Err(format!(
-            "max_retries must be a whole number from 0 to {MAX_RETRIES_LIMIT}, got {n}."
-        ))
+        Err(count_range(argument, Some(n)))
     }
+}
+
+fn count_bounds(argument: &Argument) -> (f64, f64) {
+    match argument.check {
+        Check::AgencyDuration => (
+            f64::from(*DURATION_RANGE.start()),
+            f64::from(*DURATION_RANGE.end()),
+        ),
+        _ => (0.0, MAX_RETRIES_LIMIT),
+    }
+}
+
+fn count_range(argument: &Argument, got: Option<f64>) -> String {
+    let (low, high) = count_bounds(argument);
+    let got = got.map(|n| format!(", got {n}")).unwrap_or_default();
+    format!(
+        "{} must be a whole number from {low} to {high}{got}.",
+        argument.name
+    )
 }
 
 #[cfg(test)]
@@ -492,20 +760,34 @@ mod tests {
             .collect()
     }
 
+    fn resolved(c: &Value, env: impl Fn(&str) -> Option<String>) -> Resolution {
+        resolve(c, env, "ua".into()).unwrap().0
+    }
+
     #[test]
     fn configuration_wins_over_environment() {
         let env = |var: &str| {
-            matches!(var, "HW_PROJECT_ID" | "HW_ACCESS_KEY").then(|| format!("env-{var}"))
+            matches!(var, "HW_PROJECT_ID" | "HW_ACCESS_KEY" | "HW_PROFILE")
+                .then(|| format!("env-{var}"))
         };
         let c = config(&[
             ("region", s("cn-north-4")),
             ("access_key", s("AK")),
             ("secret_key", s("SK")),
+            ("profile", s("prod")),
         ]);
-        let (cfg, _) = resolve(&c, env, "ua".into()).unwrap();
-        assert_eq!(cfg.region.as_deref(), Some("cn-north-4"));
-        assert_eq!(cfg.access_key, "AK");
-        assert_eq!(cfg.project_id.as_deref(), Some("env-HW_PROJECT_ID"));
+        let r = resolved(&c, env);
+        assert_eq!(r.client.region.as_deref(), Some("cn-north-4"));
+        assert_eq!(r.client.project_id.as_deref(), Some("env-HW_PROJECT_ID"));
+        assert_eq!(r.chain.shared_file.profile.as_deref(), Some("prod"));
+        // The block's keys are the block's source; the variables stay the environment's.
+        assert_eq!(r.chain.block.access_key.as_deref(), Some("AK"));
+        assert_eq!(r.chain.block.secret_key.as_deref(), Some("SK"));
+        assert_eq!(
+            r.chain.environment.access_key.as_deref(),
+            Some("env-HW_ACCESS_KEY")
+        );
+        assert_eq!(r.chain.region.as_deref(), Some("cn-north-4"));
     }
 
     #[test]
@@ -516,46 +798,182 @@ mod tests {
             "HW_SECRET_KEY" => Some("SK".into()),
             "HW_MAX_RETRIES" => Some("2".into()),
             "HW_INSECURE" => Some("true".into()),
+            "HW_SIGNING_ALGORITHM" => Some("HmacSM3".into()),
+            "HW_SHARED_CONFIG_FILE" => Some("/etc/hcloud.json".into()),
             _ => None,
         };
-        let (cfg, diags) = resolve(&config(&[]), env, "ua".into()).unwrap();
+        let (r, diags) = resolve(&config(&[]), env, "ua".into()).unwrap();
         assert_eq!(
-            (cfg.region.as_deref(), cfg.max_retries, cfg.insecure),
+            (
+                r.client.region.as_deref(),
+                r.client.max_retries,
+                r.client.insecure
+            ),
             (Some("ap-southeast-1"), 2, true)
+        );
+        assert_eq!(r.client.signing_algorithm, SigningAlgorithm::HmacSm3);
+        assert_eq!(r.chain.block.access_key, None);
+        assert_eq!(r.chain.environment.secret_key.as_deref(), Some("SK"));
+        assert_eq!(
+            r.chain.shared_file.path.as_deref(),
+            Some(std::path::Path::new("/etc/hcloud.json"))
         );
         assert_eq!(diags.len(), 1, "insecure warns: {diags:?}");
         assert!(!diags[0].is_error());
     }
 
     #[test]
-    fn missing_credentials_name_attribute_and_variable() {
-        let diags =
-            resolve(&config(&[("region", s("cn-north-4"))]), no_env, "ua".into()).unwrap_err();
-        assert_eq!(paths(&diags), ["access_key", "secret_key"]);
+    fn a_key_in_the_block_takes_the_others_from_their_variables() {
+        let env = |var: &str| match var {
+            "HW_ACCESS_KEY" => Some("AK-ENV".into()),
+            "HW_SECRET_KEY" => Some("SK-ENV".into()),
+            _ => None,
+        };
+        let r = resolved(&config(&[("access_key", s("AK-BLOCK"))]), env);
+        assert_eq!(
+            (
+                r.chain.block.access_key.as_deref(),
+                r.chain.block.secret_key.as_deref()
+            ),
+            (Some("AK-BLOCK"), Some("SK-ENV"))
+        );
+        let r = resolved(&config(&[("security_token", s("TOKEN"))]), env);
+        assert_eq!(r.chain.block.access_key.as_deref(), Some("AK-ENV"));
+        assert_eq!(r.chain.block.security_token.as_deref(), Some("TOKEN"));
+        let r = resolved(&config(&[]), env);
+        assert_eq!(r.chain.block.access_key, None);
+    }
+
+    #[test]
+    fn assume_role_from_the_block_with_variables_filling_its_gaps() {
+        let block = Value::List(vec![Value::object([
+            ("agency_name", s("audit")),
+            ("domain_name", Value::Null),
+            ("duration_seconds", Value::Number(900.0)),
+        ])]);
+        let env = |var: &str| match var {
+            "HW_ASSUME_ROLE_DOMAIN_NAME" => Some("team-b".into()),
+            "HW_ASSUME_ROLE_AGENCY_NAME" => Some("ignored".into()),
+            _ => None,
+        };
+        let agency = resolved(&config(&[("assume_role", block)]), env)
+            .chain
+            .agency
+            .unwrap();
+        assert_eq!(
+            agency,
+            AgencySettings::new("audit", AgencyDomain::Name("team-b".into()), Some(900)).unwrap()
+        );
+    }
+
+    #[test]
+    fn assume_role_variables_work_without_a_block() {
+        let env = |var: &str| match var {
+            "HW_ASSUME_ROLE_AGENCY_NAME" => Some("audit".into()),
+            "HW_ASSUME_ROLE_DOMAIN_ID" => Some("b0b".into()),
+            _ => None,
+        };
+        let agency = resolved(&config(&[]), env).chain.agency.unwrap();
+        assert_eq!(agency.domain, AgencyDomain::Id("b0b".into()));
+        assert_eq!(agency.duration_seconds, 3600);
+        assert_eq!(resolved(&config(&[]), no_env).chain.agency, None);
+        let no_domain = |var: &str| (var == "HW_ASSUME_ROLE_AGENCY_NAME").then(|| "a".into());
+        let diags = resolve(&config(&[]), no_domain, "ua".into()).unwrap_err();
+        assert_eq!(paths(&diags), ["assume_role"]);
+    }
+
+    #[test]
+    fn duration_seconds_is_checked_on_the_nested_attribute() {
+        let block = Value::List(vec![Value::object([
+            ("agency_name", s("audit")),
+            ("domain_name", s("team-b")),
+            ("duration_seconds", Value::Number(600.0)),
+        ])]);
+        let diags = validate(&config(&[("assume_role", block)]));
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(
+            diags[0].path,
+            [
+                PathStep::Attribute("assume_role".into()),
+                PathStep::Index(0),
+                PathStep::Attribute("duration_seconds".into())
+            ]
+        );
         assert!(
-            diags[0].detail.contains("HW_ACCESS_KEY"),
+            diags[0].detail.contains("900 to 86400"),
+            "{}",
+            diags[0].detail
+        );
+        let env = |var: &str| (var == "HW_ASSUME_ROLE_DURATION").then(|| "100000".into());
+        let diags = resolve(&config(&[]), env, "ua".into()).unwrap_err();
+        assert_eq!(diags[0].path, [PathStep::Attribute("assume_role".into())]);
+        assert!(diags[0].detail.contains("HW_ASSUME_ROLE_DURATION"));
+    }
+
+    #[test]
+    fn unsupported_signing_algorithms_get_the_signers_message() {
+        let diags = validate(&config(&[("signing_algorithm", s("SM2SM3"))]));
+        assert_eq!(paths(&diags), ["signing_algorithm"]);
+        let signer_says = "SM2SM3"
+            .parse::<SigningAlgorithm>()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            diags[0].detail.contains(&signer_says),
             "{}",
             diags[0].detail
         );
     }
 
     #[test]
-    fn missing_region_and_endpoint() {
-        let c = config(&[("access_key", s("AK")), ("secret_key", s("SK"))]);
-        let diags = resolve(&c, no_env, "ua".into()).unwrap_err();
-        assert_eq!(paths(&diags), ["region", "project_id"]);
-        assert!(diags[0].detail.contains("HW_REGION_NAME"));
+    fn assume_role_is_a_block_of_at_most_one() {
+        let schema = schema();
+        let a = schema
+            .attributes
+            .iter()
+            .find(|a| a.name == "assume_role")
+            .unwrap();
+        let AttrType::Block(BlockNesting::List { max_items: 1 }, children) = &a.ty else {
+            panic!("{:?}", a.ty)
+        };
+        let names: Vec<&str> = children.iter().map(|c| c.name).collect();
+        assert_eq!(names, ["agency_name", "domain_name", "duration_seconds"]);
+        assert_eq!(
+            ASSUME_ROLE.environment()[2],
+            (
+                "assume_role.duration_seconds".into(),
+                "HW_ASSUME_ROLE_DURATION"
+            )
+        );
     }
 
     #[test]
-    fn endpoint_and_project_id_stand_in_for_region() {
-        let c = config(&[
-            ("endpoint", s("http://127.0.0.1:8080")),
-            ("project_id", s("p")),
-            ("access_key", s("AK")),
-            ("secret_key", s("SK")),
-        ]);
-        assert!(resolve(&c, no_env, "ua".into()).is_ok());
+    fn region_or_endpoint_and_project_must_be_known_once_the_profile_had_its_say() {
+        let mut c = ClientConfig::default();
+        let diags = complete(&mut c.clone(), None, None).unwrap_err();
+        assert_eq!(paths(&diags), ["region", "project_id"]);
+        assert!(diags[0].detail.contains("HW_REGION_NAME"));
+        complete(&mut c, Some("cn-south-1".into()), Some("p".into())).unwrap();
+        assert_eq!(
+            (c.region.as_deref(), c.project_id.as_deref()),
+            (Some("cn-south-1"), Some("p"))
+        );
+        let mut c = ClientConfig {
+            region: Some("cn-north-4".into()),
+            ..ClientConfig::default()
+        };
+        complete(&mut c, Some("cn-south-1".into()), None).unwrap();
+        assert_eq!(
+            c.region.as_deref(),
+            Some("cn-north-4"),
+            "only gaps are filled"
+        );
+        let mut c = ClientConfig {
+            endpoint: Some("http://127.0.0.1:8080".into()),
+            project_id: Some("p".into()),
+            ..ClientConfig::default()
+        };
+        assert!(complete(&mut c, None, None).is_ok());
     }
 
     #[test]
@@ -681,18 +1099,6 @@ mod tests {
             "{}",
             diags[0].detail
         );
-    }
-
-    #[test]
-    fn the_client_learns_where_the_keys_came_from() {
-        let mut all = keys();
-        all.push(("region", s("cn-north-4")));
-        let (cfg, _) = resolve(&config(&all), no_env, "ua".into()).unwrap();
-        assert_eq!(cfg.key_source, Some(Source::Block));
-        let env =
-            |var: &str| matches!(var, "HW_ACCESS_KEY" | "HW_SECRET_KEY").then(|| "k".to_string());
-        let (cfg, _) = resolve(&config(&[("region", s("cn-north-4"))]), env, "ua".into()).unwrap();
-        assert_eq!(cfg.key_source, Some(Source::Environment));
     }
 
     #[test]

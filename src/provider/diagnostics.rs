@@ -59,7 +59,13 @@ fn render(err: &Error, keys: Option<&Source>) -> Diagnostic {
         ),
         Error::DeadlineExceeded { .. } => (
             "Reading rotation tasks timed out",
-            " The service is slow or unreachable; try again later, or narrow the query with `secret_name` or `status`.",
+            " The service is slow or unreachable; try again later, allow more time with `timeouts { read = \"...\" }` \
+             (default 5m), or narrow the query with `secret_name` or `status`.",
+        ),
+        Error::TooManyTasks { .. } => (
+            "Too many rotation tasks",
+            " Narrow the data source: `since` keeps only recent tasks (while `latest` still covers every \
+             secret), `secret_name` or `status` filter on the service's side. No partial list is returned.",
         ),
         Error::Cancelled => ("Read cancelled", " Terraform asked the provider to stop before every page was read."),
         Error::Config(_) => ("Invalid provider configuration", " Fix the provider block or the HW_* environment variables."),

@@ -1,17 +1,22 @@
 //! The `csms` provider block and the `csms_rotation_tasks` data source, written against the
 //! small types of [`crate::plugin`] so they read like the HCL they serve.
 //!
-//! The configured [`Client`] is built once in `configure` and shared by every read through a
-//! [`ClientSlot`]; Terraform reads data sources in parallel, so reads only clone an `Arc` from it.
+//! The credentials are resolved and the [`Clients`] built once in `configure`, and shared by
+//! every read through a [`ClientSlot`]; Terraform reads data sources in parallel, so reads only
+//! clone an `Arc` from it.
 
+pub mod authentication;
+pub mod clients;
 pub mod config;
 pub mod diagnostics;
 pub mod rotation_tasks;
+pub mod timeouts;
 
 use std::sync::{Arc, RwLock};
 
-use crate::csms::Client;
+use crate::csms::{self, credentials, Client};
 use crate::plugin::{DataSource, Diagnostic, Provider, Schema, Value};
+pub use clients::Clients;
 
 /// The provider's version, sent in the User-Agent and logged at configure time.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -23,15 +28,23 @@ pub struct CsmsProvider {
 
 /// Where `configure` puts the client and data sources take it from.
 #[derive(Clone, Default)]
-pub struct ClientSlot(Arc<RwLock<Option<Arc<Client>>>>);
+pub struct ClientSlot(Arc<RwLock<Option<Arc<Clients>>>>);
 
 impl ClientSlot {
-    fn set(&self, client: Client) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(client));
+    fn set(&self, clients: Clients) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(clients));
     }
 
-    /// The configured client, or the error a read before configuration deserves.
-    pub fn get(&self) -> Result<Arc<Client>, Diagnostic> {
+    /// The configured client of `region` (`None`: the provider's), or the error a read before
+    /// configuration deserves.
+    pub fn get(&self, region: Option<&str>) -> Result<Arc<Client>, Diagnostic> {
+        let clients = self.configured()?;
+        clients
+            .client(region)
+            .map_err(|e| diagnostics::from_error(&e))
+    }
+
+    fn configured(&self) -> Result<Arc<Clients>, Diagnostic> {
         self.0
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -67,19 +80,48 @@ impl Provider for CsmsProvider {
 
     async fn configure(&self, config: &Value, terraform_version: &str) -> Vec<Diagnostic> {
         let user_agent = format!("terraform-provider-csms/{VERSION} terraform/{terraform_version}");
-        let (cfg, mut diags) =
-            match config::resolve(config, |var| std::env::var(var).ok(), user_agent) {
-                Ok(resolved) => resolved,
-                Err(diags) => return diags,
-            };
+        let (
+            config::Resolution {
+                mut client,
+                chain,
+                agency_origin,
+            },
+            mut diags,
+        ) = match config::resolve(config, |var| std::env::var(var).ok(), user_agent) {
+            Ok(resolved) => resolved,
+            Err(diags) => return diags,
+        };
+        // Logs the source it used at INFO.
+        let resolved = match credentials::resolve(chain).await {
+            Ok(resolved) => resolved,
+            Err(e) => {
+                diags.push(authentication::error(&e, agency_origin));
+                return diags;
+            }
+        };
+        diags.extend(resolved.warnings.iter().map(authentication::warning));
+        if let Err(missing) = config::complete(&mut client, resolved.region, resolved.project_id) {
+            diags.extend(missing);
+            return diags;
+        }
         tracing::info!(
             version = VERSION,
             terraform_version,
-            region = cfg.region.as_deref(),
+            region = client.region.as_deref(),
+            signing_algorithm = %client.signing_algorithm,
             "configuring provider"
         );
-        match Client::new(cfg) {
-            Ok(client) => self.client.set(client),
+        // Keys no header can carry are refused here, naming the argument, not at every request.
+        let checked = match resolved.credentials.current().await {
+            Ok(keys) => csms::client::check_keys(&keys).map_err(|e| diagnostics::from_error(&e)),
+            Err(e) => Err(authentication::error(&e, agency_origin)),
+        };
+        if let Err(diagnostic) = checked {
+            diags.push(diagnostic);
+            return diags;
+        }
+        match Clients::new(client, resolved.credentials) {
+            Ok(clients) => self.client.set(clients),
             Err(e) => diags.push(diagnostics::from_error(&e)),
         }
         diags

@@ -1,15 +1,18 @@
 //! `data "csms_rotation_tasks"`: every rotation task matching a query, newest first, plus the
 //! newest task per secret, so that `postcondition` and `check` blocks can assert on them.
 
-use std::collections::BTreeMap;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
+use super::timeouts::{self, TimeoutsBlock};
 use super::{diagnostics, ClientSlot};
 use crate::csms::pager::{page_size, MAX_PAGE_SIZE};
 use crate::csms::task::valid_secret_name;
-use crate::csms::{Listing, SecretTask, TaskQuery};
+use crate::csms::{Listing, SecretTask, TaskQuery, TaskSink};
 use crate::plugin::{
-    Attr, AttrType, Attribute, BoxFuture, DataSource, Diagnostic, Failed, Nesting, ObjectWriter,
-    Read, ReadRequest, ReadResult, Schema, SchemaMismatch, State, Type, Usage, Value,
+    Attr, AttrType, Attribute, BoxFuture, DataSource, Diagnostic, Failed, Fragment, Fragments,
+    Nesting, ObjectWriter, Read, ReadRequest, ReadResult, Schema, SchemaMismatch, State, Type,
+    Usage, Value,
 };
 
 pub const TYPE_NAME: &str = "csms_rotation_tasks";
@@ -46,6 +49,22 @@ pub fn schema() -> Schema {
                 "Tasks per request, 1 to 1000 (API `limit`). Unset: 1000, falling back to 50 if the service \
                  rejects it. Every page is read either way; this only trades requests for response size.",
             ),
+            optional(
+                "region",
+                Type::String,
+                "Region to read, e.g. `eu-west-101`, instead of the provider's: `for_each` over regions \
+                 with one provider block. The region's project is looked up through IAM (once per region), \
+                 as the provider's credentials; the provider's `project_id` applies to its own region only.",
+            ),
+            optional(
+                "since",
+                Type::String,
+                "Keep in `tasks` only the tasks created at or after this RFC 3339 timestamp, e.g. \
+                 `timeadd(plantimestamp(), \"-720h\")`. Every page is still read and `latest` still covers every \
+                 secret, with its newest task even when that is older (so a freshness check on `latest` fails \
+                 instead of passing on nothing); `total` stays the service's count. Large accounts: the plan \
+                 then carries only the window.",
+            ),
             computed("id", Type::String, "Identifies the query; the same for the same filters."),
             computed("total", Type::Number, "Number of tasks the service reports for the query; 0 when the filters match nothing."),
             Attribute::new(
@@ -64,6 +83,7 @@ pub fn schema() -> Schema {
                  without a matching task (never rotated, or a wrong name) has no entry: read it with `try()` or \
                  `lookup()`.",
             ),
+            timeouts::attribute(),
         ],
     }
 }
@@ -105,9 +125,18 @@ impl RotationTasks {
 
     async fn read_tasks(&self, request: ReadRequest<'_>) -> ReadResult {
         let query = query(&request.config).map_err(Failed::new)?;
-        let client = self.client.get()?;
+        let timeouts = timeouts::read(&request.config).map_err(Failed::from)?;
+        let region = region(&request.config).map_err(Failed::new)?;
+        let client = self.client.get(region.as_deref())?;
+        let kept =
+            Kept::new(request.schema).map_err(|e| Failed::from(diagnostics::provider_bug(&e)))?;
         let listing = client
-            .list_tasks(&query, &request.cancel)
+            .list_tasks_into(
+                &query,
+                TimeoutsBlock::read_or_default(timeouts.as_ref()),
+                &request.cancel,
+                kept,
+            )
             .await
             .map_err(|e| Failed::from(diagnostics::from_read_error(&e, client.key_source())))?;
         let mut warnings: Vec<Diagnostic> = listing
@@ -115,10 +144,16 @@ impl RotationTasks {
             .iter()
             .map(diagnostics::from_warning)
             .collect();
-        if listing.tasks.is_empty() {
+        if listing.listed == 0 {
             warnings.extend(nothing_matched(&query));
         }
-        let state = state(request.schema, &query, listing)
+        let since = request.config.string_attr("since").ok().and_then(Attr::set);
+        let echo = Echo {
+            region: region.as_deref(),
+            since: since.as_deref(),
+            timeouts: timeouts.as_ref(),
+        };
+        let state = state(request.schema, &query, &echo, listing)
             .map_err(|e| Failed::from(diagnostics::provider_bug(&e)))?;
         Ok(Read { state, warnings })
     }
@@ -134,7 +169,10 @@ impl DataSource for RotationTasks {
     }
 
     fn validate(&self, config: &Value) -> Vec<Diagnostic> {
-        query(config).err().unwrap_or_default()
+        let mut diags = query(config).err().unwrap_or_default();
+        diags.extend(timeouts::read(config).err());
+        diags.extend(region(config).err().unwrap_or_default());
+        diags
     }
 
     fn read<'a>(&'a self, request: ReadRequest<'a>) -> BoxFuture<'a, ReadResult> {
@@ -208,6 +246,29 @@ pub fn query(config: &Value) -> Result<TaskQuery, Vec<Diagnostic>> {
             );
         }
     }
+    let since = match config.string_attr("since") {
+        Ok(Attr::Set(text)) => match OffsetDateTime::parse(&text, &Rfc3339) {
+            Ok(t) => Some((t.unix_timestamp_nanos() / 1_000_000) as i64),
+            Err(e) => {
+                diags.push(
+                    Diagnostic::error(
+                        "Invalid since",
+                        format!(
+                            "since is {text:?}, which is not an RFC 3339 timestamp ({e}). Write it like \
+                             \"2026-11-01T00:00:00Z\", or compute it: since = timeadd(plantimestamp(), \"-720h\")."
+                        ),
+                    )
+                    .at("since"),
+                );
+                None
+            }
+        },
+        Ok(_) => None,
+        Err(e) => {
+            diags.push(Diagnostic::error("Invalid since", e.to_string()).at("since"));
+            None
+        }
+    };
     let page_size = match config.number_attr("page_size") {
         Ok(Attr::Set(n)) => page_size(n).or_else(|| {
             diags.push(
@@ -233,7 +294,20 @@ pub fn query(config: &Value) -> Result<TaskQuery, Vec<Diagnostic>> {
         status: status.set(),
         task_id: task_id.set(),
         page_size,
+        since,
     })
+}
+
+/// The `region` override, checked as the provider checks its own.
+fn region(config: &Value) -> Result<Option<String>, Vec<Diagnostic>> {
+    let invalid = |why: String| vec![Diagnostic::error("Invalid region", why).at("region")];
+    match config.string_attr("region") {
+        Ok(Attr::Set(r)) => super::config::check_region(&r)
+            .map(|()| Some(r))
+            .map_err(invalid),
+        Ok(_) => Ok(None),
+        Err(e) => Err(invalid(e.to_string())),
+    }
 }
 
 /// A name filter that matched nothing is more often a typo, or a secret that never rotated,
@@ -288,44 +362,92 @@ pub fn id(query: &TaskQuery) -> String {
     }
 }
 
-/// The data source's state: the echoed query, tasks newest first and the newest per secret.
-/// The tasks are dropped here, before the server encodes its response.
+/// The tasks a read keeps, encoded for the state as they arrive (decoded tasks take about three
+/// times the memory), with what sorting them needs.
+pub struct Kept {
+    fragments: Fragments,
+    /// `(task_time, where)`, sorted newest first before the state is written. The task id that
+    /// breaks ties is read back from the fragment when a tie occurs (rarely: the same
+    /// millisecond), rather than kept for every task: at 100,000 tasks that is 7 MB less.
+    index: Vec<(Option<i64>, Fragment)>,
+}
+
+impl Kept {
+    pub fn new(schema: &Schema) -> Result<Kept, SchemaMismatch> {
+        Ok(Kept {
+            fragments: Fragments::new(schema, "tasks")?,
+            index: Vec::new(),
+        })
+    }
+}
+
+impl TaskSink for Kept {
+    fn keep(&mut self, task: SecretTask) {
+        let fragment = self.fragments.push(|o| write_task(o, &task));
+        self.index.push((task.task_time, fragment));
+    }
+}
+
+/// What the state echoes of the configuration beyond the query, as the configuration wrote it:
+/// Terraform requires the state's arguments to be the configuration's, to the character.
+#[derive(Debug, Default)]
+pub struct Echo<'a> {
+    pub region: Option<&'a str>,
+    pub since: Option<&'a str>,
+    pub timeouts: Option<&'a TimeoutsBlock>,
+}
+
+/// The data source's state: the echoed query and configuration, tasks newest first and the
+/// newest per secret. The kept tasks are dropped here, before the server encodes its response.
 pub fn state(
     schema: &Schema,
     query: &TaskQuery,
-    listing: Listing,
+    echo: &Echo<'_>,
+    listing: Listing<Kept>,
 ) -> Result<State, SchemaMismatch> {
     let Listing {
-        mut tasks, total, ..
+        tasks: mut kept,
+        latest,
+        total,
+        listed,
+        ..
     } = listing;
-    sort_newest_first(&mut tasks);
-    let mut latest: BTreeMap<&str, &SecretTask> = BTreeMap::new();
-    for task in &tasks {
-        if let Some(name) = task.secret_name.as_deref() {
-            latest.entry(name).or_insert(task);
-        }
-    }
+    kept.fragments.check()?;
+    // Newest first, ties by task id, tasks without a time last ([`crate::csms::pager::newer`]).
+    let task_id = |f: Fragment| {
+        crate::plugin::codec::decode_msgpack(kept.fragments.bytes(f))
+            .map(|task| task.get("task_id").clone())
+            .ok()
+    };
+    let mut index = std::mem::take(&mut kept.index);
+    index.sort_unstable_by(|a, b| {
+        b.0.cmp(&a.0).then_with(|| {
+            let (a, b) = (task_id(a.1), task_id(b.1));
+            match (&a, &b) {
+                (Some(Value::String(a)), Some(Value::String(b))) => a.cmp(b),
+                _ => std::cmp::Ordering::Equal,
+            }
+        })
+    });
     let id = id(query);
     State::write(schema, |o| {
         o.string("secret_name", query.secret_name.as_deref());
         o.string("status", query.status.as_deref());
         o.string("task_id", query.task_id.as_deref());
         o.int("page_size", query.page_size.map(i64::from));
+        o.string("region", echo.region);
+        o.string("since", echo.since);
         o.string("id", Some(&id));
-        o.int("total", Some(total.unwrap_or(tasks.len() as i64)));
-        o.list("tasks", tasks.iter(), write_task);
-        o.map("latest", latest.iter(), |o, task| write_task(o, task));
+        o.int("total", Some(total.unwrap_or(listed as i64)));
+        o.list_fragments("tasks", &kept.fragments, index.iter().map(|(_, f)| *f));
+        o.map("latest", latest.iter(), write_task);
+        o.block(
+            timeouts::NAME,
+            echo.timeouts.map(|t| {
+                |o: &mut ObjectWriter| o.string("read", t.read.as_ref().map(|r| r.written.as_str()))
+            }),
+        );
     })
-}
-
-/// Newest first by `task_time`, ties (and tasks without a time, which go last) by `task_id`, so
-/// the order never depends on the order pages arrived in.
-pub fn sort_newest_first(tasks: &mut [SecretTask]) {
-    tasks.sort_by(|a, b| {
-        b.task_time
-            .cmp(&a.task_time)
-            .then_with(|| a.task_id.cmp(&b.task_id))
-    });
 }
 
 /// One task object of [`task_attributes`].
@@ -345,6 +467,7 @@ fn write_task(o: &mut ObjectWriter<'_, '_>, t: &SecretTask) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::csms::{TaskPage, TaskPager};
     use crate::plugin::PathStep;
 
     fn block(pairs: &[(&str, Value)]) -> Value {
@@ -403,6 +526,17 @@ mod tests {
             error_paths(&block(&[("task_id", s("t")), ("status", s("FAILED"))])),
             ["task_id"]
         );
+    }
+
+    #[test]
+    fn region_is_checked_like_the_providers() {
+        let diags = region(&block(&[("region", s("EU West"))])).unwrap_err();
+        assert_eq!(diags[0].path, [PathStep::Attribute("region".into())]);
+        assert_eq!(
+            region(&block(&[("region", s("eu-west-101"))])).unwrap(),
+            Some("eu-west-101".into())
+        );
+        assert_eq!(region(&block(&[("region", Value::Unknown)])).unwrap(), None);
     }
 
     #[test]
@@ -468,7 +602,8 @@ mod tests {
                 secret_name: Some("prod-db_1".into()),
                 status: Some("FAILED".into()),
                 task_id: None,
-                page_size: Some(50)
+                page_size: Some(50),
+                since: None,
             }
         );
         assert_eq!(id(&q), "tasks?secret_name=prod-db_1&status=FAILED");
@@ -476,17 +611,45 @@ mod tests {
     }
 
     /// The state as Terraform will decode it.
-    fn decoded_state(query: &TaskQuery, listing: Listing) -> Value {
-        let state = state(&schema(), query, listing).unwrap();
+    /// The state of a read whose one page holds `tasks`, as Terraform will decode it: the tasks
+    /// go through the pager into the encoded store, as in a real read.
+    fn decoded_state(query: &TaskQuery, tasks: Vec<SecretTask>, total: Option<i64>) -> Value {
+        decoded_state_with(query, None, tasks, total)
+    }
+
+    fn decoded_state_with(
+        query: &TaskQuery,
+        timeouts: Option<&TimeoutsBlock>,
+        tasks: Vec<SecretTask>,
+        total: Option<i64>,
+    ) -> Value {
+        let schema = schema();
+        let mut pager = TaskPager::with_sink(query.clone(), Kept::new(&schema).unwrap());
+        pager
+            .accept(TaskPage {
+                total,
+                tasks,
+                next_marker: None,
+            })
+            .unwrap();
+        let since = query.since.and_then(|ms| {
+            SecretTask {
+                task_time: Some(ms),
+                ..SecretTask::default()
+            }
+            .created_at()
+        });
+        let echo = Echo {
+            since: since.as_deref(),
+            timeouts,
+            ..Echo::default()
+        };
+        let state = state(&schema, query, &echo, pager.finish(1)).unwrap();
         crate::plugin::codec::decode_msgpack(state.as_bytes()).unwrap()
     }
 
     fn decoded_task(t: SecretTask) -> Value {
-        let listing = Listing {
-            tasks: vec![t],
-            ..Listing::default()
-        };
-        match decoded_state(&TaskQuery::default(), listing).get("tasks") {
+        match decoded_state(&TaskQuery::default(), vec![t], None).get("tasks") {
             Value::List(items) => items[0].clone(),
             other => panic!("tasks is {other:?}"),
         }
@@ -494,18 +657,14 @@ mod tests {
 
     #[test]
     fn tasks_newest_first_and_latest_per_secret() {
-        let listing = Listing {
-            tasks: vec![
-                task("b", "db", Some(1_000), "SUCCESS"),
-                task("c", "api", Some(3_000), "FAILED"),
-                task("a", "db", Some(2_000), "FAILED"),
-                task("z", "db", None, "SUCCESS"),
-                task("d", "api", Some(3_000), "SUCCESS"),
-            ],
-            total: Some(5),
-            ..Listing::default()
-        };
-        let state = decoded_state(&TaskQuery::default(), listing);
+        let tasks = vec![
+            task("b", "db", Some(1_000), "SUCCESS"),
+            task("c", "api", Some(3_000), "FAILED"),
+            task("a", "db", Some(2_000), "FAILED"),
+            task("z", "db", None, "SUCCESS"),
+            task("d", "api", Some(3_000), "SUCCESS"),
+        ];
+        let state = decoded_state(&TaskQuery::default(), tasks, Some(5));
         let ids: Vec<&Value> = match state.get("tasks") {
             Value::List(items) => items.iter().map(|t| t.get("task_id")).collect(),
             other => panic!("tasks is {other:?}"),
@@ -514,6 +673,42 @@ mod tests {
         assert_eq!(state.get("latest").get("db").get("task_id"), &s("a"));
         assert_eq!(state.get("latest").get("api").get("task_id"), &s("c"));
         assert_eq!(state.get("total"), &Value::Number(5.0));
+    }
+
+    /// `since` keeps only the window in `tasks`; `latest` still has every secret, with a newest
+    /// task older than the window where that is all there is; `total` stays the service's.
+    #[test]
+    fn since_keeps_the_window_and_latest_covers_every_secret() {
+        let tasks = vec![
+            task("old-db", "db", Some(1_000), "SUCCESS"),
+            task("new-db", "db", Some(5_000), "FAILED"),
+            task("old-api", "api", Some(2_000), "SUCCESS"),
+            task("edge", "web", Some(4_000), "SUCCESS"),
+            task("timeless", "web", None, "SUCCESS"),
+        ];
+        let query = TaskQuery {
+            since: Some(4_000),
+            ..TaskQuery::default()
+        };
+        let state = decoded_state(&query, tasks, Some(5));
+        let ids: Vec<&Value> = match state.get("tasks") {
+            Value::List(items) => items.iter().map(|t| t.get("task_id")).collect(),
+            other => panic!("tasks is {other:?}"),
+        };
+        assert_eq!(ids, [&s("new-db"), &s("edge")], "at or after since");
+        assert_eq!(state.get("latest").get("db").get("task_id"), &s("new-db"));
+        assert_eq!(state.get("latest").get("api").get("task_id"), &s("old-api"));
+        assert_eq!(state.get("latest").get("web").get("task_id"), &s("edge"));
+        assert_eq!(state.get("total"), &Value::Number(5.0));
+        assert_eq!(state.get("since"), &s("1970-01-01T00:00:04Z"));
+    }
+
+    #[test]
+    fn since_must_be_rfc3339() {
+        assert_eq!(error_paths(&block(&[("since", s("yesterday"))])), ["since"]);
+        assert!(query(&block(&[("since", Value::Unknown)])).is_ok());
+        let q = query(&block(&[("since", s("2026-12-01T10:00:00+01:00"))])).unwrap();
+        assert_eq!(q.since, Some(1_796_115_600_000));
     }
 
     #[test]
@@ -525,13 +720,48 @@ mod tests {
     }
 
     #[test]
+    fn state_echoes_the_timeouts_block_as_configured() {
+        let q = TaskQuery::default();
+        let none = decoded_state_with(&q, None, Vec::new(), None);
+        assert_eq!(none.get("timeouts"), &Value::Null);
+        let empty = decoded_state_with(&q, Some(&TimeoutsBlock::default()), Vec::new(), None);
+        assert_eq!(empty.get("timeouts").get("read"), &Value::Null);
+        assert!(matches!(empty.get("timeouts"), Value::Object(_)));
+        let config = block(&[("timeouts", Value::object([("read", s("1h30m"))]))]);
+        let t = timeouts::read(&config).unwrap();
+        let set = decoded_state_with(&q, t.as_ref(), Vec::new(), None);
+        assert_eq!(set.get("timeouts").get("read"), &s("1h30m"));
+        assert_eq!(
+            TimeoutsBlock::read_or_default(t.as_ref()),
+            std::time::Duration::from_secs(5400)
+        );
+    }
+
+    #[test]
+    fn a_bad_read_timeout_is_refused_at_validation_on_its_attribute() {
+        let ds = RotationTasks::new(ClientSlot::default());
+        let bad = block(&[("timeouts", Value::object([("read", s("ten minutes"))]))]);
+        let diags = ds.validate(&bad);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(
+            diags[0].path,
+            [
+                PathStep::Attribute("timeouts".into()),
+                PathStep::Attribute("read".into())
+            ]
+        );
+        let unknown = block(&[("timeouts", Value::object([("read", Value::Unknown)]))]);
+        assert!(ds.validate(&unknown).is_empty());
+    }
+
+    #[test]
     fn state_echoes_the_query_and_has_every_schema_attribute() {
         let query = TaskQuery {
             secret_name: Some("db".into()),
             page_size: Some(20),
             ..TaskQuery::default()
         };
-        let state = decoded_state(&query, Listing::default());
+        let state = decoded_state(&query, Vec::new(), None);
         let Value::Object(fields) = &state else {
             panic!("{state:?}")
         };

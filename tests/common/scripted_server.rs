@@ -62,6 +62,30 @@ impl Recorded {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v)
     }
+
+    /// Checks the request's signature by `signer`'s keys as the emulator (and the gateway) does;
+    /// the error is the gateway's message.
+    pub fn verify(&self, signer: &csms_provider::csms::Signer) -> Result<(), String> {
+        let mut headers = hyper::HeaderMap::new();
+        for (n, v) in &self.headers {
+            headers.append(
+                hyper::header::HeaderName::from_bytes(n.as_bytes()).unwrap(),
+                hyper::header::HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        csms_provider::emulator::auth::verify(
+            signer,
+            &csms_provider::emulator::auth::Request {
+                method: &self.method,
+                path: &percent_decode(&self.path),
+                query: &self.query_pairs(),
+                headers: &headers,
+                body: &self.body,
+            },
+            time::OffsetDateTime::now_utc(),
+        )
+        .map_err(|e| e.message)
+    }
 }
 
 /// Decodes `%XX` escapes (no `+` as space: the signer never produces it).
@@ -137,6 +161,8 @@ type Handler = dyn Fn(&Recorded, usize) -> Reply + Send + Sync;
 pub struct ScriptedServer {
     pub addr: SocketAddr,
     scheme: &'static str,
+    /// The self-signed certificate of a TLS server, in PEM, for clients that should trust it.
+    pub certificate_pem: Option<String>,
     requests: Arc<Mutex<Vec<Recorded>>>,
     accept: tokio::task::JoinHandle<()>,
 }
@@ -157,7 +183,7 @@ impl ScriptedServer {
     }
 
     /// The same over HTTPS, with a fresh self-signed certificate for `127.0.0.1`: clients only
-    /// get through with certificate verification off.
+    /// get through with certificate verification off, or by trusting `certificate_pem`.
     pub async fn start_tls(
         handler: impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static,
     ) -> ScriptedServer {
@@ -171,11 +197,13 @@ impl ScriptedServer {
         .with_no_client_auth()
         .with_single_cert(vec![ck.cert.der().clone()], key)
         .unwrap();
-        Self::start_inner(
+        let mut server = Self::start_inner(
             handler,
             Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))),
         )
-        .await
+        .await;
+        server.certificate_pem = Some(ck.cert.pem());
+        server
     }
 
     async fn start_inner(
@@ -213,6 +241,7 @@ impl ScriptedServer {
         ScriptedServer {
             addr,
             scheme,
+            certificate_pem: None,
             requests,
             accept,
         }

@@ -72,18 +72,42 @@ pub fn fold(text: &str) -> String {
         .join(" ")
 }
 
-/// The Terraform CLI: `CSMS_TERRAFORM` (set by `scripts/test`), else the project venv's shim.
-/// Missing Terraform fails the test: these tests are never skipped.
-pub fn terraform_bin() -> PathBuf {
-    let path = std::env::var_os("CSMS_TERRAFORM")
+/// A tool the tests need: the path in the environment variable `var` (which `scripts/test`
+/// sets), else `fallback` under the repository. A missing tool fails the test with `what` and
+/// `how` to install it: these tests are never skipped.
+pub fn required_tool(var: &str, fallback: &str, what: &str, how: &str) -> PathBuf {
+    let path = std::env::var_os(var)
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/terraform"));
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(fallback));
     assert!(
         path.exists(),
-        "Terraform not found at {}: run ./scripts/venv (or ./scripts/test) first",
+        "{what} not found at {}: {how}",
         path.display()
     );
     path
+}
+
+/// The Terraform CLI: `CSMS_TERRAFORM`, else the project venv's shim.
+pub fn terraform_bin() -> PathBuf {
+    required_tool(
+        "CSMS_TERRAFORM",
+        ".venv/bin/terraform",
+        "Terraform",
+        "run ./scripts/venv (or ./scripts/test) first",
+    )
+}
+
+/// Terraform's platform name for this machine (`linux_amd64`), as `scripts/install` and
+/// `scripts/release` name it.
+pub fn platform() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "arm" => "arm",
+        other => other,
+    };
+    format!("{}_{arch}", std::env::consts::OS)
 }
 
 /// The directory holding the provider binary under test (`CSMS_PROVIDER_BIN` may point at a
@@ -102,6 +126,7 @@ pub fn provider_dir() -> PathBuf {
 pub struct Workdir {
     pub dir: tempfile::TempDir,
     env: Vec<(String, String)>,
+    terraform: Option<PathBuf>,
 }
 
 impl Workdir {
@@ -119,7 +144,14 @@ impl Workdir {
         Workdir {
             dir,
             env: Vec::new(),
+            terraform: None,
         }
+    }
+
+    /// Runs this Terraform CLI instead of [`terraform_bin`] (the compatibility tests).
+    pub fn terraform(mut self, bin: PathBuf) -> Workdir {
+        self.terraform = Some(bin);
+        self
     }
 
     /// Sets an environment variable for every command run here.
@@ -162,7 +194,19 @@ impl Workdir {
 
     /// Runs `terraform ARGS` with extra environment variables for this command only.
     pub async fn run_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
-        let mut cmd = tokio::process::Command::new(terraform_bin());
+        self.run_within(args, extra_env, Duration::from_secs(120))
+            .await
+    }
+
+    /// [`run_with`](Self::run_with), killed if it has not finished within `limit`.
+    pub async fn run_within(
+        &self,
+        args: &[&str],
+        extra_env: &[(&str, &str)],
+        limit: Duration,
+    ) -> Run {
+        let bin = self.terraform.clone().unwrap_or_else(terraform_bin);
+        let mut cmd = tokio::process::Command::new(bin);
         cmd.args(args).current_dir(self.path());
         let home = self.path().to_string_lossy().into_owned();
         let cli_config = self
@@ -179,7 +223,7 @@ impl Workdir {
         ];
         env.extend(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         env.extend_from_slice(extra_env);
-        run_clean(cmd, &env, Duration::from_secs(120)).await
+        run_clean(cmd, &env, limit).await
     }
 
     /// `terraform apply` and then the outputs as JSON (`name -> value`).
