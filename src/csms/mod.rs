@@ -5,15 +5,16 @@
 //! - [`config`]: [`ClientConfig`] and endpoint resolution (`https://kms.{region}.{cloud}`).
 //! - [`client`]: [`Client`], signed GETs over one reqwest connection pool, `list_tasks`,
 //!   `project_id`.
-//! - [`pager`]: [`TaskPager`], the paging rules (markers, stop rules, de-duplication, page cap)
-//!   without I/O; [`TaskQuery`] and [`Listing`].
+//! - [`pager`]: [`TaskPager`], the paging rules (markers, stop rules, de-duplication, page and
+//!   task caps) and the aggregation (the `since` window through a [`TaskSink`], the newest task
+//!   per secret) without I/O; [`TaskQuery`] and [`Listing`].
 //! - [`retry`]: which failures are retried, backoff with full jitter, `Retry-After`, deadline.
 //! - [`error`]: [`Error`], [`ServiceError`] and the error-body shapes.
 //! - `health`: the shared, expiring verdict that an endpoint is down, so reads fail fast.
 //! - [`iam`]: the project id lookup by region.
 //! - [`credentials`]: where the keys come from (block, environment, KooCLI profile, ECS
 //!   metadata, assumed agency) and their renewal before expiry.
-//! - [`signer`], [`task`]: SDK-HMAC-SHA256 signing and the API's task type.
+//! - [`signer`], [`task`]: SDK-HMAC-SHA256 and SDK-HMAC-SM3 signing, and the API's task type.
 //! - [`text`]: service text made inert (terminal controls, bidi and zero-width characters).
 //!
 //! ```no_run
