@@ -9,8 +9,8 @@
 //!   certificate (mutual TLS that is real).
 //! - `server`: the gRPC services (tfplugin6 Provider, go-plugin controller/stdio/broker,
 //!   health) and the serve loop; `debug`: `-debug` mode's reattach line; `log`: hclog lines.
-//! - [`codec`] and [`convert`]: the request decoder (DynamicValue msgpack/JSON) and the conversions of schemas and
-//!   diagnostics to tfplugin6 messages; [`proto`]: the generated code.
+//! - [`codec`] and [`convert`]: the request decoder (DynamicValue msgpack/JSON) and the
+//!   conversions of schemas and diagnostics to tfplugin6 messages; [`proto`]: the generated code.
 //! - [`value`], [`schema`], [`diag`]: the small types a provider is written against; [`state`]:
 //!   the schema-directed writer of data source states.
 
