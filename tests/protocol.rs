@@ -52,6 +52,16 @@ fn errors(diags: &[pb::Diagnostic]) -> Vec<&pb::Diagnostic> {
         .collect()
 }
 
+/// The provider block's and the data source's schema blocks, as Terraform reads them.
+async fn blocks(provider: &mut ProviderClient<Channel>) -> (pb::schema::Block, pb::schema::Block) {
+    let schema = schemas(provider).await;
+    let data_block = schema.data_source_schemas[DATA_SOURCE]
+        .block
+        .clone()
+        .unwrap();
+    (schema.provider.unwrap().block.unwrap(), data_block)
+}
+
 /// ConfigureProvider with `config`, which must succeed.
 async fn configure(provider: &mut ProviderClient<Channel>, config: &Value) {
     let configured = provider
@@ -420,12 +430,7 @@ async fn a_successful_read_returns_the_state_of_the_schema() {
     .unwrap();
     let plugin = Plugin::start(&[]).await;
     let mut provider = plugin.provider().await;
-    let schema = schemas(&mut provider).await;
-    let provider_block = schema.provider.unwrap().block.unwrap();
-    let data_block = schema.data_source_schemas[DATA_SOURCE]
-        .block
-        .clone()
-        .unwrap();
+    let (provider_block, data_block) = blocks(&mut provider).await;
     let mut config = provider_config(&provider_block, &emulator.base_url());
     if let Value::Object(fields) = &mut config {
         fields.insert(
@@ -519,12 +524,7 @@ async fn stop_provider_cancels_a_slow_read() {
 
     let plugin = Plugin::start(&[]).await;
     let mut provider = plugin.provider().await;
-    let schema = schemas(&mut provider).await;
-    let provider_block = schema.provider.unwrap().block.unwrap();
-    let data_block = schema.data_source_schemas[DATA_SOURCE]
-        .block
-        .clone()
-        .unwrap();
+    let (provider_block, data_block) = blocks(&mut provider).await;
     configure(&mut provider, &provider_config(&provider_block, &endpoint)).await;
 
     let mut reader = provider.clone();
