@@ -326,51 +326,25 @@ fn printable(s: &str) -> String {
     text::excerpt(s, FIELD_CHARS)
 }
 
-/// A short, single-line, printable excerpt of `body`: HTML tags dropped, whitespace collapsed,
-/// control and invisible characters replaced (see [`text`]), at most [`EXCERPT_CHARS`] characters (with `...` when cut).
+/// A short, single-line, printable excerpt of `body`: HTML tags dropped, then
+/// [`text::excerpt`] (whitespace collapsed, unsafe characters replaced, at most
+/// [`EXCERPT_CHARS`] characters, with `...` when cut).
 pub fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(16 * 1024)]);
-    let mut out = String::new();
+    let mut untagged = String::with_capacity(text.len());
     let mut in_tag = false;
-    let mut pending_space = false;
-    let mut count = 0;
     for c in text.chars() {
         match c {
             '<' => {
                 in_tag = true;
-                pending_space = true;
-                continue;
+                untagged.push(' ');
             }
-            '>' if in_tag => {
-                in_tag = false;
-                continue;
-            }
-            _ if in_tag => continue,
-            c if c.is_whitespace() => {
-                pending_space = true;
-                continue;
-            }
-            _ => {}
+            '>' if in_tag => in_tag = false,
+            _ if in_tag => {}
+            c => untagged.push(c),
         }
-        let space = pending_space && !out.is_empty();
-        pending_space = false;
-        // The space (if any) and `c` must both fit, so the excerpt never ends in " ...".
-        if count + usize::from(space) >= EXCERPT_CHARS {
-            out.push_str("...");
-            return out;
-        }
-        if space {
-            out.push(' ');
-            count += 1;
-        }
-        out.push(if text::is_unsafe(c) {
-            text::REPLACEMENT
-        } else {
-            c
-        });
-        count += 1;
     }
-    out
+    text::excerpt(untagged, EXCERPT_CHARS)
 }
 
 #[cfg(test)]
