@@ -162,8 +162,8 @@ impl Client {
     }
 
     /// Where the keys that sign the requests came from (named in the hint of a 401 or 403).
-    pub fn key_source(&self) -> Option<&Source> {
-        Some(self.credentials.source())
+    pub fn key_source(&self) -> &Source {
+        self.credentials.source()
     }
 
     /// Replaces the retry policy (e.g. shorter waits in tests). `max_retries` comes from it.
@@ -679,26 +679,10 @@ fn closed_before_answer(e: &reqwest::Error) -> bool {
     if e.is_connect() || e.is_timeout() || e.is_body() || e.is_decode() {
         return false;
     }
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(c) = cause {
-        if let Some(h) = c.downcast_ref::<hyper::Error>() {
-            if h.is_incomplete_message() {
-                return true;
-            }
-        }
-        if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            if matches!(
-                io.kind(),
-                std::io::ErrorKind::ConnectionReset
-                    | std::io::ErrorKind::BrokenPipe
-                    | std::io::ErrorKind::ConnectionAborted
-            ) {
-                return true;
-            }
-        }
-        cause = c.source();
-    }
-    false
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
+    cause::<hyper::Error>(e).is_some_and(hyper::Error::is_incomplete_message)
+        || cause::<std::io::Error>(e)
+            .is_some_and(|io| matches!(io.kind(), ConnectionReset | BrokenPipe | ConnectionAborted))
 }
 
 /// The error of type `T` behind a transport failure, found by type along the error's causes.

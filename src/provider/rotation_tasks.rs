@@ -138,7 +138,9 @@ impl RotationTasks {
                 kept,
             )
             .await
-            .map_err(|e| Failed::from(diagnostics::from_read_error(&e, client.key_source())))?;
+            .map_err(|e| {
+                Failed::from(diagnostics::from_read_error(&e, Some(client.key_source())))
+            })?;
         let mut warnings: Vec<Diagnostic> = listing
             .warnings
             .iter()
