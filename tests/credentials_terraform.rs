@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::emulator::{team_b, TEAM_B};
 use common::scripted_server::{Recorded, Reply, ScriptedServer};
-use common::terraform::{Run, Workdir, AK, SK};
+use common::terraform::{Run, Workdir, AK, SK, TERRAFORM_BLOCK};
 use csms_provider::csms::Signer;
 use csms_provider::emulator::{
     Config, Emulator, Metadata, MetadataTokens, Project, SecretTask, TemporaryKey,
@@ -26,13 +26,6 @@ const TEAM_B_AK: &str = "TEAM_B_ACCESS_KEY";
 const TEAM_B_SK: &str = "team-b-secret-key-must-never-appear-77aa";
 const TEAM_B_PROJECT: &str = "bbbb0000bbbb0000bbbb0000bbbb0000";
 const SOUTH_PROJECT: &str = "5050505050505050505050505050abcd";
-const TERRAFORM: &str = r#"
-terraform {
-  required_providers {
-    csms = { source = "registry.terraform.io/example/csms" }
-  }
-}
-"#;
 
 fn task(id: &str) -> SecretTask {
     SecretTask {
@@ -192,7 +185,7 @@ async fn every_source_by_argument_and_metadata_with_a_token() {
         format!("access_key = \"{AK}\""),
         format!("secret_key = \"{SK}\""),
     ];
-    let mut config = String::from(TERRAFORM);
+    let mut config = String::from(TERRAFORM_BLOCK);
     config += &provider("", &[region]);
     config += &provider("current", &[region, file]);
     config += &provider("named", &[region, file, r#"profile = "default-keys""#]);
@@ -334,7 +327,7 @@ async fn profile_and_agency_from_the_environment_and_metadata_without_tokens() {
     let sso = emu
         .issue_temporary_key(DEFAULT_DOMAIN_NAME, Duration::from_secs(3600))
         .unwrap();
-    let mut config = String::from(TERRAFORM);
+    let mut config = String::from(TERRAFORM_BLOCK);
     config += &provider("", &[]);
     config += &provider("ecs", &[r#"profile = "ecs""#]);
     config += &read_ids("env_profile", "");
@@ -442,7 +435,7 @@ async fn no_credentials_a_refused_agency_and_the_hosts_each_region_reaches() {
         format!("access_key = \"{AK}\""),
         format!("secret_key = \"{SK}\""),
     ];
-    let mut config = String::from(TERRAFORM);
+    let mut config = String::from(TERRAFORM_BLOCK);
     config += &provider("", &[r#"region = "cn-north-4""#]);
     config += &read_ids("nothing", "");
     config += &provider(

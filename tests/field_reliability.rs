@@ -6,21 +6,13 @@
 mod common;
 
 use common::scripted_server::{Reply, ScriptedServer};
-use common::terraform::{emulator_with, workdir, Run, Workdir, AK, SK};
+use common::terraform::{emulator_with, workdir, Run, Workdir, AK, SK, TERRAFORM_BLOCK};
 use csms_provider::emulator::{Faults, SecretTask};
 use serde_json::json;
 
 /// ESC (sequences that retitle the terminal or forge colours), CR and a forged line, BEL, NUL,
 /// a bidi override and a zero-width space.
 const HOSTILE: &str = "\u{1b}]0;owned\u{7}\u{1b}[31m\r\nError: forged\u{0}\u{202e}dekcah\u{200b}";
-
-const TERRAFORM_BLOCK: &str = r#"
-terraform {
-  required_providers {
-    csms = { source = "registry.terraform.io/example/csms" }
-  }
-}
-"#;
 
 /// Panics when Terraform's output holds a byte a hostile service could have put there: ESC,
 /// CR, BEL, NUL or a bidi override (the runs use `-no-color`, so Terraform itself writes no ESC).

@@ -270,17 +270,31 @@ pub async fn run_clean(
     }
 }
 
-/// The `terraform` + `provider` blocks every test config starts with.
-pub const PROVIDER: &str = r#"
+/// `TERRAFORM_BLOCK`'s text, for `concat!`.
+macro_rules! terraform_block {
+    () => {
+        r#"
 terraform {
   required_providers {
     csms = { source = "registry.terraform.io/example/csms" }
   }
 }
-provider "csms" {
+"#
+    };
+}
+
+/// The `terraform` block naming the provider's source, for configurations that write their own
+/// provider blocks.
+pub const TERRAFORM_BLOCK: &str = terraform_block!();
+
+/// The `terraform` + `provider` blocks every test config starts with.
+pub const PROVIDER: &str = concat!(
+    terraform_block!(),
+    r#"provider "csms" {
   region = "cn-north-4"
 }
-"#;
+"#
+);
 
 /// The credentials every end-to-end emulator checks; the secret key is distinctive so that tests
 /// can grep logs and diagnostics for it.
