@@ -124,9 +124,11 @@ impl RotationTasks {
     }
 
     async fn read_tasks(&self, request: ReadRequest<'_>) -> ReadResult {
-        let query = query(&request.config).map_err(Failed::new)?;
-        let timeouts = timeouts::read(&request.config).map_err(Failed::from)?;
-        let region = region(&request.config).map_err(Failed::new)?;
+        let Block {
+            query,
+            timeouts,
+            region,
+        } = Block::read(&request.config).map_err(Failed::new)?;
         let client = self.client.get(region.as_deref())?;
         let kept =
             Kept::new(request.schema).map_err(|e| Failed::from(diagnostics::provider_bug(&e)))?;
@@ -171,14 +173,38 @@ impl DataSource for RotationTasks {
     }
 
     fn validate(&self, config: &Value) -> Vec<Diagnostic> {
-        let mut diags = query(config).err().unwrap_or_default();
-        diags.extend(timeouts::read(config).err());
-        diags.extend(region(config).err().unwrap_or_default());
-        diags
+        Block::read(config).err().unwrap_or_default()
     }
 
     fn read<'a>(&'a self, request: ReadRequest<'a>) -> BoxFuture<'a, ReadResult> {
         Box::pin(self.read_tasks(request))
+    }
+}
+
+/// The data source block, read and checked once for validate and read alike.
+struct Block {
+    query: TaskQuery,
+    timeouts: Option<TimeoutsBlock>,
+    region: Option<String>,
+}
+
+impl Block {
+    /// Every problem of the block at once, each on its attribute.
+    fn read(config: &Value) -> Result<Block, Vec<Diagnostic>> {
+        let (query, timeouts, region) = (query(config), timeouts::read(config), region(config));
+        match (query, timeouts, region) {
+            (Ok(query), Ok(timeouts), Ok(region)) => Ok(Block {
+                query,
+                timeouts,
+                region,
+            }),
+            (query, timeouts, region) => {
+                let mut diags = query.err().unwrap_or_default();
+                diags.extend(timeouts.err());
+                diags.extend(region.err().unwrap_or_default());
+                Err(diags)
+            }
+        }
     }
 }
 
