@@ -6,7 +6,7 @@
 //! `cargo-audit` comes from `CSMS_CARGO_AUDIT` (set by `scripts/test`), else the project-local
 //! `.tools/bin/cargo-audit` that `scripts/test` installs; without it the test fails, never skips.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! outlives temporary keys keeps signing with valid ones: proven against the emulator, whose
 //! metadata keys here live 3 seconds while the listing takes longer.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

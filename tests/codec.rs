@@ -1,7 +1,7 @@
 //! The DynamicValue decoder against the tests' encoder: what Terraform sends decodes to the
 //! value it meant, numbers included.
 
-mod common;
+use crate::common;
 
 use common::msgpack::encode;
 use csms_provider::plugin::codec::decode_msgpack;

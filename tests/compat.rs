@@ -7,7 +7,7 @@
 //! The binaries come from `CSMS_TERRAFORM_1_6` / `CSMS_TERRAFORM_1_10` (set by `scripts/test`),
 //! else the venvs `scripts/venv 1.6.6` / `scripts/venv 1.10.5` create; missing ones fail.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

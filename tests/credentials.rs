@@ -3,8 +3,7 @@
 //! agencies (signatures checked by the emulator's verifier and by the official Python SDK),
 //! IAM's refusal, and keys renewed before they expire.
 
-#[path = "common/scripted_server.rs"]
-mod scripted_server;
+use crate::common::scripted_server;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

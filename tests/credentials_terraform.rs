@@ -4,7 +4,7 @@
 //! the file costs a few runs rather than one per case. Every run's trace log is searched for
 //! secrets.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;

@@ -1,8 +1,7 @@
 //! The CSMS client against a scripted HTTP server on 127.0.0.1: paging rules, retries, error
 //! mapping, cancellation, the IAM project lookup, and signatures as the server sees them.
 
-#[path = "common/scripted_server.rs"]
-mod scripted_server;
+use crate::common::scripted_server;
 
 use std::sync::Arc;
 use std::sync::Mutex;

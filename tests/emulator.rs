@@ -10,7 +10,7 @@ use csms_provider::emulator::{generate, Config, Emulator, Faults};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-mod common;
+use crate::common;
 use common::emulator::Reply;
 
 const AK: &str = "AKEMULATORTEST000001";

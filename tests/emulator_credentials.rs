@@ -14,7 +14,7 @@ use csms_provider::emulator::{
 };
 use serde_json::Value;
 
-mod common;
+use crate::common;
 
 const AK_A: &str = "AKCENTRALACCOUNT0001";
 const SK_A: &str = "SKcentralAccountSecretKey0123456789abcde";

@@ -19,7 +19,7 @@ use csms_provider::emulator::{
 };
 use serde_json::Value;
 
-mod common;
+use crate::common;
 
 const AK: &str = "AKSDKFIDELITY0000001";
 const SK: &str = "SKsdkFidelitySecretKey0123456789abcdefgh";

@@ -5,7 +5,7 @@
 //! Python comes from `CSMS_TEST_PYTHON`, default `<crate>/.venv/bin/python` (made by
 //! `scripts/venv`). Without it the test fails; it never skips (`common::sdk`).
 
-mod common;
+use crate::common;
 
 use csms_provider::csms::task::SecretTask;
 use csms_provider::emulator::{generate, Config, Emulator, Wire};

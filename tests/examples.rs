@@ -9,7 +9,7 @@
 //! (hashicorp/terraform#30613), so a null error field or a missing `latest` entry there breaks
 //! the green path. The `rotation-policy` module runs its own `terraform test` suite.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! inert; each misleading message of point 6 now says what happened; project ids cannot move
 //! the request. Servers are the emulator or scripted servers on 127.0.0.1.
 
-mod common;
+use crate::common;
 
 use common::scripted_server::{Reply, ScriptedServer};
 use common::terraform::{emulator_with, workdir, Run, Workdir, AK, SK, TERRAFORM_BLOCK};

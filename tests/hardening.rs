@@ -9,7 +9,7 @@
 //! sticky and looping markers, `total` lying upward, invalid configs and a wrong secret key;
 //! this file covers the rest of issue 6. `SECURITY.md` maps each promise to its test here.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

@@ -6,7 +6,7 @@
 //! The test installs the binary cargo built for it (`CSMS_PROVIDER_BIN`), so it needs no release
 //! build. Terraform comes from `CSMS_TERRAFORM` or the project venv; without it the test fails.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! the emulator: the `since` window, compressed pages, and the limits that keep a listing from
 //! growing without bound.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

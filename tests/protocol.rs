@@ -2,7 +2,7 @@
 //! a P-521 client certificate), driven over mTLS through the generated gRPC client. They pin
 //! what Terraform relies on without needing Terraform itself.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -15,7 +15,7 @@
 //! them, so no release build is needed here. gpg and Terraform must be installed (`scripts/test` sees to
 //! both); without them these tests fail, never skip.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

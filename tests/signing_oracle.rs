@@ -11,7 +11,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-mod common;
+use crate::common;
 
 use csms_provider::csms::signer::{canonical_query, encode, SignedRequest, SigningAlgorithm};
 use csms_provider::csms::Signer;

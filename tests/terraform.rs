@@ -2,7 +2,7 @@
 //! emulator on 127.0.0.1, as a user's pipeline would. Each test has a fresh working directory
 //! and a cleaned environment; the emulator's counters prove what was (not) requested.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

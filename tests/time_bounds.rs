@@ -6,7 +6,7 @@
 //! The client-level tests prove each mechanism with short settings against servers on
 //! 127.0.0.1; the Terraform tests run the real CLI with the provider's defaults.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};

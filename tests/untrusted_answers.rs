@@ -2,8 +2,7 @@
 //! from the service reaches the caller inert, bodies are decoded honestly, every error says what
 //! happened (and is retried only when a retry can help), and project ids cannot move the request.
 
-#[path = "common/scripted_server.rs"]
-mod scripted_server;
+use crate::common::scripted_server;
 
 use std::time::Duration;
 

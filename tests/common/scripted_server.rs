@@ -348,7 +348,9 @@ async fn serve(
                 out.push_str("\r\n");
                 let mut bytes = out.into_bytes();
                 bytes.extend_from_slice(&body);
-                if stream.write_all(&bytes).await.is_err() {
+                // A TLS stream holds what it could not send yet until it is flushed: without
+                // this, a large body can sit in rustls's buffer while the client waits for it.
+                if stream.write_all(&bytes).await.is_err() || stream.flush().await.is_err() {
                     return;
                 }
             }
