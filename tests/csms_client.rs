@@ -1,6 +1,7 @@
 //! The CSMS client against a scripted HTTP server on 127.0.0.1: paging rules, retries, error
 //! mapping, cancellation, the IAM project lookup, and signatures as the server sees them.
 
+use crate::common::listing::list;
 use crate::common::scripted_server;
 
 use std::sync::Arc;
@@ -52,15 +53,6 @@ fn client_with(cfg: ClientConfig, max_retries: u32) -> Client {
 
 fn client(server: &ScriptedServer) -> Client {
     client_with(config(server), 3)
-}
-
-async fn list(client: &Client, query: TaskQuery) -> Result<Listing, Error> {
-    tokio::time::timeout(
-        Duration::from_secs(30),
-        client.list_tasks(&query, &CancellationToken::new()),
-    )
-    .await
-    .expect("listing must end within 30 s")
 }
 
 fn task(id: &str) -> serde_json::Value {

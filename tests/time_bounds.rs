@@ -13,12 +13,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::listing::list_all;
 use common::terraform::{emulator_with, tasks_requests, workdir, Workdir, AK, PROVIDER, SK};
-use csms_provider::csms::{Client, ClientConfig, Error, RetryPolicy, TaskQuery, Timeouts};
+use csms_provider::csms::{Client, ClientConfig, Error, RetryPolicy, Timeouts};
 use csms_provider::emulator::{self, Faults};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 // ---------------------------------------------------------------------------------------------
 // A server whose answering is switched at run time.
@@ -178,15 +178,6 @@ fn short() -> Timeouts {
     }
 }
 
-async fn list(client: &Client) -> Result<csms_provider::csms::Listing, Error> {
-    tokio::time::timeout(
-        Duration::from_secs(30),
-        client.list_tasks(&TaskQuery::default(), &CancellationToken::new()),
-    )
-    .await
-    .expect("a listing ends within 30 s")
-}
-
 fn transport_message(e: &Error) -> &str {
     match e {
         Error::Transport { message, .. } => message,
@@ -211,7 +202,7 @@ async fn a_silent_endpoint_times_out_per_try_and_later_reads_fail_fast_with_its_
             ..short()
         },
     );
-    let first = list(&c).await.unwrap_err();
+    let first = list_all(&c).await.unwrap_err();
     let message = transport_message(&first).to_string();
     assert!(message.contains("no response within 0.3s"), "{first}");
     assert!(
@@ -227,7 +218,7 @@ async fn a_silent_endpoint_times_out_per_try_and_later_reads_fail_fast_with_its_
     );
     assert_eq!(server.requests(), 3, "one request per try");
 
-    let second = list(&c).await.unwrap_err();
+    let second = list_all(&c).await.unwrap_err();
     let fast = transport_message(&second);
     assert!(fast.starts_with(&message), "same cause: {second}");
     assert!(
@@ -240,13 +231,13 @@ async fn a_silent_endpoint_times_out_per_try_and_later_reads_fail_fast_with_its_
     server.set(Mode::Answer {
         delay: Duration::ZERO,
     });
-    let mut outcome = list(&c).await;
+    let mut outcome = list_all(&c).await;
     for _ in 0..100 {
         if outcome.is_ok() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-        outcome = list(&c).await;
+        outcome = list_all(&c).await;
     }
     assert_eq!(
         outcome
@@ -265,12 +256,12 @@ async fn a_refused_endpoint_fails_later_reads_fast() {
     let refused_url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
     let c = client(&refused_url, 1, short());
-    let first = list(&c).await.unwrap_err();
+    let first = list_all(&c).await.unwrap_err();
     assert!(
         transport_message(&first).contains("cannot connect"),
         "{first}"
     );
-    let second = list(&c).await.unwrap_err();
+    let second = list_all(&c).await.unwrap_err();
     assert!(
         transport_message(&second).contains("not sent: another request to this endpoint"),
         "{second}"
@@ -290,13 +281,13 @@ async fn a_slow_body_is_read_while_it_keeps_coming_and_a_stalled_one_fails() {
     })
     .await;
     let c = client(&server.url(), 0, short());
-    let listing = list(&c).await.expect("a slow page is read whole");
+    let listing = list_all(&c).await.expect("a slow page is read whole");
     assert_eq!(listing.tasks.len(), 1);
 
     server.set(Mode::Trickle {
         gap: Duration::from_millis(900),
     });
-    let e = list(&c).await.unwrap_err();
+    let e = list_all(&c).await.unwrap_err();
     assert!(matches!(e, Error::Transport { timeout: true, .. }), "{e:?}");
     assert!(
         transport_message(&e).contains(
@@ -312,8 +303,8 @@ async fn a_slow_body_is_read_while_it_keeps_coming_and_a_stalled_one_fails() {
 async fn a_closed_keep_alive_connection_is_retried_at_once_without_counting() {
     let server = Endpoint::start(Mode::CloseSecond).await;
     let c = client(&server.url(), 0, short());
-    assert_eq!(list(&c).await.unwrap().requests, 1);
-    let second = list(&c).await.expect("retried on a new connection");
+    assert_eq!(list_all(&c).await.unwrap().requests, 1);
+    let second = list_all(&c).await.expect("retried on a new connection");
     assert_eq!(second.tasks.len(), 1);
     assert_eq!(
         second.requests, 2,

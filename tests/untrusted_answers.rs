@@ -2,16 +2,16 @@
 //! from the service reaches the caller inert, bodies are decoded honestly, every error says what
 //! happened (and is retried only when a retry can help), and project ids cannot move the request.
 
+use crate::common::listing::list_all;
 use crate::common::scripted_server;
 
 use std::time::Duration;
 
 use csms_provider::csms::credentials::{CredentialProvider, Credentials, Source};
-use csms_provider::csms::{Client, ClientConfig, Error, ListingWarning, RetryPolicy, TaskQuery};
+use csms_provider::csms::{Client, ClientConfig, Error, ListingWarning, RetryPolicy};
 use csms_provider::provider::diagnostics::{from_error, from_read_error, from_warning};
 use scripted_server::{Reply, ScriptedServer};
 use serde_json::json;
-use tokio_util::sync::CancellationToken;
 
 const PROJECT: &str = "0123456789abcdef0123456789abcdef";
 
@@ -48,15 +48,6 @@ fn fast(client: Client) -> Client {
     })
 }
 
-async fn list(client: &Client) -> Result<csms_provider::csms::Listing, Error> {
-    tokio::time::timeout(
-        Duration::from_secs(30),
-        client.list_tasks(&TaskQuery::default(), &CancellationToken::new()),
-    )
-    .await
-    .expect("listing must end within 30 s")
-}
-
 /// A server answering every request with `reply`.
 async fn always(reply: Reply) -> ScriptedServer {
     ScriptedServer::start(move |_, _| reply.clone()).await
@@ -87,7 +78,7 @@ async fn hostile_task_fields_arrive_cleaned_with_one_warning_naming_tasks_and_fi
         .chain([json!({"task_id": "clean", "secret_name": "api", "task_error_msg": "fine\ttab"})])
         .collect();
     let server = always(one_page(json!(tasks))).await;
-    let listing = list(&client_of(config(&server))).await.unwrap();
+    let listing = list_all(&client_of(config(&server))).await.unwrap();
     assert_eq!(listing.tasks.len(), 8);
     for t in &listing.tasks {
         for field in [
@@ -147,7 +138,7 @@ async fn error_bodies_and_request_ids_lose_bidi_and_zero_width_characters() {
         .with_header("X-Request-Id", "rid-1"),
     )
     .await;
-    let e = list(&client_of(config(&server))).await.unwrap_err();
+    let e = list_all(&client_of(config(&server))).await.unwrap_err();
     let d = from_error(&e);
     for text in [e.to_string(), d.summary.clone(), d.detail.clone()] {
         assert!(!text.chars().any(is_terminal_control), "{text:?}");
@@ -162,7 +153,7 @@ async fn a_task_time_out_of_range_warns_instead_of_a_silent_null() {
         {"task_id": "ok", "task_time": 1_715_436_899_000i64},
     ])))
     .await;
-    let listing = list(&client_of(config(&server))).await.unwrap();
+    let listing = list_all(&client_of(config(&server))).await.unwrap();
     let w = listing
         .warnings
         .iter()
@@ -192,7 +183,7 @@ async fn tasks_sent_as_arrays_are_an_error_not_tasks_read_by_position() {
         1
     ]])))
     .await;
-    let e = list(&client_of(config(&server))).await.unwrap_err();
+    let e = list_all(&client_of(config(&server))).await.unwrap_err();
     match &e {
         Error::Decode { message, .. } => assert!(
             message.contains("a task as a JSON object") && message.contains("never by position"),
@@ -212,7 +203,7 @@ async fn a_20_mb_value_where_a_number_belongs_gives_a_short_message() {
     let huge = "9".repeat(20 << 20);
     let body = format!(r#"{{"total":1,"tasks":[{{"task_id":"t","task_time":"{huge}"}}]}}"#);
     let server = always(Reply::raw(200, "application/json", body.as_bytes())).await;
-    let e = list(&client_of(config(&server))).await.unwrap_err();
+    let e = list_all(&client_of(config(&server))).await.unwrap_err();
     let d = from_error(&e);
     eprintln!("a 20 MiB body gives a {}-byte diagnostic", d.detail.len());
     assert!(
@@ -237,7 +228,7 @@ async fn ten_megabytes_of_headers_is_an_unreadable_answer_not_an_outage_and_not_
         Reply::raw(200, "application/json", b"{}").with_header("X-Padding", &"a".repeat(10 << 20)),
     )
     .await;
-    let e = list(&client_of(config(&server))).await.unwrap_err();
+    let e = list_all(&client_of(config(&server))).await.unwrap_err();
     match &e {
         Error::Unreadable { problem, .. } => assert!(problem.contains("headers are larger"), "{e}"),
         other => panic!("expected Unreadable, got {other}"),
@@ -253,7 +244,7 @@ async fn ten_megabytes_of_headers_is_an_unreadable_answer_not_an_outage_and_not_
 async fn an_invalid_header_is_an_unreadable_answer_not_an_outage() {
     let server =
         always(Reply::raw(200, "application/json", b"{}").with_header("Bad Header", "x")).await;
-    let e = list(&client_of(config(&server))).await.unwrap_err();
+    let e = list_all(&client_of(config(&server))).await.unwrap_err();
     assert!(
         matches!(&e, Error::Unreadable { problem, .. } if problem.contains("not valid HTTP")),
         "{e}"
@@ -268,7 +259,7 @@ async fn an_encoding_nobody_asked_for_is_named_as_such() {
             .with_header("Content-Encoding", "br"),
     )
     .await;
-    let e = list(&client_of(config(&server))).await.unwrap_err();
+    let e = list_all(&client_of(config(&server))).await.unwrap_err();
     assert!(
         matches!(&e, Error::Decode { message, .. }
             if message.contains("Content-Encoding: br") && message.contains("did not accept")),
@@ -288,7 +279,7 @@ async fn gzip_that_cannot_be_decompressed_is_named_and_not_retried() {
             Reply::raw(200, "application/json", body).with_header("Content-Encoding", "gzip"),
         )
         .await;
-        let e = list(&client_of(config(&server))).await.unwrap_err();
+        let e = list_all(&client_of(config(&server))).await.unwrap_err();
         assert!(
             matches!(&e, Error::Decode { message, .. }
                 if message.contains("gzip-compressed") && message.contains("cannot be decompressed")),
@@ -307,7 +298,7 @@ async fn refusal_hint(status: u16, code: &str, source: Source) -> String {
     let keys = Credentials::new(&cfg.access_key, &cfg.secret_key, None);
     let credentials = std::sync::Arc::new(CredentialProvider::fixed(source, keys));
     let client = fast(Client::with_credentials(cfg, credentials).unwrap());
-    let e = list(&client).await.unwrap_err();
+    let e = list_all(&client).await.unwrap_err();
     assert_eq!(server.count(), 1, "a {status} is not retried");
     from_read_error(&e, Some(client.key_source())).detail
 }
@@ -349,7 +340,7 @@ async fn a_project_id_of_dot_dot_from_iam_never_moves_the_request_and_is_blamed_
     for id in ["..", ".", "a/b", "p\u{1b}]0;x\u{7}"] {
         let iam = iam_answering(json!({"projects": [{"id": id}]})).await;
         let csms = always(one_page(json!([]))).await;
-        let e = list(&client_of(lookup_config(&csms, &iam)))
+        let e = list_all(&client_of(lookup_config(&csms, &iam)))
             .await
             .unwrap_err();
         assert!(matches!(e, Error::ProjectLookup { .. }), "{id:?}: {e}");
@@ -388,7 +379,7 @@ async fn a_project_id_with_reserved_characters_is_one_encoded_path_segment() {
         project_id: Some("p%2E?#x".into()),
         ..config(&csms)
     });
-    list(&client).await.unwrap();
+    list_all(&client).await.unwrap();
     assert_eq!(csms.requests()[0].path, "/v1/p%252E%3F%23x/csms/tasks");
 }
 
@@ -396,7 +387,7 @@ async fn a_project_id_with_reserved_characters_is_one_encoded_path_segment() {
 async fn a_malformed_iam_answer_is_blamed_on_iam() {
     let iam = iam_answering(json!({"projects": "not a list"})).await;
     let csms = always(one_page(json!([]))).await;
-    let e = list(&client_of(lookup_config(&csms, &iam)))
+    let e = list_all(&client_of(lookup_config(&csms, &iam)))
         .await
         .unwrap_err();
     let d = from_error(&e);

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod emulator;
+pub mod listing;
 pub mod msgpack;
 pub mod plugin;
 pub mod scripted_server;
