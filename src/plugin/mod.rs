@@ -120,8 +120,8 @@ impl Failed {
         Failed(diags)
     }
 
-    pub fn diagnostics(&self) -> &[Diagnostic] {
-        &self.0
+    pub fn into_diagnostics(self) -> Vec<Diagnostic> {
+        self.0
     }
 }
 

@@ -8,7 +8,7 @@
 //! Terraform's Ctrl-C also reaches this process as SIGINT, which go-plugin servers ignore; so do
 //! we (outside debug mode), and wait for StopProvider and Shutdown instead.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
@@ -302,7 +302,8 @@ struct ProviderService<P> {
     /// The provider block's schema, converted once.
     provider_schema: pb::Schema,
     /// The data sources by type name, indexed once at start-up.
-    data_sources: HashMap<&'static str, Indexed>,
+    /// By type name, in the order GetMetadata and the unknown-type diagnostic list them.
+    data_sources: BTreeMap<&'static str, Indexed>,
     stop: Arc<StopSignal>,
 }
 
@@ -340,8 +341,7 @@ impl<P: Provider> ProviderService<P> {
     /// The data source named `type_name`, or the diagnostic that says there is none.
     fn data_source(&self, type_name: &str) -> Result<&Indexed, Diagnostic> {
         self.data_sources.get(type_name).ok_or_else(|| {
-            let mut served: Vec<&str> = self.data_sources.keys().copied().collect();
-            served.sort_unstable();
+            let served: Vec<&str> = self.data_sources.keys().copied().collect();
             Diagnostic::error(
                 "Unknown data source",
                 format!(
@@ -391,14 +391,13 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         _: Request<pb::get_metadata::Request>,
     ) -> Result<Response<pb::get_metadata::Response>, Status> {
         let started = Instant::now();
-        let mut data_sources: Vec<_> = self
+        let data_sources: Vec<_> = self
             .data_sources
             .keys()
             .map(|name| pb::get_metadata::DataSourceMetadata {
                 type_name: name.to_string(),
             })
             .collect();
-        data_sources.sort_unstable_by(|a, b| a.type_name.cmp(&b.type_name));
         served("GetMetadata", started, &[]);
         Ok(Response::new(pb::get_metadata::Response {
             server_capabilities: Some(capabilities()),
@@ -509,7 +508,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         );
         let (state, diags) = match self.read(&request).await {
             Ok(read) => (Some(read.state), read.warnings),
-            Err(failed) => (None, failed.diagnostics().to_vec()),
+            Err(failed) => (None, failed.into_diagnostics()),
         };
         served("ReadDataSource", started, &diags);
         Ok(Response::new(pb::read_data_source::Response {

@@ -185,15 +185,7 @@ impl<'a, 'w> ObjectWriter<'a, 'w> {
     }
 
     fn nested_object(&mut self, attributes: &'a [Attribute], fill: impl FnOnce(&mut ObjectWriter)) {
-        let _ = rmp::encode::write_map_len(&mut self.out, len_u32(attributes.len()));
-        let mut object = ObjectWriter {
-            out: &mut *self.out,
-            attributes,
-            written: vec![false; attributes.len()],
-            error: None,
-        };
-        fill(&mut object);
-        if let Err(e) = object.finish() {
+        if let Err(e) = write_object(&mut *self.out, attributes, fill) {
             self.error.get_or_insert(e);
         }
     }
@@ -295,11 +287,6 @@ impl Fragments {
             start,
             len: self.bytes.len() - start,
         }
-    }
-
-    /// Bytes the fragments hold.
-    pub fn len_bytes(&self) -> usize {
-        self.bytes.len()
     }
 
     /// The first schema mismatch met while encoding, if any.

@@ -80,11 +80,7 @@ pub fn warning(w: &Warning) -> Diagnostic {
 /// The chain's messages are clauses (`"the shared configuration file ... does not exist"`);
 /// diagnostics are sentences.
 fn sentence(text: &str) -> String {
-    let mut chars = text.chars();
-    let mut out: String = match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    };
+    let mut out = super::diagnostics::capitalize(text);
     if !out.ends_with('.') {
         out.push('.');
     }

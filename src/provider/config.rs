@@ -39,6 +39,8 @@ pub enum Check {
     Text,
     /// A region name such as `cn-north-4`.
     Region,
+    /// A project ID: one segment of every request path.
+    ProjectId,
     /// An `http://` or `https://` base URL.
     BaseUrl,
     /// A bool; from the environment `true`/`false`, `1`/`0`, `yes`/`no`.
@@ -59,7 +61,11 @@ impl Check {
     /// The type of a plain argument's value; blocks are read by [`Settings::read_block`].
     fn ty(self) -> Type {
         match self {
-            Check::Text | Check::Region | Check::BaseUrl | Check::SigningAlgorithm => Type::String,
+            Check::Text
+            | Check::Region
+            | Check::ProjectId
+            | Check::BaseUrl
+            | Check::SigningAlgorithm => Type::String,
             Check::Flag => Type::Bool,
             Check::Retries | Check::AgencyDuration => Type::Number,
             Check::Block(_) => unreachable!("a block has no plain type"),
@@ -132,7 +138,7 @@ macro_rules! arguments {
 arguments! { ARGUMENTS:
     REGION = "region", Region, env: "HW_REGION_NAME", sensitive: false,
         "Region of the CSMS service, e.g. `cn-north-4`. Picks the endpoint and the project.";
-    PROJECT_ID = "project_id", Text, env: "HW_PROJECT_ID", sensitive: false,
+    PROJECT_ID = "project_id", ProjectId, env: "HW_PROJECT_ID", sensitive: false,
         "Project ID. When absent it is looked up by region through IAM (`GET /v3/projects?name={region}`).";
     ACCESS_KEY = "access_key", Text, env: "HW_ACCESS_KEY", sensitive: false,
         "Access key (AK).";
@@ -349,17 +355,15 @@ fn read_one(
 ) -> Result<Option<(Setting, Origin)>, String> {
     let name = argument.name;
     let from_block = match argument.check.ty() {
-        Type::Bool => config.bool_attr(name).map(|a| map_attr(a, Setting::Flag)),
-        Type::Number => config.number_attr(name).map(|a| match a {
-            Attr::Set(n) => check_count(argument, n).map(|n| Attr::Set(Setting::Count(n))),
-            Attr::Null => Ok(Attr::Null),
-            Attr::Unknown => Ok(Attr::Unknown),
-        }),
-        _ => config.string_attr(name).map(|a| match a {
-            Attr::Set(s) => check_string(argument, s).map(Attr::Set),
-            Attr::Null => Ok(Attr::Null),
-            Attr::Unknown => Ok(Attr::Unknown),
-        }),
+        Type::Bool => config
+            .bool_attr(name)
+            .map(|a| try_map(a, |b| Ok(Setting::Flag(b)))),
+        Type::Number => config
+            .number_attr(name)
+            .map(|a| try_map(a, |n| check_count(argument, n).map(Setting::Count))),
+        _ => config
+            .string_attr(name)
+            .map(|a| try_map(a, |s| check_string(argument, s))),
     }
     .map_err(|e| e.to_string())?;
     match from_block? {
@@ -374,7 +378,9 @@ fn read_one(
                 format!("{why} (The value {raw:?} comes from the {var} environment variable.)")
             };
             let value = match argument.check {
-                Check::Flag => parse_flag(&raw).map(Setting::Flag).map_err(quoted)?,
+                Check::Flag => parse_flag(argument, &raw)
+                    .map(Setting::Flag)
+                    .map_err(quoted)?,
                 Check::Retries | Check::AgencyDuration => raw
                     .trim()
                     .parse::<f64>()
@@ -390,9 +396,13 @@ fn read_one(
     }
 }
 
-fn map_attr<T>(attr: Attr<T>, f: impl FnOnce(T) -> Setting) -> Result<Attr<Setting>, String> {
+/// A set value, checked into a [`Setting`]; null and unknown stay as they are.
+fn try_map<T>(
+    attr: Attr<T>,
+    check: impl FnOnce(T) -> Result<Setting, String>,
+) -> Result<Attr<Setting>, String> {
     Ok(match attr {
-        Attr::Set(v) => Attr::Set(f(v)),
+        Attr::Set(v) => Attr::Set(check(v)?),
         Attr::Null => Attr::Null,
         Attr::Unknown => Attr::Unknown,
     })
@@ -634,7 +644,7 @@ fn check_text(argument: &Argument, value: &str) -> Result<(), String> {
     match argument.check {
         Check::BaseUrl => check_url(value),
         Check::Region => check_region(value),
-        _ if argument.name == PROJECT_ID.name => match project_id_problem(value) {
+        Check::ProjectId => match project_id_problem(value) {
             Some(problem) => Err(format!(
                 "`project_id` {problem}. It becomes one segment of every request path (/v1/{{project_id}}/csms/tasks)."
             )),
@@ -650,11 +660,14 @@ fn check_text(argument: &Argument, value: &str) -> Result<(), String> {
 
 /// An environment bool. Anything else is an error: `HW_INSECURE=maybe` must not quietly mean
 /// false (or true).
-fn parse_flag(raw: &str) -> Result<bool, String> {
+fn parse_flag(argument: &Argument, raw: &str) -> Result<bool, String> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" => Ok(true),
         "0" | "false" | "no" => Ok(false),
-        _ => Err("insecure must be true or false (also accepted: 1/0, yes/no).".to_string()),
+        _ => Err(format!(
+            "{} must be true or false (also accepted: 1/0, yes/no).",
+            argument.name
+        )),
     }
 }
 

@@ -214,7 +214,7 @@ fn rejected_hint(e: &ServiceError, keys: Option<&Source>) -> String {
     hint
 }
 
-fn capitalize(s: &str) -> String {
+pub(super) fn capitalize(s: &str) -> String {
     let mut chars = s.chars();
     chars
         .next()

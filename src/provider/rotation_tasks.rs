@@ -442,21 +442,23 @@ pub fn state(
     } = listing;
     kept.fragments.check()?;
     // Newest first, ties by task id, tasks without a time last ([`crate::csms::pager::newer`]).
-    let task_id = |f: Fragment| {
-        crate::plugin::codec::decode_msgpack(kept.fragments.bytes(f))
-            .map(|task| task.get("task_id").clone())
-            .ok()
-    };
+    // A tie reads the id back from the fragment, once per tied task: tasks without a time all
+    // tie, and decoding in the comparator would decode them O(n log n) times.
+    let task_id =
+        |f: &Fragment| match crate::plugin::codec::decode_msgpack(kept.fragments.bytes(*f)) {
+            Ok(task) => match task.get("task_id") {
+                Value::String(id) => Some(id.clone()),
+                _ => None,
+            },
+            Err(_) => None,
+        };
     let mut index = std::mem::take(&mut kept.index);
-    index.sort_unstable_by(|a, b| {
-        b.0.cmp(&a.0).then_with(|| {
-            let (a, b) = (task_id(a.1), task_id(b.1));
-            match (&a, &b) {
-                (Some(Value::String(a)), Some(Value::String(b))) => a.cmp(b),
-                _ => std::cmp::Ordering::Equal,
-            }
-        })
-    });
+    index.sort_unstable_by_key(|(time, _)| std::cmp::Reverse(*time));
+    for tied in index.chunk_by_mut(|a, b| a.0 == b.0) {
+        if tied.len() > 1 {
+            tied.sort_by_cached_key(|(_, f)| task_id(f));
+        }
+    }
     let id = id(query);
     State::write(schema, |o| {
         o.string("secret_name", query.secret_name.as_deref());
