@@ -100,22 +100,18 @@ impl Client {
         credentials: Arc<CredentialProvider>,
     ) -> Result<Client, Error> {
         let endpoint = cfg.csms_endpoint()?;
-        if let Some(p) = cfg.project_id.as_deref().map(str::trim) {
-            if let Some(problem) = project_id_problem(p).filter(|_| !p.is_empty()) {
-                return Err(Error::Config(format!("project_id {problem}")));
-            }
-        }
         let project_id = cfg
             .project_id
             .as_deref()
             .map(str::trim)
             .filter(|p| !p.is_empty());
-        let iam = match (project_id, cfg.region.as_deref().map(str::trim)) {
+        if let Some(problem) = project_id.and_then(project_id_problem) {
+            return Err(Error::Config(format!("project_id {problem}")));
+        }
+        let iam = match (project_id, cfg.region()) {
             (Some(_), _) => None,
-            (None, Some(region)) if !region.is_empty() => {
-                Some((cfg.iam_base()?, region.to_string()))
-            }
-            (None, _) => {
+            (None, Some(region)) => Some((cfg.iam_base()?, region.to_string())),
+            (None, None) => {
                 return Err(Error::Config(
                     "project_id is not set and there is no region to look it up by".into(),
                 ))
@@ -186,11 +182,11 @@ impl Client {
     ) -> Result<String, Error> {
         self.project_id
             .get_or_try_init(|| async {
-                let (iam, region) = self.iam.as_ref().ok_or_else(|| {
-                    Error::Config(
-                        "project_id is not set and there is no region to look it up by".into(),
+                let Some((iam, region)) = &self.iam else {
+                    unreachable!(
+                        "with_credentials refuses a client with neither project_id nor region"
                     )
-                })?;
+                };
                 super::iam::lookup_project(self, iam, region, deadline, cancel).await
             })
             .await

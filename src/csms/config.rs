@@ -139,7 +139,7 @@ impl std::fmt::Debug for ClientConfig {
 }
 
 impl ClientConfig {
-    fn region(&self) -> Option<&str> {
+    pub(crate) fn region(&self) -> Option<&str> {
         self.region
             .as_deref()
             .map(str::trim)

@@ -250,6 +250,7 @@ impl<S: TaskSink> TaskPager<S> {
     }
 
     /// Lowers or raises the caps on tasks kept and listed.
+    #[cfg(test)]
     pub fn with_caps(mut self, max_kept: usize, max_listed: usize) -> Self {
         self.max_kept = max_kept;
         self.max_listed = max_listed;

@@ -389,7 +389,6 @@ async fn tasks(
     if let Some(total) = &mut listing.page.total {
         *total = (*total + faults.total_delta).max(0);
     }
-    let json = Bytes::from(super::listing::page_body(&listing.page));
     if let Some(mib) = shared.config.wire.gzip_bomb_mib {
         let mut r = json_response(StatusCode::OK, wire::bomb(&shared.wire, mib).await);
         shared.wire.gzipped.fetch_add(1, Ordering::Relaxed);
@@ -397,6 +396,7 @@ async fn tasks(
             .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         return r;
     }
+    let json = Bytes::from(super::listing::page_body(&listing.page));
     if hits(faults.reset_every) {
         reset.store(true, Ordering::Relaxed);
         return cut_response(json);

@@ -173,10 +173,6 @@ impl AgencyClient {
         })
     }
 
-    pub fn settings(&self) -> &AgencySettings {
-        &self.settings
-    }
-
     /// The agency's temporary keys, asked for with `base`.
     pub async fn assume(&self, base: &Credentials) -> Result<Credentials, AgencyError> {
         let agency = || self.settings.agency_name.clone();
