@@ -6,11 +6,11 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
+use common::listing::list;
 use common::terraform::{AK, SK};
 use csms_provider::csms::credentials::{resolve, ChainInputs, MetadataSettings, RefreshSettings};
 use csms_provider::csms::{Client, ClientConfig, TaskQuery};
 use csms_provider::emulator::{generate, Config, Emulator, Faults};
-use tokio_util::sync::CancellationToken;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_listing_longer_than_its_keys_renews_them_between_pages() {
@@ -57,10 +57,7 @@ async fn a_listing_longer_than_its_keys_renews_them_between_pages() {
         page_size: Some(1),
         ..TaskQuery::default()
     };
-    let listing = client
-        .list_tasks(&query, &CancellationToken::new())
-        .await
-        .unwrap();
+    let listing = list(&client, query).await.unwrap();
 
     assert_eq!(listing.tasks.len(), 12);
     assert!(

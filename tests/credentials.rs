@@ -6,7 +6,6 @@
 use crate::common::scripted_server;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -653,11 +652,7 @@ async fn the_assume_role_signature_matches_the_official_sdk() {
         "host": post.header("Host").unwrap(), "path": post.path,
         "headers": headers, "body": String::from_utf8(post.body.clone()).unwrap(),
     });
-    // `CSMS_TEST_PYTHON`, else the venv `scripts/venv` makes.
-    let python = std::env::var_os("CSMS_TEST_PYTHON").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"),
-        PathBuf::from,
-    );
+    let python = crate::common::sdk::python();
     let mut child = Command::new(&python)
         .args(["-c", SDK_SIGNER])
         .stdin(Stdio::piped())

@@ -327,13 +327,6 @@ fn data_sources(n: usize, body: &str) -> String {
 }
 
 /// The provider's lines of Terraform's log in `run`'s stderr.
-fn provider_log(run: &common::terraform::Run) -> Vec<&str> {
-    run.stderr
-        .lines()
-        .filter(|l| l.contains("provider.terraform-provider-csms"))
-        .collect()
-}
-
 /// The first of `lines` that contains every one of `needles`.
 #[track_caller]
 fn line_with<'a>(lines: &[&'a str], needles: &[&str]) -> &'a str {
@@ -368,7 +361,7 @@ async fn a_silent_endpoint_with_five_data_sources_fails_the_plan_in_under_150_se
         "Cannot reach the CSMS API",
         "timed out: no response within 10s of sending the request",
     ]);
-    let provider_lines = provider_log(&run);
+    let provider_lines = run.provider_log_lines();
     let waiting = line_with(&provider_lines, &["still waiting for a response"]);
     assert!(
         waiting.contains("attempt=1") && waiting.contains("waited_ms="),
@@ -439,14 +432,9 @@ async fn timeouts_read_is_honoured_validated_and_echoed() {
          output \"n\" { value = length(data.csms_rotation_tasks.q.tasks) }\n",
     );
     // DEBUG logs every answer with its status, latency and attempt number.
-    let logged = echoed
-        .run_with(
-            &["plan", "-input=false", "-no-color"],
-            &[("TF_LOG_PROVIDER", "DEBUG")],
-        )
-        .await;
+    let logged = echoed.plan_with_debug_log().await;
     logged.assert_ok();
-    let answered = line_with(&provider_log(&logged), &["answered"]);
+    let answered = line_with(&logged.provider_log_lines(), &["answered"]);
     for field in ["attempt=1", "status=200", "latency_ms=", "bytes="] {
         assert!(answered.contains(field), "{field}: {answered}");
     }

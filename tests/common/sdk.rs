@@ -6,16 +6,12 @@ use std::time::Duration;
 /// `CSMS_TEST_PYTHON`, else the project venv's Python (made by `scripts/venv`). Without it the
 /// test fails; SDK tests never skip.
 pub fn python() -> PathBuf {
-    let python = std::env::var_os("CSMS_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    assert!(
-        python.exists(),
-        "Python with the Huawei Cloud SDK not found at {} (set CSMS_TEST_PYTHON or run \
-         scripts/venv)",
-        python.display()
-    );
-    python
+    super::terraform::required_tool(
+        "CSMS_TEST_PYTHON",
+        ".venv/bin/python",
+        "Python with the Huawei Cloud SDK",
+        "set CSMS_TEST_PYTHON or run scripts/venv",
+    )
 }
 
 /// Runs the Python `script` with `args` (120 s at most) and parses its stdout as one JSON value.
