@@ -14,7 +14,8 @@
 //! - [`iam`]: the project id lookup by region.
 //! - [`credentials`]: where the keys come from (block, environment, KooCLI profile, ECS
 //!   metadata, assumed agency) and their renewal before expiry.
-//! - [`signer`], [`task`]: SDK-HMAC-SHA256 and SDK-HMAC-SM3 signing, and the API's task type.
+//! - [`signer`], [`task`], [`secret`]: SDK-HMAC-SHA256 and SDK-HMAC-SM3 signing, the API's task
+//!   and secret types (a secret's times and rotation period).
 //! - [`text`]: service text made inert (terminal controls, bidi and zero-width characters).
 //!
 //! ```no_run
@@ -40,6 +41,7 @@ mod health;
 mod iam;
 pub mod pager;
 pub mod retry;
+pub mod secret;
 pub mod signer;
 pub mod task;
 pub mod text;
@@ -51,5 +53,6 @@ pub use error::{Error, ServiceError};
 pub use iam::project_id_problem;
 pub use pager::{Listing, ListingWarning, TaskPager, TaskQuery, TaskSink};
 pub use retry::RetryPolicy;
+pub use secret::{Secret, SecretPage};
 pub use signer::Signer;
 pub use task::{SecretTask, TaskPage};
