@@ -8,6 +8,8 @@
 //! - [`pager`]: [`TaskPager`], the paging rules (markers, stop rules, de-duplication, page and
 //!   task caps) and the aggregation (the `since` window through a [`TaskSink`], the newest task
 //!   per secret) without I/O; [`TaskQuery`] and [`Listing`].
+//! - [`rotation`]: whether a secret rotates on schedule: the per-secret fold of its tasks, the due
+//!   time and the verdict, pure.
 //! - [`retry`]: which failures are retried, backoff with full jitter, `Retry-After`, deadline.
 //! - [`error`]: [`Error`], [`ServiceError`] and the error-body shapes.
 //! - `health`: the shared, expiring verdict that an endpoint is down, so reads fail fast.
@@ -41,6 +43,7 @@ mod health;
 mod iam;
 pub mod pager;
 pub mod retry;
+pub mod rotation;
 pub mod secret;
 pub mod signer;
 pub mod task;

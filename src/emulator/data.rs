@@ -433,6 +433,7 @@ fn task(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::csms::rotation::{Check, Histories, Verdict};
     use crate::emulator::tasks::valid_secret_name;
     use std::collections::{HashMap, HashSet};
 
@@ -497,6 +498,107 @@ mod tests {
         assert_eq!(status("legacy-api-key"), "FAILED");
         assert!(latest["legacy-api-key"].task_error_code.is_some());
         assert_eq!(demo(&spec()), tasks, "deterministic");
+    }
+
+    /// Judges every secret of `secrets` over `tasks` at `spec.now_ms` with an hour's grace.
+    fn verdicts(
+        secrets: &[Secret],
+        tasks: &[SecretTask],
+        spec: &DataSpec,
+    ) -> std::collections::BTreeMap<String, Verdict> {
+        let mut histories = Histories::default();
+        for t in tasks {
+            histories.add(t.clone());
+        }
+        let check = Check {
+            as_of: time::OffsetDateTime::from_unix_timestamp(spec.now_ms / 1000).unwrap(),
+            grace: time::Duration::hours(1),
+        };
+        secrets
+            .iter()
+            .map(|s| {
+                let h = histories
+                    .by_secret
+                    .get(&s.name)
+                    .cloned()
+                    .unwrap_or_default();
+                (s.name.clone(), check.judge(&s.name, Some(s), &h).verdict)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn demo_secrets_cover_every_verdict_but_missing() {
+        use Verdict::*;
+        let s = spec();
+        let got = verdicts(&demo_secrets(&s), &demo(&s), &s);
+        let want = [
+            ("ci-deploy-token", NotRotating),
+            ("ldap-bind-password", Overdue),
+            ("legacy-api-key", Failed),
+            ("payments-api-key", Healthy),
+            ("prod-db-password", Healthy),
+            ("reporting_readonly", Unknown),
+            ("smtp-relay-password", NotRotating),
+            ("staging-db-password", Healthy),
+        ];
+        assert_eq!(
+            got.iter()
+                .map(|(n, v)| (n.as_str(), *v))
+                .collect::<Vec<_>>(),
+            want
+        );
+        let staging = demo_secrets(&s)
+            .into_iter()
+            .find(|x| x.name == "staging-db-password")
+            .unwrap();
+        assert!(
+            staging.create_time.unwrap() < crate::csms::secret::MILLIS_FROM,
+            "seconds"
+        );
+        assert_eq!(demo_secrets(&s), demo_secrets(&s), "deterministic");
+    }
+
+    #[test]
+    fn generated_accounts_scale_and_mix_the_verdicts() {
+        let s = spec();
+        let set = generate_account(10_000, 100_000, 9, &s);
+        assert_eq!((set.secrets.len(), set.tasks.len()), (10_000, 100_000));
+        let names: HashSet<_> = set.secrets.iter().map(|x| x.name.as_str()).collect();
+        assert_eq!(names.len(), 10_000, "names are unique");
+        assert!(names.iter().all(|n| valid_secret_name(n)));
+        let ids: HashSet<_> = set.tasks.iter().map(|t| t.task_id.as_str()).collect();
+        assert_eq!(ids.len(), 100_000, "task ids are unique");
+        let small = generate_account(600, 6_000, 9, &s);
+        assert_eq!(small, generate_account(600, 6_000, 9, &s));
+        let mut counts: HashMap<Verdict, usize> = HashMap::new();
+        for v in verdicts(&small.secrets, &small.tasks, &s).into_values() {
+            *counts.entry(v).or_default() += 1;
+        }
+        for v in [
+            Verdict::Healthy,
+            Verdict::Failed,
+            Verdict::Overdue,
+            Verdict::Unknown,
+            Verdict::NotRotating,
+        ] {
+            assert!(counts.get(&v).is_some_and(|n| *n > 0), "{v}: {counts:?}");
+        }
+        assert!(counts[&Verdict::Healthy] > 600 / 2, "{counts:?}");
+    }
+
+    #[test]
+    fn secrets_for_generated_tasks_name_every_secret_once() {
+        let s = spec();
+        let tasks = generate_with(200, 4, &s);
+        let secrets = secrets_for(&tasks, &s);
+        let from_tasks: HashSet<_> = tasks
+            .iter()
+            .filter_map(|t| t.secret_name.as_deref())
+            .collect();
+        let named: HashSet<_> = secrets.iter().map(|x| x.name.as_str()).collect();
+        assert_eq!(from_tasks, named);
+        assert!(secrets.iter().all(Secret::rotates));
     }
 
     #[test]
