@@ -10,13 +10,14 @@ use time::OffsetDateTime;
 
 use super::diag::Diagnostic;
 use super::input::{dotted, Input, InputError};
-use super::schema::{AttrType, BlockNesting, Nesting, Schema, Type, Usage};
+use super::schema::{AttrType, Attribute, BlockNesting, Nesting, Schema, Type, Usage};
 use super::value::{Attr, Value};
 
 /// One check of a configured value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Validator {
-    /// A string, exactly one of these (case matters).
+    /// A string, exactly one of these (case matters). Like every check of a string here, on
+    /// a list or set of strings it checks each element.
     OneOf(&'static [&'static str]),
     /// When this attribute is set, none of `others` may be (null is unset; unknown counts as
     /// set). `why` is the sentence that explains it to the user.
@@ -81,30 +82,41 @@ impl Validator {
         }
     }
 
-    /// Checks attribute `name` of `input`; the errors point at it.
-    fn check(&self, input: &Input<'_>, name: &str, usage: Usage) -> Vec<Diagnostic> {
+    /// Checks `attribute` of `input`; the errors point at it. The checks of a string apply to
+    /// each element of a list or set of strings.
+    fn check(&self, input: &Input<'_>, attribute: &Attribute) -> Vec<Diagnostic> {
+        let name = attribute.name;
         let path = input.path_of(name);
         let at = dotted(&path);
         let invalid = |detail: String| Diagnostic {
             path: path.clone(),
             ..Diagnostic::error(format!("Invalid {at}"), detail)
         };
-        let string = || match input.string(name) {
-            Ok(Attr::Set(s)) => Ok(Some(s)),
-            Ok(_) => Ok(None),
-            Err(e) => Err(Vec::from(e)),
+        let element = matches!(attribute.ty, AttrType::Plain(Type::List(_) | Type::Set(_)));
+        // "since is "x"", or "secret_names holds "x"".
+        let is = if element { "holds" } else { "is" };
+        // The set strings to check: the value, or the elements.
+        let strings = || -> Result<Vec<String>, Vec<Diagnostic>> {
+            if element {
+                Ok(match input.strings(name)? {
+                    Attr::Set(items) => items.into_iter().filter_map(Attr::set).collect(),
+                    _ => Vec::new(),
+                })
+            } else {
+                Ok(input.string(name)?.set().into_iter().collect())
+            }
         };
         let checked = || -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
             Ok(match self {
-                Validator::OneOf(values) => string()?
+                Validator::OneOf(values) => strings()?
+                    .into_iter()
                     .filter(|s| !values.contains(&s.as_str()))
                     .map(|s| {
                         invalid(format!(
-                            "{at} is {s:?}; it must be {}, written exactly so.",
+                            "{at} {is} {s:?}; it must be {}, written exactly so.",
                             alternatives(values, |v| format!("{v:?}"))
                         ))
                     })
-                    .into_iter()
                     .collect(),
                 Validator::ConflictsWith { others, why } => {
                     if !matches!(input.presence(name)?, Attr::Set(())) {
@@ -128,38 +140,38 @@ impl Validator {
                         }]
                     }
                 }
-                Validator::Rfc3339 => string()?
-                    .and_then(|text| {
+                Validator::Rfc3339 => strings()?
+                    .into_iter()
+                    .filter_map(|text| {
                         let e = OffsetDateTime::parse(&text, &Rfc3339).err()?;
                         Some(invalid(format!(
-                            "{at} is {text:?}, which is not an RFC 3339 timestamp ({e}). Write it like \
+                            "{at} {is} {text:?}, which is not an RFC 3339 timestamp ({e}). Write it like \
                              \"2026-11-01T00:00:00Z\", or compute it, e.g. timeadd(plantimestamp(), \"-720h\")."
                         )))
                     })
-                    .into_iter()
                     .collect(),
                 Validator::IntRange { min, max } => match input.number(name)? {
                     Attr::Set(n) if n.fract() != 0.0 || n < *min as f64 || n > *max as f64 => {
-                        let unset = if usage == Usage::Required { "" } else { ", or unset" };
+                        let unset = if attribute.usage == Usage::Required { "" } else { ", or unset" };
                         vec![invalid(format!(
                             "{at} is {n}; it must be a whole number from {min} to {max}{unset}."
                         ))]
                     }
                     _ => Vec::new(),
                 },
-                Validator::Duration { allow_zero } => string()?
-                    .and_then(|text| match super::duration::parse(&text) {
+                Validator::Duration { allow_zero } => strings()?
+                    .into_iter()
+                    .filter_map(|text| match super::duration::parse(&text) {
                         Ok(d) if d.is_zero() && !allow_zero => Some(invalid(format!(
-                            "{at} is {text:?}; give a duration above zero, e.g. \"5m\"."
+                            "{at} {is} {text:?}; give a duration above zero, e.g. \"5m\"."
                         ))),
                         Ok(_) => None,
                         Err(why) => Some(invalid(format!(
-                            "{at} is {text:?}, which is not a duration ({why}). Write a sequence of numbers \
+                            "{at} {is} {text:?}, which is not a duration ({why}). Write a sequence of numbers \
                              with units, as Terraform does: \"90s\", \"1h30m\", \"720h\"; units are \"h\", \
                              \"m\", \"s\", \"ms\", \"us\" and \"ns\"."
                         ))),
                     })
-                    .into_iter()
                     .collect(),
                 Validator::DistinctNonEmpty => {
                     let Attr::Set(items) = input.strings(name)? else {
@@ -183,10 +195,10 @@ impl Validator {
                     }
                     diags
                 }
-                Validator::Rule(rule) => string()?
-                    .and_then(|s| (rule.check)(&s).err())
+                Validator::Rule(rule) => strings()?
+                    .iter()
+                    .filter_map(|s| (rule.check)(s).err())
                     .map(invalid)
-                    .into_iter()
                     .collect(),
             })
         };
@@ -222,7 +234,7 @@ fn check_object(input: &Input<'_>, diags: &mut Vec<Diagnostic>) {
             AttrType::Plain(ty) => match read_as(input, attribute.name, ty) {
                 Ok(()) => {
                     for validator in &attribute.validators {
-                        diags.extend(validator.check(input, attribute.name, attribute.usage));
+                        diags.extend(validator.check(input, attribute));
                     }
                 }
                 Err(e) => diags.push(e.diagnostic()),
@@ -264,7 +276,7 @@ fn read_as(input: &Input<'_>, name: &str, ty: &Type) -> Result<(), InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugin::{Attribute, PathStep};
+    use crate::plugin::PathStep;
 
     fn starts_with_a(s: &str) -> Result<(), String> {
         if s.starts_with('a') {
@@ -289,7 +301,11 @@ mod tests {
                 optional("size", Type::Number).validate(Validator::IntRange { min: 1, max: 10 }),
                 optional("grace", Type::String).validate(Validator::Duration { allow_zero: true }),
                 optional("names", Type::Set(Box::new(Type::String)))
-                    .validate(Validator::DistinctNonEmpty),
+                    .validate(Validator::DistinctNonEmpty)
+                    .validate(Validator::Rule(Rule {
+                        prose: "Each starts with an `a`.",
+                        check: starts_with_a,
+                    })),
                 optional("word", Type::String).validate(Validator::Rule(Rule {
                     prose: "Starts with an `a`.",
                     check: starts_with_a,
@@ -334,7 +350,7 @@ mod tests {
             ("since", s("2026-12-01T10:00:00+01:00")),
             ("size", Value::Number(10.0)),
             ("grace", s("0")),
-            ("names", Value::List(vec![s("a"), s("b")])),
+            ("names", Value::List(vec![s("a"), s("ab")])),
             ("word", s("apple")),
             ("timeouts", Value::object([("read", s("1h30m"))])),
         ];
@@ -354,7 +370,7 @@ mod tests {
             ("since", s("yesterday")),
             ("size", Value::Number(10.5)),
             ("grace", s("-1h")),
-            ("names", Value::List(vec![s("a"), s(""), s("a")])),
+            ("names", Value::List(vec![s("a"), s(""), s("a"), s("b")])),
             ("word", s("pear")),
             ("timeouts", Value::object([("read", s("0s"))])),
             ("out", Value::Bool(true)),
@@ -369,6 +385,8 @@ mod tests {
             ("grace", "not a duration (it is negative)"),
             ("names", "an empty entry"),
             ("names", "lists \"a\" more than once"),
+            ("names", "\"\" does not start with an a."),
+            ("names", "\"b\" does not start with an a."),
             ("word", "\"pear\" does not start with an a."),
             ("timeouts.read", "give a duration above zero"),
         ];
@@ -427,7 +445,7 @@ mod tests {
                 "D. A whole number from 1 to 10.",
                 "D. A duration in Terraform's syntax: numbers with units `h`, `m` or `s` (also `ms`, `us`, \
                  `ns`), e.g. `\"90s\"`, `\"1h30m\"`, `\"720h\"`; not negative.",
-                "D. No entry may be empty or repeated.",
+                "D. No entry may be empty or repeated. Each starts with an `a`.",
                 "D. Starts with an `a`.",
             ]
         );

@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use crate::csms::config::DEFAULT_DEADLINE;
+use crate::csms::task::valid_secret_name;
 use crate::plugin::validate::{self, Rule, Validator};
 use crate::plugin::{
     Attr, AttrType, Attribute, BlockNesting, Diagnostic, Input, ObjectWriter, Schema, Type, Usage,
@@ -60,6 +61,24 @@ fn timeouts() -> Attribute {
         "Time bounds of this data source, in the block Terraform providers conventionally take \
          (`timeouts { read = \"10m\" }`).",
     )
+}
+
+/// A CSMS secret name, for any attribute that names secrets (a string, or each element of a
+/// list or set).
+pub const SECRET_NAME: Rule = Rule {
+    prose: "1 to 64 characters of `a-z A-Z 0-9 . _ -`.",
+    check: check_secret_name,
+};
+
+fn check_secret_name(name: &str) -> Result<(), String> {
+    if valid_secret_name(name) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not a secret name: CSMS secret names are 1 to 64 characters of letters, digits, \
+             `.`, `_` and `-`."
+        ))
+    }
 }
 
 /// A configured `read`: as written (echoed in the state) and its value.

@@ -4,7 +4,6 @@
 use super::data_source::{self, Block};
 use super::{diagnostics, ClientSlot};
 use crate::csms::pager::MAX_PAGE_SIZE;
-use crate::csms::task::valid_secret_name;
 use crate::csms::{Listing, SecretTask, TaskQuery, TaskSink};
 use crate::plugin::{
     AttrType, Attribute, BoxFuture, DataSource, Diagnostic, Failed, Fragment, Fragments, Input,
@@ -25,10 +24,7 @@ pub fn schema() -> Schema {
     };
     let mut attributes = vec![
         optional("secret_name", Type::String, "Only tasks of this secret (API `secret_name`).")
-            .validate(Validator::Rule(Rule {
-                prose: "1 to 64 characters of `a-z A-Z 0-9 . _ -`.",
-                check: check_secret_name,
-            })),
+            .validate(Validator::Rule(data_source::SECRET_NAME)),
         optional("status", Type::String, "Only tasks with this status (API `status`).")
             .validate(Validator::OneOf(&STATUSES)),
         optional("task_id", Type::String, "Only this task (API `task_id`).")
@@ -86,16 +82,6 @@ pub fn schema() -> Schema {
             first. Use `latest` in a `postcondition` or `check` block to fail or warn when the newest rotation of \
             a secret did not succeed.",
         attributes,
-    }
-}
-
-fn check_secret_name(name: &str) -> Result<(), String> {
-    if valid_secret_name(name) {
-        Ok(())
-    } else {
-        Err(format!(
-            "{name:?} is not a secret name: CSMS secret names are 1 to 64 characters of letters, digits, `.`, `_` and `-`."
-        ))
     }
 }
 
