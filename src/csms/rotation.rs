@@ -14,9 +14,9 @@ use std::fmt;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use super::pager::newer;
 use super::secret::{self, Secret};
 use super::task::SecretTask;
+use super::tasks::newer;
 
 /// A secret's standing, in the order they are tried: the first that applies is the verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
