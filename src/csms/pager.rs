@@ -580,20 +580,24 @@ impl Client {
         cancel: &CancellationToken,
         sink: S,
     ) -> Result<Listing<S>, Error> {
-        self.list_pages(endpoint, timeout, cancel, sink)
-            .await
-            .map_err(|e| e.listing(E::KIND))
+        self.list_pages(
+            endpoint,
+            Budget::new(Instant::now() + timeout, cancel),
+            sink,
+        )
+        .await
+        .map_err(|e| e.listing(E::KIND))
     }
 
     async fn list_pages<E: Endpoint, S: Sink<E::Item> + Send>(
         &self,
         endpoint: E,
-        timeout: Duration,
-        cancel: &CancellationToken,
+        budget: Budget<'_>,
         sink: S,
     ) -> Result<Listing<S>, Error> {
-        let budget = Budget::new(Instant::now() + timeout, cancel);
-        let project = self.project_id_within(budget.deadline, cancel).await?;
+        let project = self
+            .project_id_within(budget.deadline, budget.cancel)
+            .await?;
         let segments: Vec<&str> = ["v1", project.as_str()]
             .into_iter()
             .chain(E::PATH.iter().copied())
