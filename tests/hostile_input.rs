@@ -454,12 +454,7 @@ async fn client_ends_every_hostile_listing_with_tasks_or_a_named_error() {
         .unwrap_or_else(|_| panic!("case {i}: the listing hung"));
         match (result, expected) {
             (Ok(listing), Some(ids)) => {
-                let got: Vec<String> = listing
-                    .items
-                    .tasks
-                    .iter()
-                    .map(|t| t.task_id.clone())
-                    .collect();
+                let got = task_ids(&listing);
                 assert_eq!(&got, ids, "case {i}");
                 assert_inert(&listing, body, i);
                 exact += 1;
@@ -470,12 +465,7 @@ async fn client_ends_every_hostile_listing_with_tasks_or_a_named_error() {
                     panic!("case {i}: client accepted a body serde refuses ({e})")
                 });
                 let want = distinct(page.tasks.iter().map(|t| t.task_id.clone()).collect());
-                let got: Vec<String> = listing
-                    .items
-                    .tasks
-                    .iter()
-                    .map(|t| t.task_id.clone())
-                    .collect();
+                let got = task_ids(&listing);
                 assert!(
                     got == want || !listing.warnings.is_empty(),
                     "case {i}: partial list without a warning"
@@ -556,6 +546,16 @@ fn assert_inert(
         )
     });
     assert_eq!(warned, had_unsafe, "case {case}: {:?}", listing.warnings);
+}
+
+/// The ids of the tasks a listing kept, in its order.
+fn task_ids(listing: &csms_provider::csms::Listing<csms_provider::csms::Tasks>) -> Vec<String> {
+    listing
+        .items
+        .tasks
+        .iter()
+        .map(|t| t.task_id.clone())
+        .collect()
 }
 
 fn distinct(ids: Vec<String>) -> Vec<String> {

@@ -97,7 +97,7 @@ pub enum Error {
         deadline: Duration,
         pages: u32,
         requests: u32,
-        /// What the call was listing, when it was a listing (set by [`Error::listing`]).
+        /// What the call was listing, when it was a listing (set by `Error::listing`).
         listing: Option<&'static ItemKind>,
     },
 

@@ -530,11 +530,6 @@ impl<E: Endpoint, S: Sink<E::Item>> Pager<E, S> {
         }
     }
 
-    /// Whether no request is left to send.
-    pub fn is_done(&self) -> bool {
-        self.done
-    }
-
     /// The listing, with its warnings (logged here, once each); `requests` is the caller's
     /// count of HTTP requests.
     pub fn finish(mut self, requests: u32) -> Listing<S> {
@@ -580,20 +575,24 @@ impl Client {
         cancel: &CancellationToken,
         sink: S,
     ) -> Result<Listing<S>, Error> {
-        self.list_pages(endpoint, timeout, cancel, sink)
-            .await
-            .map_err(|e| e.listing(E::KIND))
+        self.list_pages(
+            endpoint,
+            Budget::new(Instant::now() + timeout, cancel),
+            sink,
+        )
+        .await
+        .map_err(|e| e.listing(E::KIND))
     }
 
     async fn list_pages<E: Endpoint, S: Sink<E::Item> + Send>(
         &self,
         endpoint: E,
-        timeout: Duration,
-        cancel: &CancellationToken,
+        budget: Budget<'_>,
         sink: S,
     ) -> Result<Listing<S>, Error> {
-        let budget = Budget::new(Instant::now() + timeout, cancel);
-        let project = self.project_id_within(budget.deadline, cancel).await?;
+        let project = self
+            .project_id_within(budget.deadline, budget.cancel)
+            .await?;
         let segments: Vec<&str> = ["v1", project.as_str()]
             .into_iter()
             .chain(E::PATH.iter().copied())
@@ -767,10 +766,13 @@ mod tests {
     fn without_total_short_pages_are_followed_until_the_marker_ends() {
         let mut p = pager(sized(3));
         p.accept(page(&["a"], Some("a"), None)).unwrap();
-        assert!(!p.is_done(), "a short page with a marker is followed");
+        assert!(
+            p.next_query().is_some(),
+            "a short page with a marker is followed"
+        );
         p.accept(page(&["b", "c"], Some("c"), None)).unwrap();
         p.accept(page(&["d"], Some(""), None)).unwrap();
-        assert!(p.is_done());
+        assert!(p.next_query().is_none());
         let l = p.finish(3);
         assert_eq!(l.items, ["a", "b", "c", "d"]);
         assert_eq!((l.listed, l.total, l.pages), (4, None, 3));
@@ -850,13 +852,13 @@ mod tests {
             let mut p = pager(names());
             p.accept(page(&["a", "b"], Some("b"), None)).unwrap();
             p.accept(last).unwrap();
-            assert!(p.is_done());
+            assert!(p.next_query().is_none());
             assert_eq!(p.finish(2).pages, 2);
         }
         let mut p = pager(names());
         p.accept(page(&["a", "b"], Some("b"), Some(3))).unwrap();
         p.accept(page(&["c"], Some("c"), Some(3))).unwrap();
-        assert!(p.is_done(), "total reached");
+        assert!(p.next_query().is_none(), "total reached");
         let l = p.finish(2);
         assert_eq!(l.items, ["a", "b", "c"]);
         assert!(l.warnings.is_empty(), "{:?}", l.warnings);
@@ -889,7 +891,7 @@ mod tests {
         p.accept(page(&["a", "b"], Some("b"), Some(4))).unwrap();
         p.accept(page(&["b", "c"], Some("c"), Some(4))).unwrap();
         p.accept(page(&["c", "d"], Some("d"), Some(4))).unwrap();
-        assert!(p.is_done());
+        assert!(p.next_query().is_none());
         let l = p.finish(3);
         assert_eq!(l.items, ["a", "b", "c", "d"]);
         assert_eq!(
@@ -909,9 +911,15 @@ mod tests {
     fn a_total_that_lies_low_does_not_cut_the_list_short() {
         let mut p = pager(sized(2));
         p.accept(page(&["a", "b"], Some("b"), Some(1))).unwrap();
-        assert!(!p.is_done(), "a full page with a marker is followed");
+        assert!(
+            p.next_query().is_some(),
+            "a full page with a marker is followed"
+        );
         p.accept(page(&["c"], Some("c"), Some(1))).unwrap();
-        assert!(p.is_done(), "a short page past total ends the listing");
+        assert!(
+            p.next_query().is_none(),
+            "a short page past total ends the listing"
+        );
         let l = p.finish(2);
         assert_eq!(l.items, ["a", "b", "c"]);
         assert_eq!(

@@ -1,6 +1,6 @@
 //! [`Client`]: signed GETs with retries, time budgets and the classification of what came back,
-//! for any URL. It knows no API operation: the project lookup ([`super::iam`]) and the listings
-//! ([`super::pager`] and its endpoints) are built on [`Client::get`].
+//! for any URL. It knows no API operation: the project lookup (`iam`) and the listings
+//! ([`super::pager`] and its endpoints) are built on `Client::get`.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
