@@ -28,6 +28,8 @@ mod install;
 mod large_accounts;
 mod protocol;
 mod release;
+mod secret_rotations;
+mod secrets;
 mod signing_oracle;
 mod terraform;
 mod time_bounds;
