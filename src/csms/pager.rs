@@ -632,19 +632,10 @@ mod tests {
         single: bool,
     }
 
-    const NAMES: ItemKind = ItemKind {
-        singular: "secret",
-        plural: "secrets",
-        id_field: "name",
-        title: "secrets",
-        filters: "",
-        keep_fewer: "",
-    };
-
     impl Endpoint for Names {
         type Body = Vec<String>;
         type Item = String;
-        const KIND: &'static ItemKind = &NAMES;
+        const KIND: &'static ItemKind = &crate::csms::secrets::SECRETS;
         const PATH: &'static [&'static str] = &["secrets"];
 
         fn filters(&self) -> Vec<(String, String)> {
@@ -897,7 +888,7 @@ mod tests {
         assert_eq!(
             l.warnings,
             [ListingWarning::DuplicatesDropped {
-                kind: &NAMES,
+                kind: &crate::csms::secrets::SECRETS,
                 count: 2
             }]
         );
@@ -938,7 +929,7 @@ mod tests {
         assert_eq!(
             l.warnings,
             [ListingWarning::TotalMismatch {
-                kind: &NAMES,
+                kind: &crate::csms::secrets::SECRETS,
                 reported: 5,
                 listed: 1
             }]
@@ -1049,7 +1040,7 @@ mod tests {
 
     #[test]
     fn altered_items_name_the_first_few_and_count_the_rest() {
-        let mut a = AlteredItems::new(&NAMES);
+        let mut a = AlteredItems::new(&crate::csms::secrets::SECRETS);
         for i in 0..7 {
             a.record(&format!("t-{i}"), ["description"]);
         }
@@ -1058,7 +1049,7 @@ mod tests {
             a.to_string(),
             r#"8 secrets ("t-0", "t-1", "t-2", "t-3", "t-4" and 3 more; fields: description, name)"#
         );
-        let mut one = AlteredItems::new(&NAMES);
+        let mut one = AlteredItems::new(&crate::csms::secrets::SECRETS);
         one.record("x", ["name"]);
         assert_eq!(one.to_string(), r#"1 secret ("x"; fields: name)"#);
     }

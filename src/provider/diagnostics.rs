@@ -3,8 +3,8 @@
 
 use crate::csms::credentials::Source;
 use crate::csms::error::TlsTrouble;
-use crate::csms::{text, Error, ItemKind, ListingWarning, ServiceError};
-use crate::plugin::{Diagnostic, SchemaMismatch};
+use crate::csms::{text, Client, Error, ItemKind, ListingWarning, ServiceError};
+use crate::plugin::{Diagnostic, Failed, SchemaMismatch};
 
 /// A client error met before any key was used (configuration), or where the keys' origin is
 /// not known.
@@ -138,6 +138,24 @@ pub fn provider_bug(err: &SchemaMismatch) -> Diagnostic {
              with your configuration; please report this with the output of TF_LOG_PROVIDER=DEBUG."
         ),
     )
+}
+
+/// A read's listing that failed, as the read's failure; the hint names where `client`'s keys
+/// came from.
+pub fn listing_failed(err: &Error, client: &Client) -> Failed {
+    Failed::from(from_read_error(err, Some(client.key_source())))
+}
+
+/// A read's state that its schema refuses, as the read's failure.
+pub fn state_failed(err: &SchemaMismatch) -> Failed {
+    Failed::from(provider_bug(err))
+}
+
+/// The warnings of a read's listings.
+pub fn from_warnings<'a>(
+    warnings: impl IntoIterator<Item = &'a ListingWarning>,
+) -> Vec<Diagnostic> {
+    warnings.into_iter().map(from_warning).collect()
 }
 
 /// A listing that succeeded with something the user should know.
@@ -462,14 +480,7 @@ mod tests {
     /// edit here.
     #[test]
     fn listing_diagnostics_name_the_item_kind() {
-        const SECRETS: ItemKind = ItemKind {
-            singular: "secret",
-            plural: "secrets",
-            id_field: "name",
-            title: "secrets",
-            filters: "",
-            keep_fewer: "",
-        };
+        use crate::csms::secrets::SECRETS;
         let too_many = from_error(&Error::TooManyItems {
             kind: &SECRETS,
             cap: 5,
