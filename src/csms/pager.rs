@@ -146,6 +146,7 @@ impl<S> Listing<S> {
 pub enum ListingWarning {
     /// The service refused the default page size; the listing went on with a smaller one.
     PageSizeRefused {
+        kind: &'static ItemKind,
         refused: u32,
         used: u32,
         error: ServiceError,
@@ -172,7 +173,12 @@ pub enum ListingWarning {
 impl fmt::Display for ListingWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ListingWarning::PageSizeRefused { refused, used, error } => write!(
+            ListingWarning::PageSizeRefused {
+                refused,
+                used,
+                error,
+                ..
+            } => write!(
                 f,
                 "the service refused limit={refused} ({error}); listing with limit={used} instead"
             ),
@@ -361,6 +367,7 @@ impl<E: Endpoint, S: Sink<E::Item>> Pager<E, S> {
             return false;
         };
         self.warnings.push(ListingWarning::PageSizeRefused {
+            kind: E::KIND,
             refused: self.limit,
             used,
             error: err.clone(),

@@ -161,11 +161,17 @@ pub fn from_warnings<'a>(
 /// A listing that succeeded with something the user should know.
 pub fn from_warning(warning: &ListingWarning) -> Diagnostic {
     let (summary, hint) = match warning {
-        ListingWarning::PageSizeRefused { .. } => (
+        ListingWarning::PageSizeRefused { kind, .. } => (
             "Page size reduced".to_string(),
-            " Every page was still read. Set `page_size` to a value the service accepts to skip the \
-             refused first request."
-                .to_string(),
+            if kind.page_size.is_empty() {
+                " Every page was still read.".to_string()
+            } else {
+                format!(
+                    " Every page was still read. Set {} to a value the service accepts to skip the \
+                     refused first request.",
+                    kind.page_size
+                )
+            },
         ),
         ListingWarning::DuplicatesDropped { kind, .. } => (
             format!("Duplicate {} dropped", kind.plural),
@@ -443,6 +449,7 @@ mod tests {
     fn each_warning_has_its_own_summary() {
         let warnings = [
             ListingWarning::PageSizeRefused {
+                kind: &TASKS,
                 refused: 1000,
                 used: 50,
                 error: service_error(400),
@@ -473,6 +480,25 @@ mod tests {
                 .starts_with("The service reported total=127 but 120"),
             "{}",
             d.detail
+        );
+    }
+
+    /// A refused page size points at the attribute that sets it only where one does.
+    #[test]
+    fn a_refused_page_size_names_page_size_only_where_it_exists() {
+        let warning = |kind| {
+            from_warning(&ListingWarning::PageSizeRefused {
+                kind,
+                refused: 1000,
+                used: 50,
+                error: service_error(400),
+            })
+        };
+        assert!(warning(&TASKS).detail.contains("Set `page_size`"));
+        let secrets = warning(&crate::csms::secrets::SECRETS).detail;
+        assert!(
+            secrets.contains("Every page was still read.") && !secrets.contains("page_size"),
+            "{secrets}"
         );
     }
 
