@@ -1,7 +1,7 @@
 //! ListSecrets (`GET /v1/{project_id}/secrets`): the query semantics, independent of HTTP
 //! ([`list`], [`page_body`]), and the endpoint that serves them with the faults.
 //!
-//! - `limit`, `marker` and `next_marker` as in [`paging`](super::paging), markers being secret
+//! - `limit`, `marker` and `next_marker` as in [`super::paging`], markers being secret
 //!   names; the answer is `{"secrets": [...], "page_info": {"next_marker", "previous_marker",
 //!   "current_count"}}` and has no `total`.
 //! - A page may hold fewer secrets than `limit` asked for although more follow, as the service

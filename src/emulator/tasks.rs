@@ -4,7 +4,7 @@
 //! - Filters: `secret_name` (exact), `status` (`SUCCESS` or `FAILED`, anything else is 400),
 //!   `task_id` (exact; may not be combined with `secret_name` or `status`: 400). An unknown
 //!   `task_id` or secret name is not an error, it matches nothing.
-//! - `limit`, `marker` and `next_marker` as in [`paging`](super::paging), markers being task ids.
+//! - `limit`, `marker` and `next_marker` as in [`super::paging`], markers being task ids.
 //! - `total`: the number of tasks matching the filters, whatever the marker and limit.
 //! - Empty parameter values (`secret_name=`) count as absent; unknown parameters are ignored.
 
