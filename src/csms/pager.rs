@@ -297,7 +297,7 @@ impl<S: TaskSink> TaskPager<S> {
             used: FALLBACK_PAGE_SIZE,
             error: err.clone(),
         };
-        tracing::warn!("{warning}");
+        // Logged with the listing's other warnings when it finishes.
         self.warnings.push(warning);
         self.limit = FALLBACK_PAGE_SIZE;
         true
