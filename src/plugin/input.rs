@@ -116,11 +116,6 @@ impl<'a> Input<'a> {
         }
     }
 
-    /// Where this object sits in the configuration.
-    pub fn path(&self) -> &[PathStep] {
-        &self.path
-    }
-
     /// The path of attribute `name` of this object.
     pub fn path_of(&self, name: &str) -> Vec<PathStep> {
         let mut path = self.path.clone();

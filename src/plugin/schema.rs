@@ -122,6 +122,7 @@ pub struct Schema {
 impl Schema {
     /// A configuration object as Terraform sends it: every attribute present, null unless set
     /// in `pairs`. For tests of validation and reads.
+    #[cfg(test)]
     pub fn config(&self, pairs: &[(&str, crate::plugin::Value)]) -> crate::plugin::Value {
         let mut fields: std::collections::BTreeMap<String, crate::plugin::Value> = self
             .attributes
