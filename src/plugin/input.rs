@@ -141,7 +141,8 @@ impl<'a> Input<'a> {
         )
     }
 
-    /// Attribute `name` as a number.
+    /// Attribute `name` as a number. cty sends a number that no float64 holds exactly (`0.1`)
+    /// as its decimal text, which only the schema tells from a string: it is read here.
     pub fn number(&self, name: &str) -> Result<Attr<f64>, InputError> {
         self.plain(
             name,
@@ -149,6 +150,7 @@ impl<'a> Input<'a> {
             "a number",
             |v| match v {
                 Value::Number(n) => Some(*n),
+                Value::String(text) => text.parse().ok().filter(|n: &f64| n.is_finite()),
                 _ => None,
             },
         )
@@ -432,6 +434,14 @@ mod tests {
         );
         let empty = Value::Null;
         assert_eq!(Input::new(&schema, &empty).string("name"), Ok(Attr::Null));
+        // As cty sends 0.1, which no float64 holds exactly.
+        let text = Value::object([("size", s("0.1"))]);
+        assert_eq!(
+            Input::new(&schema, &text).number("size"),
+            Ok(Attr::Set(0.1))
+        );
+        let word = Value::object([("size", s("ten"))]);
+        assert!(Input::new(&schema, &word).number("size").is_err());
     }
 
     #[test]
