@@ -158,12 +158,13 @@ impl<'a> Input<'a> {
 
     /// Attribute `name`, a number, as a whole number.
     pub fn integer(&self, name: &str) -> Result<Attr<i64>, InputError> {
-        match self.number(name)? {
-            Attr::Set(n) if n.fract() == 0.0 && n.abs() < 2f64.powi(53) => Ok(Attr::Set(n as i64)),
-            Attr::Set(_) => Err(self.mismatch(name, "a whole number")),
-            Attr::Null => Ok(Attr::Null),
-            Attr::Unknown => Ok(Attr::Unknown),
-        }
+        self.number(name)?.try_map(|n| {
+            if n.fract() == 0.0 && n.abs() < 2f64.powi(53) {
+                Ok(n as i64)
+            } else {
+                Err(self.mismatch(name, "a whole number"))
+            }
+        })
     }
 
     /// Attribute `name`, a string, as an RFC 3339 timestamp (declare [`Validator::Rfc3339`]
@@ -190,13 +191,8 @@ impl<'a> Input<'a> {
         expected: &'static str,
         parse: impl FnOnce(&str) -> Option<T>,
     ) -> Result<Attr<T>, InputError> {
-        match self.string(name)? {
-            Attr::Set(s) => parse(&s)
-                .map(Attr::Set)
-                .ok_or_else(|| self.mismatch(name, expected)),
-            Attr::Null => Ok(Attr::Null),
-            Attr::Unknown => Ok(Attr::Unknown),
-        }
+        self.string(name)?
+            .try_map(|s| parse(&s).ok_or_else(|| self.mismatch(name, expected)))
     }
 
     /// Attribute `name` as a bool.
@@ -222,24 +218,19 @@ impl<'a> Input<'a> {
             Value::List(items) => Some(items.as_slice()),
             _ => None,
         })?;
-        let Attr::Set(items) = items else {
-            return Ok(match items {
-                Attr::Unknown => Attr::Unknown,
-                _ => Attr::Null,
-            });
-        };
-        items
-            .iter()
-            .map(|item| match item {
-                Value::Unknown => Ok(Attr::Unknown),
-                Value::String(s) => Ok(Attr::Set(s.clone())),
-                _ => Err(InputError::Value {
-                    expected: "a list of strings, none of them null",
-                    path: path.clone(),
-                }),
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Attr::Set)
+        items.try_map(|items| {
+            items
+                .iter()
+                .map(|item| match item {
+                    Value::Unknown => Ok(Attr::Unknown),
+                    Value::String(s) => Ok(Attr::Set(s.clone())),
+                    _ => Err(InputError::Value {
+                        expected: "a list of strings, none of them null",
+                        path: path.clone(),
+                    }),
+                })
+                .collect()
+        })
     }
 
     /// Whether attribute `name`, of whatever type, is set, null or unknown.
