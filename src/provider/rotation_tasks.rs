@@ -3,8 +3,8 @@
 
 use super::data_source::{self, Block};
 use super::{diagnostics, ClientSlot};
-use crate::csms::pager::MAX_PAGE_SIZE;
-use crate::csms::{Listing, SecretTask, TaskQuery, TaskSink};
+use crate::csms::tasks::MAX_PAGE_SIZE;
+use crate::csms::{Listing, SecretTask, TaskQuery, TaskSink, Tasks};
 use crate::plugin::{
     AttrType, Attribute, BoxFuture, DataSource, Diagnostic, Failed, Fragment, Fragments, Input,
     Nesting, ObjectWriter, Read, ReadRequest, ReadResult, Rule, Schema, SchemaMismatch, State,
@@ -284,18 +284,20 @@ impl TaskSink for Kept {
 pub fn state(
     schema: &Schema,
     block: &Block<Filters>,
-    listing: Listing<Kept>,
+    listing: Listing<Tasks<Kept>>,
 ) -> Result<State, SchemaMismatch> {
     let query = &block.own.query;
     let Listing {
-        tasks: mut kept,
-        latest,
+        items: Tasks {
+            tasks: mut kept,
+            latest,
+        },
         total,
         listed,
         ..
     } = listing;
     kept.fragments.check()?;
-    // Newest first, ties by task id, tasks without a time last ([`crate::csms::pager::newer`]).
+    // Newest first, ties by task id, tasks without a time last ([`crate::csms::tasks::newer`]).
     // A tie reads the id back from the fragment, once per tied task: tasks without a time all
     // tie, and decoding in the comparator would decode them O(n log n) times.
     let task_id =
@@ -345,7 +347,8 @@ fn write_task(o: &mut ObjectWriter<'_, '_>, t: &SecretTask) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::csms::{TaskPage, TaskPager};
+    use crate::csms::tasks::Window;
+    use crate::csms::{Page, Pager};
     use crate::plugin::PathStep;
 
     fn block(pairs: &[(&str, Value)]) -> Value {
@@ -513,15 +516,17 @@ mod tests {
         total: Option<i64>,
     ) -> Value {
         let schema = schema();
-        let mut pager = TaskPager::with_sink(block.own.query.clone(), Kept::new(&schema).unwrap());
+        let window = Window::new(&block.own.query, Kept::new(&schema).unwrap());
+        let mut pager = Pager::new(block.own.query.clone(), window);
         pager
-            .accept(TaskPage {
-                total,
-                tasks,
+            .accept(Page {
+                items: tasks,
                 next_marker: None,
+                total,
             })
             .unwrap();
-        let state = state(&schema, block, pager.finish(1)).unwrap();
+        let listing = pager.finish(1).map(Window::finish);
+        let state = state(&schema, block, listing).unwrap();
         crate::plugin::codec::decode_msgpack(state.as_bytes()).unwrap()
     }
 
