@@ -12,7 +12,7 @@ use crate::csms::credentials::{
     AgencyDomain, AgencySettings, ChainInputs, MetadataSettings, SharedFileSettings, StaticKeys,
 };
 use crate::csms::signer::SigningAlgorithm;
-use crate::csms::{project_id_problem, ClientConfig};
+use crate::csms::{project_id_problem, ClientConfig, RetryPolicy};
 use crate::plugin::diag::has_error;
 use crate::plugin::{
     Attr, AttrType, Attribute, BlockNesting, Diagnostic, Input, PathStep, Schema, Type, Usage,
@@ -490,7 +490,12 @@ pub fn resolve(
         iam_endpoint: settings.text(&IAM_ENDPOINT),
         signing_algorithm: settings.algorithm(&SIGNING_ALGORITHM).unwrap_or_default(),
         insecure,
-        max_retries: settings.count(&MAX_RETRIES).unwrap_or(defaults.max_retries),
+        retry: RetryPolicy {
+            max_retries: settings
+                .count(&MAX_RETRIES)
+                .unwrap_or(defaults.retry.max_retries),
+            ..defaults.retry.clone()
+        },
         user_agent,
         ..defaults
     };
@@ -815,7 +820,7 @@ mod tests {
         assert_eq!(
             (
                 r.client.region.as_deref(),
-                r.client.max_retries,
+                r.client.retry.max_retries,
                 r.client.insecure
             ),
             (Some("ap-southeast-1"), 2, true)
