@@ -516,8 +516,9 @@ mod tests {
         total: Option<i64>,
     ) -> Value {
         let schema = schema();
-        let window = Window::new(&block.own.query, Kept::new(&schema).unwrap());
-        let mut pager = Pager::new(block.own.query.clone(), window);
+        let query = &block.own.query;
+        let window = Window::new(query, Kept::new(&schema).unwrap());
+        let mut pager = Pager::new(query.clone(), window);
         pager
             .accept(Page {
                 items: tasks,
