@@ -357,31 +357,22 @@ mod tests {
     use crate::plugin::Usage;
 
     fn schema() -> Schema {
-        let plain = |name, ty| Attribute::new(name, AttrType::Plain(ty), Usage::Optional, "d");
-        Schema {
-            version: 0,
-            description: "d",
-            attributes: vec![
-                plain("name", Type::String),
-                plain("size", Type::Number),
-                plain("names", Type::Set(Box::new(Type::String))),
-                Attribute::new(
-                    "timeouts",
-                    AttrType::Block(BlockNesting::Single, vec![plain("read", Type::String)]),
-                    Usage::Optional,
-                    "d",
-                ),
-                Attribute::new(
-                    "roles",
-                    AttrType::Block(
-                        BlockNesting::List { max_items: 1 },
-                        vec![plain("agency", Type::String)],
-                    ),
-                    Usage::Optional,
-                    "d",
-                ),
-            ],
-        }
+        let plain = |name, ty| Attribute::plain(name, ty, Usage::Optional);
+        Schema::of(vec![
+            plain("name", Type::String),
+            plain("size", Type::Number),
+            plain("names", Type::Set(Box::new(Type::String))),
+            Attribute::block(
+                "timeouts",
+                BlockNesting::Single,
+                vec![plain("read", Type::String)],
+            ),
+            Attribute::block(
+                "roles",
+                BlockNesting::List { max_items: 1 },
+                vec![plain("agency", Type::String)],
+            ),
+        ])
     }
 
     fn s(v: &str) -> Value {

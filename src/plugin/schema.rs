@@ -135,3 +135,36 @@ impl Schema {
         crate::plugin::Value::Object(fields)
     }
 }
+
+/// Short constructors for the tests' schemas.
+#[cfg(test)]
+impl Schema {
+    pub(crate) fn of(attributes: Vec<Attribute>) -> Schema {
+        Schema {
+            version: 0,
+            description: "D.",
+            attributes,
+        }
+    }
+}
+
+#[cfg(test)]
+impl Attribute {
+    pub(crate) fn plain(name: &'static str, ty: Type, usage: Usage) -> Attribute {
+        Attribute::new(name, AttrType::Plain(ty), usage, "D.")
+    }
+
+    /// An optional block.
+    pub(crate) fn block(
+        name: &'static str,
+        nesting: BlockNesting,
+        children: Vec<Attribute>,
+    ) -> Attribute {
+        Attribute::new(
+            name,
+            AttrType::Block(nesting, children),
+            Usage::Optional,
+            "D.",
+        )
+    }
+}
