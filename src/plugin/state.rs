@@ -325,28 +325,39 @@ mod tests {
     use crate::plugin::{Usage, Value};
 
     fn schema() -> Schema {
-        let plain = |name, ty| Attribute::plain(name, ty, Usage::Computed);
-        let nested = |name, nesting| {
-            let children = vec![plain("name", Type::String)];
-            Attribute::new(
-                name,
-                AttrType::Nested(nesting, children),
-                Usage::Computed,
-                "d",
-            )
-        };
-        Schema::of(vec![
-            plain("id", Type::String),
-            plain("total", Type::Number),
-            nested("items", Nesting::List),
-            nested("by_name", Nesting::Map),
-            Attribute::block(
-                "timeouts",
-                BlockNesting::Single,
-                vec![plain("read", Type::String)],
-            ),
-            Attribute::block("rules", BlockNesting::List { max_items: 1 }, vec![]),
-        ])
+        let plain = |name, ty| Attribute::new(name, AttrType::Plain(ty), Usage::Computed, "d");
+        Schema {
+            version: 0,
+            description: "d",
+            attributes: vec![
+                plain("id", Type::String),
+                plain("total", Type::Number),
+                Attribute::new(
+                    "items",
+                    AttrType::Nested(Nesting::List, vec![plain("name", Type::String)]),
+                    Usage::Computed,
+                    "d",
+                ),
+                Attribute::new(
+                    "by_name",
+                    AttrType::Nested(Nesting::Map, vec![plain("name", Type::String)]),
+                    Usage::Computed,
+                    "d",
+                ),
+                Attribute::new(
+                    "timeouts",
+                    AttrType::Block(BlockNesting::Single, vec![plain("read", Type::String)]),
+                    Usage::Optional,
+                    "d",
+                ),
+                Attribute::new(
+                    "rules",
+                    AttrType::Block(BlockNesting::List { max_items: 1 }, vec![]),
+                    Usage::Optional,
+                    "d",
+                ),
+            ],
+        }
     }
 
     fn decoded(state: &State) -> Value {
