@@ -9,7 +9,7 @@
 //!
 //! Arguments (after `cargo bench --bench side_by_side --`):
 //! - `--quick`: few runs and 10,000 tasks, to check the tooling (numbers are not meaningful);
-//! - `--only startup,plan,paging,e2e`: a subset of the sections;
+//! - `--only startup,plan,paging,e2e,wan,coverage`: a subset of the sections;
 //! - `--out FILE`: also write the report there;
 //! - `--wrap FILE PROGRAM ARGS...`: not for people: section 4 runs Terraform and the provider
 //!   through this mode to record their CPU time and peak RSS.
@@ -18,6 +18,7 @@
 //! (default: `csms-emulator` beside it), `CSMS_BENCH_GO_PROVIDER`, `CSMS_BENCH_TERRAFORM` and
 //! `CSMS_BENCH_PYTHON` (defaults: `.venv/bin/terraform` and `.venv/bin/python`).
 
+mod coverage;
 mod measure;
 #[path = "../../tests/common/msgpack.rs"]
 mod msgpack;
@@ -38,6 +39,8 @@ use report::Report;
 
 /// How many runs each section makes.
 struct Plan {
+    /// Section 7: (secrets, tasks) of the account, and runs of each side.
+    coverage: ((usize, usize), usize),
     startup_runs: usize,
     plan_pairs: usize,
     paging_tasks: usize,
@@ -50,6 +53,7 @@ struct Plan {
 }
 
 const FULL: Plan = Plan {
+    coverage: ((10_000, 100_000), 3),
     startup_runs: 40,
     plan_pairs: 12,
     paging_tasks: 100_000,
@@ -62,6 +66,7 @@ const FULL: Plan = Plan {
 };
 
 const QUICK: Plan = Plan {
+    coverage: ((1_000, 10_000), 1),
     startup_runs: 5,
     plan_pairs: 2,
     paging_tasks: 10_000,
@@ -73,7 +78,7 @@ const QUICK: Plan = Plan {
     wan_runs: 1,
 };
 
-const SECTIONS: [&str; 5] = ["startup", "plan", "paging", "e2e", "wan"];
+const SECTIONS: [&str; 6] = ["startup", "plan", "paging", "e2e", "wan", "coverage"];
 
 struct Args {
     /// `cargo bench` passes `--bench`; `cargo test --benches` (or `--all-targets`) does not,
@@ -259,6 +264,23 @@ fn run(args: &Args) -> Result<String, String> {
         let provider_dir = provider.parent().ok_or("provider path")?;
         let tf = terraform::Terraform::new(&terraform, provider_dir, &dir)?;
         wan::run(&mut report, &tf, &emulator, plan.wan_runs)?;
+    }
+
+    if only("coverage") {
+        eprintln!("== 7. rotation coverage");
+        let terraform = existing("Terraform", terraform.clone())?;
+        let dir = work.path().join("coverage");
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let (account, runs) = plan.coverage;
+        coverage::run(
+            &mut report,
+            &terraform,
+            &provider,
+            &emulator_bin,
+            account,
+            runs,
+            &dir,
+        )?;
     }
 
     let mode = if args.quick {

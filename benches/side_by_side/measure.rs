@@ -175,13 +175,28 @@ impl Emulator {
 
     /// An emulator of `tasks` generated tasks with more flags (faults, the wire, the span).
     pub fn start_with(bin: &Path, tasks: usize, extra: &[&str]) -> Result<Emulator, String> {
+        Emulator::spawn(bin, tasks, extra, Stdio::null())
+    }
+
+    /// [`Emulator::start_with`], its log (one line per request) written to `log`.
+    pub fn start_logged(
+        bin: &Path,
+        tasks: usize,
+        extra: &[&str],
+        log: &Path,
+    ) -> Result<Emulator, String> {
+        let file = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+        Emulator::spawn(bin, tasks, extra, file.into())
+    }
+
+    fn spawn(bin: &Path, tasks: usize, extra: &[&str], log: Stdio) -> Result<Emulator, String> {
         let mut child = Command::new(bin)
             .args(["--generate", &tasks.to_string(), "--seed", "5"])
             .args(extra)
             .args(["--project-id", PROJECT_ID, "--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .map_err(|e| format!("start {}: {e}", bin.display()))?;
         let line = first_line(child.stdout.take().unwrap(), TIMEOUT);
