@@ -22,6 +22,7 @@ mod emulator_sdk_wire;
 mod emulator_wire;
 mod examples;
 mod field_reliability;
+mod guides;
 mod hardening;
 mod install;
 mod large_accounts;
