@@ -303,8 +303,18 @@ const SNIPPETS: &[(&str, Expect, Expect, Expect)] = &[
         plans(&["The newest rotation of legacy-api-key did not succeed."]),
     ),
     (
-        // The guide's counter-example passes on red data, as the guide says it does.
+        // The check on a top-level data source: the same warning, read at plan time.
         "docs/guides/checking-rotations.md#3",
+        passes(&[]),
+        plans(&[
+            "Warning: Check block assertion failed",
+            "The newest rotation of legacy-api-key did not succeed.",
+        ]),
+        plans(&["The newest rotation of legacy-api-key did not succeed."]),
+    ),
+    (
+        // The guide's counter-example passes on red data, as the guide says it does.
+        "docs/guides/checking-rotations.md#4",
         passes(&[]),
         passes(&[]),
         fails(&["prod-db-password never rotated successfully."]),
@@ -317,7 +327,7 @@ const SNIPPETS: &[(&str, Expect, Expect, Expect)] = &[
         passes(&["by_hand_equals_latest = true"]),
     ),
     (
-        "docs/guides/checking-rotations.md#4",
+        "docs/guides/checking-rotations.md#5",
         passes(&[]),
         // The red set's newest success of prod-db-password is 8 days old.
         plans(&["prod-db-password has not rotated successfully in the last 7 days (last success: 20"]),
@@ -640,4 +650,38 @@ async fn readme_cli_configuration_installs_the_provider() {
         .assert_ok()
         .assert_contains(&["Warning: Provider development overrides are in effect"]);
     assert!(tasks_requests(&emu) > 0, "the plan read the emulator");
+}
+
+/// Proves what the checking guide says about `terraform plan -detailed-exitcode`: with the data
+/// source scoped inside the check block, a plan on green data exits 2 (the read is left for
+/// apply, a change to show); with a top-level data source asserted in the check, it exits 0 on
+/// green data, and still 0, with the check's warning, on red data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_patterns_and_the_detailed_exit_code() {
+    const SCOPED: &str = "docs/guides/checking-rotations.md#2";
+    const TOP_LEVEL: &str = "docs/guides/checking-rotations.md#3";
+    let snippets = doc_snippets();
+    let text = |name: &str| {
+        let snippet = snippets.iter().find(|s| s.name == name).expect(name);
+        assert!(snippet.text.contains("check \""), "{name} is a check");
+        snippet.text.clone()
+    };
+    let (scoped, top_level) = (text(SCOPED), text(TOP_LEVEL));
+    assert!(scoped.contains("check \"legacy_api_key_rotated\" {\n  data \"csms_rotation_tasks\""));
+    assert!(top_level.contains("\ndata \"csms_rotation_tasks\" \"legacy\""));
+    for (set, config, code) in [
+        (DataSet::Green, &scoped, 2),
+        (DataSet::Green, &top_level, 0),
+        (DataSet::Red, &top_level, 0),
+    ] {
+        let emu = emulator_with(tasks(set), Faults::default()).await;
+        let run = Workdir::new(&[("main.tf", config.as_str())])
+            .emulator_env(&emu.base_url(), emu.project_id(), AK, SK)
+            .run(&["plan", "-detailed-exitcode", "-input=false", "-no-color"])
+            .await;
+        assert_eq!(run.code, code, "{set:?}:\n{config}\n{}", run.output());
+        let warned = run.output().contains("Check block assertion failed");
+        assert_eq!(warned, set == DataSet::Red, "{set:?}: {}", run.output());
+        assert!(tasks_requests(&emu) > 0, "the plan read the emulator");
+    }
 }
