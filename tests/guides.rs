@@ -93,7 +93,7 @@ const MESSAGES: &[(&str, On)] = &[
     ("Invalid status", On::Validate("data.bad_status")),
     ("Invalid page_size", On::Validate("data.bad_page_size")),
     ("Invalid secret_name", On::Validate("data.bad_secret_name")),
-    ("Conflicting filters", On::Validate("data.conflicting")),
+    ("Conflicting arguments", On::Validate("data.conflicting")),
     (
         "CSMS API error (HTTP 401)",
         On::Plan("data.wrong_secret_key"),

@@ -18,6 +18,7 @@ mod docs;
 mod emulator;
 mod emulator_credentials;
 mod emulator_sdk;
+mod emulator_sdk_secrets;
 mod emulator_sdk_wire;
 mod emulator_wire;
 mod examples;

@@ -21,6 +21,10 @@
 //!   caps, warnings) and [`Client::list`] drives it, handing items to a [`Sink`].
 //! - [`task`], [`tasks`]: the API's task type, and the task listing on the engine
 //!   ([`TaskQuery`], the `since` window and the newest task per secret in [`Tasks`]).
+//! - [`secret`], [`secrets`]: the API's secret type (its times and rotation period), and the
+//!   secret listing on the engine.
+//! - [`rotation`]: whether a secret rotates on schedule: the per-secret fold of its tasks, the
+//!   due time and the verdict; pure.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), csms_provider::csms::Error> {
@@ -44,6 +48,9 @@ mod health;
 mod iam;
 pub mod pager;
 pub mod retry;
+pub mod rotation;
+pub mod secret;
+pub mod secrets;
 pub mod signer;
 pub mod task;
 pub mod tasks;
@@ -55,6 +62,8 @@ pub use credentials::{CredentialError, CredentialProvider, Credentials};
 pub use error::{Error, ItemKind, ServiceError};
 pub use pager::{Endpoint, Listing, ListingWarning, Page, PageSize, Pager, Sink};
 pub use retry::RetryPolicy;
+pub use secret::{Secret, SecretPage};
+pub use secrets::SecretQuery;
 pub use signer::Signer;
 pub use task::{SecretTask, TaskPage};
 pub use tasks::{TaskQuery, TaskSink, Tasks};

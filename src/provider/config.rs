@@ -15,7 +15,8 @@ use crate::csms::signer::SigningAlgorithm;
 use crate::csms::{project_id_problem, ClientConfig};
 use crate::plugin::diag::has_error;
 use crate::plugin::{
-    Attr, AttrType, Attribute, BlockNesting, Diagnostic, PathStep, Schema, Type, Usage, Value,
+    Attr, AttrType, Attribute, BlockNesting, Diagnostic, Input, InputError, PathStep, Schema, Type,
+    Usage, Value,
 };
 
 /// One provider argument.
@@ -241,12 +242,14 @@ impl Settings {
         diags: &mut Vec<Diagnostic>,
     ) -> Settings {
         let mut settings = Settings::default();
+        let schema = schema();
+        let input = Input::new(&schema, config);
         for argument in ARGUMENTS {
             match argument.check {
                 Check::Block(arguments) => {
-                    settings.read_block(config, argument.name, arguments, env, diags)
+                    settings.read_block(&input, argument.name, arguments, env, diags)
                 }
-                _ => settings.read_into(config, argument, env, diags, |why| {
+                _ => settings.read_into(&input, argument, env, diags, |why| {
                     invalid(argument.name, why)
                 }),
             }
@@ -258,19 +261,24 @@ impl Settings {
     /// An unknown block skips them all.
     fn read_block(
         &mut self,
-        config: &Value,
+        input: &Input<'_>,
         name: &'static str,
         arguments: &'static [Argument],
         env: &dyn Fn(&str) -> Option<String>,
         diags: &mut Vec<Diagnostic>,
     ) {
-        let block = match config.get(name) {
-            Value::Unknown => return,
-            Value::List(items) => items.first().cloned(),
-            _ => None,
+        let block = match input.objects(name) {
+            Ok(Attr::Unknown) => return,
+            Ok(Attr::Set(items)) => items.into_iter().next(),
+            Ok(Attr::Null) => None,
+            Err(e) => {
+                diags.push(e.diagnostic());
+                return;
+            }
         };
         let present = block.is_some();
-        let block = block.unwrap_or(Value::Null);
+        let attributes: Vec<Attribute> = arguments.iter().map(Argument::attribute).collect();
+        let block = block.unwrap_or_else(|| Input::of(&attributes, &Value::Null));
         for argument in arguments {
             self.read_into(&block, argument, env, diags, |why| {
                 let mut path = vec![PathStep::Attribute(name.to_string())];
@@ -290,7 +298,7 @@ impl Settings {
 
     fn read_into(
         &mut self,
-        config: &Value,
+        config: &Input<'_>,
         argument: &Argument,
         env: &dyn Fn(&str) -> Option<String>,
         diags: &mut Vec<Diagnostic>,
@@ -349,23 +357,26 @@ impl Settings {
 
 /// One argument, checked: `Ok(None)` when unset or unknown.
 fn read_one(
-    config: &Value,
+    config: &Input<'_>,
     argument: &Argument,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<(Setting, Origin)>, String> {
     let name = argument.name;
     let from_block = match argument.check.ty() {
         Type::Bool => config
-            .bool_attr(name)
+            .bool(name)
             .map(|a| try_map(a, |b| Ok(Setting::Flag(b)))),
         Type::Number => config
-            .number_attr(name)
+            .number(name)
             .map(|a| try_map(a, |n| check_count(argument, n).map(Setting::Count))),
         _ => config
-            .string_attr(name)
+            .string(name)
             .map(|a| try_map(a, |s| check_string(argument, s))),
     }
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| match e {
+        InputError::Value { expected, .. } => format!("{name} must be {expected}."),
+        schema => schema.to_string(),
+    })?;
     match from_block? {
         Attr::Set(value) => Ok(Some((value, Origin::Block))),
         Attr::Unknown => Ok(None),
