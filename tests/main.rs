@@ -28,6 +28,7 @@ mod hardening;
 mod install;
 mod large_accounts;
 mod protocol;
+mod regions;
 mod release;
 mod signing_oracle;
 mod terraform;
