@@ -113,6 +113,8 @@ const MESSAGES: &[(&str, On)] = &[
         "Invalid project_id",
         On::Validate("provider.dot_dot_project"),
     ),
+    ("Unknown region", On::Validate("provider.typo_region")),
+    ("Unknown host", On::Plan("data.no_such_host")),
     ("Cannot reach the CSMS API", On::Plan("data.refused")),
     (
         "CSMS API answered with a redirect",
@@ -188,6 +190,15 @@ data "csms_rotation_tasks" "conflicting" {
 
 data "csms_rotation_tasks" "on_dot_dot_project" {
   provider = csms.dot_dot_project
+}
+
+provider "csms" {
+  alias  = "typo_region"
+  region = "cn-nrth-4"
+}
+
+data "csms_rotation_tasks" "on_typo_region" {
+  provider = csms.typo_region
 }
 "#;
 
@@ -355,6 +366,8 @@ fn plan_config(s: &Servers) -> String {
             "iam_html",
             format!("region = \"cn-north-4\"\n  iam_endpoint = \"{}\"", s.url("iam_html")),
         ),
+        // A label over 63 letters: a name that cannot exist, refused before any DNS query.
+        ("no_such_host", format!("region = \"xx-{}\"", "a".repeat(61))),
         ("refused", format!("endpoint = \"http://127.0.0.1:1\"\n  project_id = \"{project}\"\n  max_retries = 0")),
         ("redirect", format!("endpoint = \"{}\"\n  project_id = \"{project}\"", s.url("redirect"))),
         ("huge_headers", format!("endpoint = \"{}\"\n  project_id = \"{project}\"", s.url("huge_headers"))),

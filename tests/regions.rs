@@ -12,7 +12,7 @@ use csms_provider::csms::{regions, ClientConfig};
 
 /// Proves the table is the SDK's: every region the official CSMS SDK knows, each with the
 /// endpoint the provider derives from it, plus the Europe regions the IAM SDK lists under
-/// `myhuaweicloud.eu` (whose CSMS lives there too); nothing else.
+/// `myhuaweicloud.eu` (whose CSMS lives there too); nothing else. The docs list them all.
 #[tokio::test]
 async fn known_regions_are_the_official_sdks() {
     let sdk = common::sdk::run_script(
@@ -38,6 +38,16 @@ print(json.dumps({
     let expected: BTreeSet<String> = csms.keys().cloned().chain(europe).collect();
     let known: BTreeSet<String> = regions::KNOWN.iter().map(|r| r.to_string()).collect();
     assert_eq!(known, expected, "the table against the SDKs");
+    let docs = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/index.md"),
+    )
+    .expect("docs/index.md");
+    for region in regions::KNOWN {
+        assert!(
+            docs.contains(&format!("`{region}`")),
+            "docs/index.md lacks {region}"
+        );
+    }
     for (name, endpoint) in csms {
         let derived = ClientConfig {
             region: Some(name.clone()),
