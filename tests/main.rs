@@ -30,6 +30,8 @@ mod large_accounts;
 mod protocol;
 mod regions;
 mod release;
+mod secret_rotations;
+mod secrets;
 mod signing_oracle;
 mod terraform;
 mod time_bounds;

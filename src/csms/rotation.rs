@@ -14,6 +14,7 @@ use std::fmt;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
+use super::pager::Sink;
 use super::secret::{self, Secret};
 use super::task::SecretTask;
 use super::tasks::newer;
@@ -95,13 +96,30 @@ pub struct Histories {
 
 impl Histories {
     /// Folds `task` into its secret's history; a task without `secret_name` belongs to none and
-    /// is left out (`false`).
+    /// is left out. True when the task opened a secret's history: what memory grows with.
     pub fn add(&mut self, task: SecretTask) -> bool {
-        let Some(name) = task.secret_name.clone() else {
+        let Some(name) = &task.secret_name else {
             return false;
         };
-        self.by_secret.entry(name).or_default().add(task);
-        true
+        match self.by_secret.get_mut(name) {
+            Some(history) => {
+                history.add(task);
+                false
+            }
+            None => {
+                let name = name.clone();
+                self.by_secret.entry(name).or_default().add(task);
+                true
+            }
+        }
+    }
+}
+
+/// A task listing folds into the histories as it streams: a task counts as kept (against the
+/// listing's cap) only when it opens a secret's history.
+impl Sink<SecretTask> for Histories {
+    fn take(&mut self, task: SecretTask) -> bool {
+        self.add(task)
     }
 }
 
@@ -371,13 +389,14 @@ mod tests {
         assert_eq!(h.latest.unwrap().task_id, "c");
         assert_eq!(h.last_success.unwrap().task_id, "b");
         let mut all = Histories::default();
-        assert!(all.add(task("x", "SUCCESS", NOW)));
+        assert!(all.add(task("x", "SUCCESS", NOW - Duration::days(1))));
+        assert!(!all.add(task("y", "SUCCESS", NOW)), "the same secret again");
         assert!(!all.add(SecretTask {
             task_id: "orphan".into(),
             ..SecretTask::default()
         }));
         assert_eq!(all.by_secret.len(), 1);
-        assert_eq!(all.by_secret["db"].latest.as_ref().unwrap().task_id, "x");
+        assert_eq!(all.by_secret["db"].latest.as_ref().unwrap().task_id, "y");
     }
 
     #[test]

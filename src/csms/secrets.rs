@@ -115,13 +115,15 @@ mod tests {
             .unwrap()
             .contains(&("limit".to_string(), "1000".to_string())));
         pager.accept(page(&["a", "b"], Some("b"))).unwrap();
-        // Two secrets of 1000 asked, but a next marker: the listing goes on.
-        assert!(pager
-            .next_query()
-            .unwrap()
-            .contains(&("marker".to_string(), "b".to_string())));
+        assert!(
+            pager
+                .next_query()
+                .unwrap()
+                .contains(&("marker".to_string(), "b".to_string())),
+            "two secrets of 1000 asked, but a next marker"
+        );
         pager.accept(page(&["b", "c"], Some(""))).unwrap();
-        assert_eq!(pager.next_query(), None);
+        assert!(pager.next_query().is_none(), "an empty marker ends it");
         let listing = pager.finish(2);
         let names: Vec<&str> = listing.items.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["a", "b", "c"]);

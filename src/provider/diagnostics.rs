@@ -467,6 +467,51 @@ mod tests {
         );
     }
 
+    /// Listing errors and warnings are worded from the item kind: a second endpoint needs no
+    /// edit here.
+    #[test]
+    fn listing_diagnostics_name_the_item_kind() {
+        const SECRETS: ItemKind = ItemKind {
+            singular: "secret",
+            plural: "secrets",
+            id_field: "name",
+            title: "secrets",
+            filters: "",
+            keep_fewer: "",
+        };
+        let too_many = from_error(&Error::TooManyItems {
+            kind: &SECRETS,
+            cap: 5,
+            kept: true,
+        });
+        assert_eq!(too_many.summary, "Too many secrets");
+        assert_eq!(
+            too_many.detail,
+            "The listing would keep more than 5 secrets; stopped reading. No partial list is returned."
+        );
+        let slow = from_error(&Error::DeadlineExceeded {
+            deadline: std::time::Duration::from_secs(5),
+            pages: 2,
+            requests: 3,
+            listing: Some(&SECRETS),
+        });
+        assert_eq!(slow.summary, "Reading secrets timed out");
+        assert!(slow.detail.ends_with("(default 5m)."), "{}", slow.detail);
+        let repeated = from_warning(&ListingWarning::DuplicatesDropped {
+            kind: &SECRETS,
+            count: 1,
+        });
+        assert_eq!(repeated.summary, "Duplicate secrets dropped");
+        assert!(
+            repeated.detail.contains("same name on several pages")
+                && repeated
+                    .detail
+                    .contains("Each secret appears once in `secrets`"),
+            "{}",
+            repeated.detail
+        );
+    }
+
     #[test]
     fn paging_fault_says_no_partial_list() {
         let d = from_error(&Error::Paging("the marker did not advance".into()));

@@ -93,7 +93,8 @@ fn check_task_id(id: &str) -> Result<(), String> {
     }
 }
 
-fn task_attributes() -> Vec<Attribute> {
+/// The task object, shared by every data source that shows a task.
+pub fn task_attributes() -> Vec<Attribute> {
     let field = |name, ty, description| {
         Attribute::new(name, AttrType::Plain(ty), Usage::Computed, description)
     };
@@ -331,7 +332,7 @@ pub fn state(
 }
 
 /// One task object of [`task_attributes`].
-fn write_task(o: &mut ObjectWriter<'_, '_>, t: &SecretTask) {
+pub fn write_task(o: &mut ObjectWriter<'_, '_>, t: &SecretTask) {
     o.string("task_id", Some(&t.task_id));
     o.string("secret_name", t.secret_name.as_deref());
     o.string("rotation_func_urn", t.rotation_func_urn.as_deref());
