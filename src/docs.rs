@@ -405,8 +405,9 @@ fn data_source_page(name: &str, schema: &Schema, root: &Path) -> Result<String, 
     if let Some(example) = terraform_file(&dir.join("freshness.tf"))? {
         out.push_str(&format!(
             "## Large Accounts: a Window and a Freshness Check\n\n\
-             `since` keeps only recent tasks in `tasks` while `latest` still covers every secret, so\n\
-             the plan stays small and a secret that stopped rotating still shows up.\n\n\
+             `since` keeps only recent tasks in `tasks` while `latest` and `latest_success` still cover\n\
+             every secret, so the plan stays small and a secret that stopped rotating, or whose rotation\n\
+             fails every day, still shows up.\n\n\
              {example}\n\n"
         ));
     }

@@ -46,6 +46,8 @@ const OLD_ERROR: &str = "The rotation function was throttled by FunctionGraph; r
 /// The errors of the red set's newest tasks, which the examples' messages must carry through.
 const PROD_DB_ERROR: &str =
     "The rotation function returned an error: connection to the database timed out.";
+const FLAKY_ERROR: &str =
+    "The rotation function returned an error: the key service is unavailable.";
 const LEGACY_ERROR: &str =
     "Rotation failed: the new credentials were rejected by the target service.";
 
@@ -96,7 +98,20 @@ fn tasks(set: DataSet) -> Vec<SecretTask> {
                 2,
             ),
             task("red-4", "payments-api-key", None, 3),
-        ],
+        ]
+        .into_iter()
+        // A secret whose rotation fails every day: its newest task is a day old, its newest
+        // success 61 days. (legacy-api-key above never succeeded at all.)
+        .chain((1..=60).map(|day| {
+            task(
+                &format!("flaky-{day}"),
+                "flaky-api-key",
+                Some(("FSS.0500", FLAKY_ERROR)),
+                day,
+            )
+        }))
+        .chain([task("flaky-success", "flaky-api-key", None, 61)])
+        .collect(),
         DataSet::NoTasks => vec![task("none-1", "payments-api-key", None, 3)],
     };
     let file = tempfile::NamedTempFile::new().expect("temp file");
@@ -411,9 +426,17 @@ fn cases() -> Vec<Case> {
         data_source_case(
             "csms_rotation_tasks",
             "freshness.tf",
-            // Every newest rotation is within 30 days; the failures of the window are listed.
+            // Every newest success is within 30 days; the failures of the window are listed.
             passes(&["failed_in_the_last_30_days = [", "\"green-2\""]),
-            plans(&["\"red-1\"", "\"red-3\""]),
+            // A secret failing daily (its newest task a day old) and one that never succeeded.
+            plans(&[
+                "Warning: Check block assertion failed",
+                "No successful rotation in the last 30 days: flaky-api-key (last success: 20",
+                "legacy-api-key (last success: never).",
+                "\"red-1\"",
+                "\"red-3\"",
+                "\"flaky-1\"",
+            ]),
             passes(&["failed_in_the_last_30_days = []"]),
         ),
         data_source_case(
@@ -422,7 +445,7 @@ fn cases() -> Vec<Case> {
             passes(&[]),
             plans(&[
                 "Warning: Check block assertion failed",
-                "The newest rotation failed for: legacy-api-key, prod-db-password.",
+                "The newest rotation failed for: flaky-api-key, legacy-api-key, prod-db-password.",
             ]),
             // Only secrets with tasks are in `latest`: an all-secrets check cannot miss one.
             passes(&[]),
