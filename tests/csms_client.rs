@@ -47,9 +47,11 @@ fn config(server: &ScriptedServer) -> ClientConfig {
 }
 
 fn client_with(cfg: ClientConfig, max_retries: u32) -> Client {
-    Client::new(cfg)
-        .unwrap()
-        .with_retry_policy(fast_policy(max_retries))
+    Client::new(ClientConfig {
+        retry: fast_policy(max_retries),
+        ..cfg
+    })
+    .unwrap()
 }
 
 fn client(server: &ScriptedServer) -> Client {
@@ -339,6 +341,7 @@ async fn limit_1000_rejected_with_400_falls_back_to_50_with_a_warning() {
         refused,
         used,
         error,
+        ..
     } = &l.warnings[0]
     else {
         panic!("{:?}", l.warnings)

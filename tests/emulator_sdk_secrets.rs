@@ -2,6 +2,7 @@
 //! the emulator's secrets with `ListSecretsRequest`, signing every request itself and parsing
 //! every page into its own models, against a service that answers fewer secrets than asked.
 
+use crate::emulator_sdk::PRELUDE;
 use common::sdk::run_script;
 use csms_provider::emulator::{data, Config, DataSpec, Emulator, Secret};
 use serde_json::Value;
@@ -11,24 +12,13 @@ use crate::common;
 const AK: &str = "AKSDKSECRETS00000001";
 const SK: &str = "SKsdkSecretsSecretKey0123456789abcdefghi";
 
-/// A marker loop as an SDK user writes it (stop on an empty `next_marker`), a limit the service
-/// refuses, a marker naming no secret, and a client with a wrong secret key.
-const SCRIPT: &str = r#"import json, sys
-from huaweicloudsdkcore.auth.credentials import BasicCredentials
-from huaweicloudsdkcore.http.http_config import HttpConfig
-from huaweicloudsdkcore.exceptions import exceptions
-from huaweicloudsdkcsms.v1 import CsmsClient, ListSecretsRequest
+/// After [`PRELUDE`]: a marker loop as an SDK user writes it (stop on an empty `next_marker`),
+/// a limit the service refuses, a marker naming no secret, and a client with a wrong secret key.
+const SCRIPT: &str = r#"
+from huaweicloudsdkcsms.v1 import ListSecretsRequest
 
 endpoint, ak, sk, project = sys.argv[1:5]
-
-def client(secret_key):
-    config = HttpConfig.get_default_config()
-    config.timeout = (5, 20)
-    return (CsmsClient.new_builder().with_http_config(config)
-            .with_credentials(BasicCredentials(ak, secret_key, project))
-            .with_endpoint(endpoint).build())
-
-c = client(sk)
+c = csms(endpoint, BasicCredentials(ak, sk, project))
 secrets, counts, markers, marker = [], [], [], None
 for _ in range(100):
     req = ListSecretsRequest(limit="50") if marker is None else ListSecretsRequest(limit="50", marker=marker)
@@ -40,17 +30,10 @@ for _ in range(100):
         break
     marker = resp.page_info.next_marker
 out = {"secrets": secrets, "counts": counts, "markers": markers}
-
-def error(call):
-    try:
-        call()
-        return {"exception": None}
-    except exceptions.ClientRequestException as e:
-        return {"status": e.status_code, "error_code": e.error_code, "error_msg": e.error_msg}
-
 out["bad_limit"] = error(lambda: c.list_secrets(ListSecretsRequest(limit="0")))
 out["bad_marker"] = error(lambda: c.list_secrets(ListSecretsRequest(marker="no-such-secret")))
-out["wrong_sk"] = error(lambda: client(sk + "x").list_secrets(ListSecretsRequest()))
+wrong = csms(endpoint, BasicCredentials(ak, sk + "x", project))
+out["wrong_sk"] = error(lambda: wrong.list_secrets(ListSecretsRequest()))
 print(json.dumps(out))
 "#;
 
@@ -69,7 +52,8 @@ async fn official_sdk_pages_through_secrets_with_signatures_checked() {
     })
     .await
     .unwrap();
-    let out = run_script(SCRIPT, &[&emu.base_url(), AK, SK, emu.project_id()]).await;
+    let script = format!("{PRELUDE}{SCRIPT}");
+    let out = run_script(&script, &[&emu.base_url(), AK, SK, emu.project_id()]).await;
 
     let read: Vec<Secret> = serde_json::from_value(out["secrets"].clone()).unwrap();
     assert_eq!(

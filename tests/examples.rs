@@ -398,6 +398,26 @@ const SNIPPETS: &[(&str, Expect, Expect, Expect)] = &[
         plans(&["prod-db-password has not rotated successfully in the last 7 days (last success: 20"]),
         plans(&["prod-db-password has not rotated successfully in the last 7 days (last success: never)."]),
     ),
+    (
+        "docs/guides/rotation-coverage.md#1",
+        passes(&[]),
+        fails(&["Failed or overdue rotations: ldap-bind-password, legacy-api-key, prod-db-password."]),
+        // Never rotated and 40 days old on a 30-day period: overdue, though no task exists.
+        fails(&["Failed or overdue rotations: prod-db-password."]),
+    ),
+    (
+        "docs/guides/rotation-coverage.md#2",
+        passes(&["next_rotation_due = {"]),
+        plans(&[
+            "Warning: Check block assertion failed",
+            "prod-db-password: The newest rotation (task red-1",
+            PROD_DB_ERROR,
+        ]),
+        plans(&[
+            "Warning: Check block assertion failed",
+            "prod-db-password: Rotation was due at",
+        ]),
+    ),
 ];
 
 fn cases() -> Vec<Case> {

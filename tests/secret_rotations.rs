@@ -255,3 +255,58 @@ async fn an_incomplete_secret_listing_fails_the_read() {
     run.assert_error(&["the marker did not advance", "secrets"]);
     assert!(secrets_requests(&emu) >= 2, "it paged before it stopped");
 }
+
+/// Service text is inert: a secret whose `rotation_period` carries a terminal escape and whose
+/// failed task's message forges a line reaches Terraform cleaned, with the warning that says so;
+/// the unreadable period gives that secret UNKNOWN with its reason, never a failed read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_service_text_is_inert() {
+    let now_ms = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    let rotating = |name: &str, period: &str| csms_provider::emulator::Secret {
+        name: name.into(),
+        state: Some("ENABLED".into()),
+        auto_rotation: Some(true),
+        rotation_period: Some(period.into()),
+        create_time: Some(now_ms - 86_400_000),
+        ..Default::default()
+    };
+    let failed = csms_provider::emulator::SecretTask {
+        task_id: "t-1".into(),
+        secret_name: Some("db".into()),
+        task_status: Some("FAILED".into()),
+        task_time: Some(now_ms - 3_600_000),
+        task_error_code: Some("FSS.0500".into()),
+        task_error_msg: Some("timed out\r\nError: all secrets healthy".into()),
+        ..Default::default()
+    };
+    let emu = emulator_with_secrets(Config {
+        secrets: vec![rotating("db", "7d"), rotating("odd", "30d\u{1b}[2J")],
+        tasks: vec![failed],
+        ..Config::default()
+    })
+    .await;
+    let dir = workdir(
+        &emu,
+        &format!("data \"csms_secret_rotations\" \"q\" {{}}\n{OUTPUTS}"),
+    );
+    let run = dir.run(&["plan", "-input=false", "-no-color"]).await;
+    run.assert_ok().assert_contains(&[
+        "Warning: Unprintable characters replaced in secret data",
+        "Warning: Unprintable characters replaced in task data",
+    ]);
+    assert!(!run.output().contains('\u{1b}'), "{}", run.output());
+    let outputs = dir.apply_outputs().await;
+    assert_eq!(
+        verdicts(&outputs),
+        map(&[("db", "FAILED"), ("odd", "UNKNOWN")])
+    );
+    let reasons = &outputs["unhealthy"];
+    let db = reasons["db"].as_str().unwrap();
+    assert!(
+        db.contains("timed out\u{fffd} Error: all secrets healthy"),
+        "{db}"
+    );
+    assert!(!db.contains('\n') && !db.contains('\r'), "one line: {db:?}");
+    let odd = reasons["odd"].as_str().unwrap();
+    assert!(odd.contains("30d\u{fffd}[2J"), "{odd}");
+}

@@ -146,6 +146,9 @@ pub struct ItemKind {
     /// What else keeps fewer items, ahead of `filters` in that advice (empty when nothing does):
     /// ``"`since` keeps only recent tasks (while `latest` still covers every secret)"``.
     pub keep_fewer: &'static str,
+    /// The attribute that sets the page size, for the advice when the service refuses the
+    /// default one: ``"`page_size`"``; empty when none does.
+    pub page_size: &'static str,
 }
 
 /// Why a TLS handshake failed, as far as the user can act on it.

@@ -14,6 +14,7 @@ pub const SECRETS: ItemKind = ItemKind {
     title: "secrets",
     filters: "",
     keep_fewer: "",
+    page_size: "",
 };
 
 /// Page size asked for: the tasks' documented maximum, as ListSecrets documents none; a service

@@ -11,9 +11,60 @@ use hyper::{Response, StatusCode};
 
 use super::error::ApiError;
 use super::http::{cut_response, error_response, html_error, json_response, ResBody};
-use super::paging::Listing;
+use super::paging::{ListOptions, Listing};
 use super::state::Shared;
 use super::wire;
+
+/// What the faults need of a listing endpoint's page.
+pub(crate) trait FaultyPage {
+    /// The page's `next_marker`, which the marker faults bend.
+    fn next_marker(&mut self) -> &mut Option<String>;
+    /// The page's `total`, which `total_delta` bends; `None` for an endpoint without one.
+    fn total(&mut self) -> Option<&mut i64>;
+    /// The page as the service writes it.
+    fn body(&self) -> Vec<u8>;
+}
+
+/// Serves one listing request: counts it on `counter`, lets the faults answer first where they
+/// hit, asks `list` for the page under the configured [`ListOptions`], then bends and sends it.
+pub(crate) async fn serve<P: FaultyPage>(
+    shared: &Shared,
+    reset: &AtomicBool,
+    counter: &AtomicU64,
+    request_id: &str,
+    list: impl FnOnce(ListOptions) -> Result<Listing<P>, ApiError>,
+) -> Response<ResBody> {
+    let draw = match before(shared, counter, request_id).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let opts = ListOptions {
+        max_limit: shared.config.max_limit,
+        last_page_marker: shared.config.last_page_marker,
+    };
+    let Listing {
+        mut page,
+        marker,
+        first_page_end,
+        is_last,
+    } = match list(opts) {
+        Ok(l) => l,
+        Err(e) => return error_response(&e, request_id),
+    };
+    let cursor = Listing {
+        page: (),
+        marker,
+        first_page_end,
+        is_last,
+    };
+    let faults = &shared.config.faults;
+    let next = page.next_marker().take();
+    *page.next_marker() = steer(faults, &cursor, next);
+    if let Some(total) = page.total() {
+        *total = (*total + faults.total_delta).max(0);
+    }
+    draw.answer(reset, || page.body()).await
+}
 
 /// Faults injected into the listing responses, ListSecretTask and ListSecrets alike (never into
 /// the IAM lookup or into error responses the request earns on its own: a bad signature or bad
@@ -61,7 +112,7 @@ pub struct Faults {
 }
 
 /// One listing request's draw of the faults: which number it is.
-pub(crate) struct Draw<'a> {
+struct Draw<'a> {
     shared: &'a Shared,
     n: u64,
 }
@@ -74,7 +125,7 @@ impl Draw<'_> {
 
 /// Counts the request on `counter`, waits the latency, and answers it at once when throttling
 /// or `fail_every` hits it.
-pub(crate) async fn before<'a>(
+async fn before<'a>(
     shared: &'a Shared,
     counter: &AtomicU64,
     request_id: &str,
@@ -109,11 +160,7 @@ pub(crate) async fn before<'a>(
 }
 
 /// The page's `next_marker` as the marker faults bend it.
-pub(crate) fn steer<P>(
-    faults: &Faults,
-    listing: &Listing<P>,
-    next_marker: Option<String>,
-) -> Option<String> {
+fn steer(faults: &Faults, listing: &Listing<()>, next_marker: Option<String>) -> Option<String> {
     if faults.sticky_marker {
         if let Some(m) = &listing.marker {
             return Some(m.clone());
@@ -130,7 +177,7 @@ pub(crate) fn steer<P>(
 impl Draw<'_> {
     /// 200 with the page `body` encodes, unless the gzip bomb or a cut, reset or empty fault takes
     /// its place (the bomb's answer never encodes the page it does not send).
-    pub(crate) async fn answer(
+    async fn answer(
         &self,
         reset: &AtomicBool,
         body: impl FnOnce() -> Vec<u8>,

@@ -103,3 +103,23 @@ pub(crate) fn window<'a, T>(
         },
     })
 }
+
+/// What the listing endpoints' tests share.
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::ListOptions;
+
+    /// The documented maximum, no marker on the last page.
+    pub(crate) const OPTS: ListOptions = ListOptions {
+        max_limit: 1000,
+        last_page_marker: false,
+    };
+
+    /// A query as the server parses it.
+    pub(crate) fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+}

@@ -1,7 +1,7 @@
 //! ListSecrets (`GET /v1/{project_id}/secrets`): the query semantics, independent of HTTP
 //! ([`list`], [`page_body`]), and the endpoint that serves them with the faults.
 //!
-//! - `limit`, `marker` and `next_marker` as in [`paging`](super::paging), markers being secret
+//! - `limit`, `marker` and `next_marker` as in [`super::paging`], markers being secret
 //!   names; the answer is `{"secrets": [...], "page_info": {"next_marker", "previous_marker",
 //!   "current_count"}}` and has no `total`.
 //! - A page may hold fewer secrets than `limit` asked for although more follow, as the service
@@ -13,8 +13,8 @@ use std::sync::atomic::AtomicBool;
 use hyper::Response;
 
 use super::error::ApiError;
-use super::faults;
-use super::http::{error_response, param, ResBody};
+use super::faults::{self, FaultyPage};
+use super::http::{param, ResBody};
 use super::paging::{self, ListOptions, Listing};
 use super::state::Shared;
 use crate::csms::secret::{PageInfo, Secret, SecretPage};
@@ -27,28 +27,28 @@ pub(crate) async fn serve(
     query: &[(String, String)],
     request_id: &str,
 ) -> Response<ResBody> {
-    let draw = match faults::before(shared, &shared.secret_requests, request_id).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
-    let opts = ListOptions {
-        max_limit: shared.config.max_limit,
-        last_page_marker: shared.config.last_page_marker,
-    };
-    let mut listing = match list(data, query, opts, shared.config.secrets_per_page) {
-        Ok(l) => l,
-        Err(e) => return error_response(&e, request_id),
-    };
-    let next = listing
-        .page
-        .page_info
-        .as_mut()
-        .and_then(|i| i.next_marker.take());
-    let next = faults::steer(&shared.config.faults, &listing, next);
-    if let Some(info) = &mut listing.page.page_info {
-        info.next_marker = next;
+    let (counter, per_page) = (&shared.secret_requests, shared.config.secrets_per_page);
+    faults::serve(shared, reset, counter, request_id, |opts| {
+        list(data, query, opts, per_page)
+    })
+    .await
+}
+
+impl FaultyPage for SecretPage {
+    fn next_marker(&mut self) -> &mut Option<String> {
+        &mut self
+            .page_info
+            .get_or_insert_with(PageInfo::default)
+            .next_marker
     }
-    draw.answer(reset, || page_body(&listing.page)).await
+
+    fn total(&mut self) -> Option<&mut i64> {
+        None
+    }
+
+    fn body(&self) -> Vec<u8> {
+        page_body(self)
+    }
 }
 
 /// Answers one ListSecrets query over `secrets` (stored order), at most `per_page` secrets per
@@ -176,11 +176,7 @@ pub fn page_body(page: &SecretPage) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const OPTS: ListOptions = ListOptions {
-        max_limit: 1000,
-        last_page_marker: false,
-    };
+    use crate::emulator::paging::tests::{q, OPTS};
 
     /// s1..s7 in stored order; s2 and s5 subscribe to `e`.
     fn data() -> Vec<Secret> {
@@ -190,13 +186,6 @@ mod tests {
                 event_subscriptions: (i % 3 == 2).then(|| vec!["e".to_string()]),
                 ..Secret::default()
             })
-            .collect()
-    }
-
-    fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
     }
 

@@ -4,7 +4,7 @@
 //! - Filters: `secret_name` (exact), `status` (`SUCCESS` or `FAILED`, anything else is 400),
 //!   `task_id` (exact; may not be combined with `secret_name` or `status`: 400). An unknown
 //!   `task_id` or secret name is not an error, it matches nothing.
-//! - `limit`, `marker` and `next_marker` as in [`paging`](super::paging), markers being task ids.
+//! - `limit`, `marker` and `next_marker` as in [`super::paging`], markers being task ids.
 //! - `total`: the number of tasks matching the filters, whatever the marker and limit.
 //! - Empty parameter values (`secret_name=`) count as absent; unknown parameters are ignored.
 
@@ -13,8 +13,8 @@ use std::sync::atomic::AtomicBool;
 use hyper::Response;
 
 use super::error::ApiError;
-use super::faults;
-use super::http::{error_response, param, ResBody};
+use super::faults::{self, FaultyPage};
+use super::http::{param, ResBody};
 use super::paging::{self};
 pub use super::paging::{ListOptions, Listing, DEFAULT_LIMIT};
 use super::state::Shared;
@@ -29,25 +29,25 @@ pub(crate) async fn serve(
     query: &[(String, String)],
     request_id: &str,
 ) -> Response<ResBody> {
-    let draw = match faults::before(shared, &shared.task_requests, request_id).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
-    let opts = ListOptions {
-        max_limit: shared.config.max_limit,
-        last_page_marker: shared.config.last_page_marker,
-    };
-    let mut listing = match list(data, query, opts) {
-        Ok(l) => l,
-        Err(e) => return error_response(&e, request_id),
-    };
-    let faults = &shared.config.faults;
-    let next = listing.page.next_marker.take();
-    listing.page.next_marker = faults::steer(faults, &listing, next);
-    if let Some(total) = &mut listing.page.total {
-        *total = (*total + faults.total_delta).max(0);
+    let counter = &shared.task_requests;
+    faults::serve(shared, reset, counter, request_id, |opts| {
+        list(data, query, opts)
+    })
+    .await
+}
+
+impl FaultyPage for TaskPage {
+    fn next_marker(&mut self) -> &mut Option<String> {
+        &mut self.next_marker
     }
-    draw.answer(reset, || page_body(&listing.page)).await
+
+    fn total(&mut self) -> Option<&mut i64> {
+        self.total.as_mut()
+    }
+
+    fn body(&self) -> Vec<u8> {
+        page_body(self)
+    }
 }
 
 /// The page as the service writes it: `{total, tasks, next_marker}`. The emulator spells the
@@ -170,11 +170,7 @@ pub fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const OPTS: ListOptions = ListOptions {
-        max_limit: 1000,
-        last_page_marker: false,
-    };
+    use crate::emulator::paging::tests::{q, OPTS};
 
     fn task(id: &str, name: &str, status: &str) -> SecretTask {
         SecretTask {
@@ -195,13 +191,6 @@ mod tests {
                     if i % 3 == 0 { "FAILED" } else { "SUCCESS" },
                 )
             })
-            .collect()
-    }
-
-    fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
     }
 

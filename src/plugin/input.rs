@@ -116,11 +116,6 @@ impl<'a> Input<'a> {
         }
     }
 
-    /// Where this object sits in the configuration.
-    pub fn path(&self) -> &[PathStep] {
-        &self.path
-    }
-
     /// The path of attribute `name` of this object.
     pub fn path_of(&self, name: &str) -> Vec<PathStep> {
         let mut path = self.path.clone();
@@ -146,7 +141,8 @@ impl<'a> Input<'a> {
         )
     }
 
-    /// Attribute `name` as a number.
+    /// Attribute `name` as a number. cty sends a number that no float64 holds exactly (`0.1`)
+    /// as its decimal text, which only the schema tells from a string: it is read here.
     pub fn number(&self, name: &str) -> Result<Attr<f64>, InputError> {
         self.plain(
             name,
@@ -154,6 +150,7 @@ impl<'a> Input<'a> {
             "a number",
             |v| match v {
                 Value::Number(n) => Some(*n),
+                Value::String(text) => text.parse().ok().filter(|n: &f64| n.is_finite()),
                 _ => None,
             },
         )
@@ -161,12 +158,13 @@ impl<'a> Input<'a> {
 
     /// Attribute `name`, a number, as a whole number.
     pub fn integer(&self, name: &str) -> Result<Attr<i64>, InputError> {
-        match self.number(name)? {
-            Attr::Set(n) if n.fract() == 0.0 && n.abs() < 2f64.powi(53) => Ok(Attr::Set(n as i64)),
-            Attr::Set(_) => Err(self.mismatch(name, "a whole number")),
-            Attr::Null => Ok(Attr::Null),
-            Attr::Unknown => Ok(Attr::Unknown),
-        }
+        self.number(name)?.try_map(|n| {
+            if n.fract() == 0.0 && n.abs() < 2f64.powi(53) {
+                Ok(n as i64)
+            } else {
+                Err(self.mismatch(name, "a whole number"))
+            }
+        })
     }
 
     /// Attribute `name`, a string, as an RFC 3339 timestamp (declare [`Validator::Rfc3339`]
@@ -193,13 +191,8 @@ impl<'a> Input<'a> {
         expected: &'static str,
         parse: impl FnOnce(&str) -> Option<T>,
     ) -> Result<Attr<T>, InputError> {
-        match self.string(name)? {
-            Attr::Set(s) => parse(&s)
-                .map(Attr::Set)
-                .ok_or_else(|| self.mismatch(name, expected)),
-            Attr::Null => Ok(Attr::Null),
-            Attr::Unknown => Ok(Attr::Unknown),
-        }
+        self.string(name)?
+            .try_map(|s| parse(&s).ok_or_else(|| self.mismatch(name, expected)))
     }
 
     /// Attribute `name` as a bool.
@@ -225,24 +218,19 @@ impl<'a> Input<'a> {
             Value::List(items) => Some(items.as_slice()),
             _ => None,
         })?;
-        let Attr::Set(items) = items else {
-            return Ok(match items {
-                Attr::Unknown => Attr::Unknown,
-                _ => Attr::Null,
-            });
-        };
-        items
-            .iter()
-            .map(|item| match item {
-                Value::Unknown => Ok(Attr::Unknown),
-                Value::String(s) => Ok(Attr::Set(s.clone())),
-                _ => Err(InputError::Value {
-                    expected: "a list of strings, none of them null",
-                    path: path.clone(),
-                }),
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Attr::Set)
+        items.try_map(|items| {
+            items
+                .iter()
+                .map(|item| match item {
+                    Value::Unknown => Ok(Attr::Unknown),
+                    Value::String(s) => Ok(Attr::Set(s.clone())),
+                    _ => Err(InputError::Value {
+                        expected: "a list of strings, none of them null",
+                        path: path.clone(),
+                    }),
+                })
+                .collect()
+        })
     }
 
     /// Whether attribute `name`, of whatever type, is set, null or unknown.
@@ -369,31 +357,22 @@ mod tests {
     use crate::plugin::Usage;
 
     fn schema() -> Schema {
-        let plain = |name, ty| Attribute::new(name, AttrType::Plain(ty), Usage::Optional, "d");
-        Schema {
-            version: 0,
-            description: "d",
-            attributes: vec![
-                plain("name", Type::String),
-                plain("size", Type::Number),
-                plain("names", Type::Set(Box::new(Type::String))),
-                Attribute::new(
-                    "timeouts",
-                    AttrType::Block(BlockNesting::Single, vec![plain("read", Type::String)]),
-                    Usage::Optional,
-                    "d",
-                ),
-                Attribute::new(
-                    "roles",
-                    AttrType::Block(
-                        BlockNesting::List { max_items: 1 },
-                        vec![plain("agency", Type::String)],
-                    ),
-                    Usage::Optional,
-                    "d",
-                ),
-            ],
-        }
+        let plain = |name, ty| Attribute::plain(name, ty, Usage::Optional);
+        Schema::of(vec![
+            plain("name", Type::String),
+            plain("size", Type::Number),
+            plain("names", Type::Set(Box::new(Type::String))),
+            Attribute::block(
+                "timeouts",
+                BlockNesting::Single,
+                vec![plain("read", Type::String)],
+            ),
+            Attribute::block(
+                "roles",
+                BlockNesting::List { max_items: 1 },
+                vec![plain("agency", Type::String)],
+            ),
+        ])
     }
 
     fn s(v: &str) -> Value {
@@ -437,6 +416,14 @@ mod tests {
         );
         let empty = Value::Null;
         assert_eq!(Input::new(&schema, &empty).string("name"), Ok(Attr::Null));
+        // As cty sends 0.1, which no float64 holds exactly.
+        let text = Value::object([("size", s("0.1"))]);
+        assert_eq!(
+            Input::new(&schema, &text).number("size"),
+            Ok(Attr::Set(0.1))
+        );
+        let word = Value::object([("size", s("ten"))]);
+        assert!(Input::new(&schema, &word).number("size").is_err());
     }
 
     #[test]

@@ -122,6 +122,7 @@ pub struct Schema {
 impl Schema {
     /// A configuration object as Terraform sends it: every attribute present, null unless set
     /// in `pairs`. For tests of validation and reads.
+    #[cfg(test)]
     pub fn config(&self, pairs: &[(&str, crate::plugin::Value)]) -> crate::plugin::Value {
         let mut fields: std::collections::BTreeMap<String, crate::plugin::Value> = self
             .attributes
@@ -132,5 +133,38 @@ impl Schema {
             fields.insert(name.to_string(), value.clone());
         }
         crate::plugin::Value::Object(fields)
+    }
+}
+
+/// Short constructors for the tests' schemas.
+#[cfg(test)]
+impl Schema {
+    pub(crate) fn of(attributes: Vec<Attribute>) -> Schema {
+        Schema {
+            version: 0,
+            description: "D.",
+            attributes,
+        }
+    }
+}
+
+#[cfg(test)]
+impl Attribute {
+    pub(crate) fn plain(name: &'static str, ty: Type, usage: Usage) -> Attribute {
+        Attribute::new(name, AttrType::Plain(ty), usage, "D.")
+    }
+
+    /// An optional block.
+    pub(crate) fn block(
+        name: &'static str,
+        nesting: BlockNesting,
+        children: Vec<Attribute>,
+    ) -> Attribute {
+        Attribute::new(
+            name,
+            AttrType::Block(nesting, children),
+            Usage::Optional,
+            "D.",
+        )
     }
 }

@@ -287,42 +287,34 @@ mod tests {
     }
 
     fn schema() -> Schema {
-        let optional = |name, ty| Attribute::new(name, AttrType::Plain(ty), Usage::Optional, "D.");
-        Schema {
-            version: 0,
-            description: "d",
-            attributes: vec![
-                optional("status", Type::String).validate(Validator::OneOf(&["ON", "OFF"])),
-                optional("id", Type::String).validate(Validator::ConflictsWith {
-                    others: &["status", "names"],
-                    why: "id names one thing.",
-                }),
-                optional("since", Type::String).validate(Validator::Rfc3339),
-                optional("size", Type::Number).validate(Validator::IntRange { min: 1, max: 10 }),
-                optional("grace", Type::String).validate(Validator::Duration { allow_zero: true }),
-                optional("names", Type::Set(Box::new(Type::String)))
-                    .validate(Validator::DistinctNonEmpty)
-                    .validate(Validator::Rule(Rule {
-                        prose: "Each starts with an `a`.",
-                        check: starts_with_a,
-                    })),
-                optional("word", Type::String).validate(Validator::Rule(Rule {
-                    prose: "Starts with an `a`.",
+        let optional = |name, ty| Attribute::plain(name, ty, Usage::Optional);
+        Schema::of(vec![
+            optional("status", Type::String).validate(Validator::OneOf(&["ON", "OFF"])),
+            optional("id", Type::String).validate(Validator::ConflictsWith {
+                others: &["status", "names"],
+                why: "id names one thing.",
+            }),
+            optional("since", Type::String).validate(Validator::Rfc3339),
+            optional("size", Type::Number).validate(Validator::IntRange { min: 1, max: 10 }),
+            optional("grace", Type::String).validate(Validator::Duration { allow_zero: true }),
+            optional("names", Type::Set(Box::new(Type::String)))
+                .validate(Validator::DistinctNonEmpty)
+                .validate(Validator::Rule(Rule {
+                    prose: "Each starts with an `a`.",
                     check: starts_with_a,
                 })),
-                Attribute::new(
-                    "timeouts",
-                    AttrType::Block(
-                        BlockNesting::Single,
-                        vec![optional("read", Type::String)
-                            .validate(Validator::Duration { allow_zero: false })],
-                    ),
-                    Usage::Optional,
-                    "d",
-                ),
-                Attribute::new("out", AttrType::Plain(Type::String), Usage::Computed, "d"),
-            ],
-        }
+            optional("word", Type::String).validate(Validator::Rule(Rule {
+                prose: "Starts with an `a`.",
+                check: starts_with_a,
+            })),
+            Attribute::block(
+                "timeouts",
+                BlockNesting::Single,
+                vec![optional("read", Type::String)
+                    .validate(Validator::Duration { allow_zero: false })],
+            ),
+            Attribute::plain("out", Type::String, Usage::Computed),
+        ])
     }
 
     fn s(v: &str) -> Value {

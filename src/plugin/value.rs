@@ -40,6 +40,15 @@ impl<T> Attr<T> {
             _ => None,
         }
     }
+
+    /// A set value converted by `f`, which may fail; null and unknown stay as they are.
+    pub fn try_map<U, E>(self, f: impl FnOnce(T) -> Result<U, E>) -> Result<Attr<U>, E> {
+        Ok(match self {
+            Attr::Set(v) => Attr::Set(f(v)?),
+            Attr::Null => Attr::Null,
+            Attr::Unknown => Attr::Unknown,
+        })
+    }
 }
 
 impl Value {

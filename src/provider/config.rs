@@ -12,11 +12,11 @@ use crate::csms::credentials::{
     AgencyDomain, AgencySettings, ChainInputs, MetadataSettings, SharedFileSettings, StaticKeys,
 };
 use crate::csms::signer::SigningAlgorithm;
-use crate::csms::{project_id_problem, regions, ClientConfig};
+use crate::csms::{project_id_problem, regions, ClientConfig, RetryPolicy};
 use crate::plugin::diag::has_error;
 use crate::plugin::{
-    Attr, AttrType, Attribute, BlockNesting, Diagnostic, Input, InputError, PathStep, Schema, Type,
-    Usage, Value,
+    Attr, AttrType, Attribute, BlockNesting, Diagnostic, Input, PathStep, Schema, Type, Usage,
+    Value,
 };
 
 /// One provider argument.
@@ -365,18 +365,15 @@ fn read_one(
     let from_block = match argument.check.ty() {
         Type::Bool => config
             .bool(name)
-            .map(|a| try_map(a, |b| Ok(Setting::Flag(b)))),
+            .map(|a| a.try_map(|b| Ok(Setting::Flag(b)))),
         Type::Number => config
             .number(name)
-            .map(|a| try_map(a, |n| check_count(argument, n).map(Setting::Count))),
+            .map(|a| a.try_map(|n| check_count(argument, n).map(Setting::Count))),
         _ => config
             .string(name)
-            .map(|a| try_map(a, |s| check_string(argument, s))),
+            .map(|a| a.try_map(|s| check_string(argument, s))),
     }
-    .map_err(|e| match e {
-        InputError::Value { expected, .. } => format!("{name} must be {expected}."),
-        schema => schema.to_string(),
-    })?;
+    .map_err(|e| e.diagnostic().detail)?;
     match from_block? {
         Attr::Set(value) => Ok(Some((value, Origin::Block))),
         Attr::Unknown => Ok(None),
@@ -405,18 +402,6 @@ fn read_one(
             Ok(Some((value, Origin::Environment(var))))
         }
     }
-}
-
-/// A set value, checked into a [`Setting`]; null and unknown stay as they are.
-fn try_map<T>(
-    attr: Attr<T>,
-    check: impl FnOnce(T) -> Result<Setting, String>,
-) -> Result<Attr<Setting>, String> {
-    Ok(match attr {
-        Attr::Set(v) => Attr::Set(check(v)?),
-        Attr::Null => Attr::Null,
-        Attr::Unknown => Attr::Unknown,
-    })
 }
 
 /// Checks what can be checked from the configuration alone. Unknown values skip their checks;
@@ -548,7 +533,12 @@ pub fn resolve(
         iam_endpoint: settings.text(&IAM_ENDPOINT),
         signing_algorithm: settings.algorithm(&SIGNING_ALGORITHM).unwrap_or_default(),
         insecure,
-        max_retries: settings.count(&MAX_RETRIES).unwrap_or(defaults.max_retries),
+        retry: RetryPolicy {
+            max_retries: settings
+                .count(&MAX_RETRIES)
+                .unwrap_or(defaults.retry.max_retries),
+            ..defaults.retry.clone()
+        },
         user_agent,
         ..defaults
     };
@@ -873,7 +863,7 @@ mod tests {
         assert_eq!(
             (
                 r.client.region.as_deref(),
-                r.client.max_retries,
+                r.client.retry.max_retries,
                 r.client.insecure
             ),
             (Some("ap-southeast-1"), 2, true)

@@ -3,8 +3,8 @@
 
 use crate::csms::credentials::Source;
 use crate::csms::error::TlsTrouble;
-use crate::csms::{text, Error, ItemKind, ListingWarning, ServiceError};
-use crate::plugin::{Diagnostic, SchemaMismatch};
+use crate::csms::{text, Client, Error, ItemKind, ListingWarning, ServiceError};
+use crate::plugin::{Diagnostic, Failed, SchemaMismatch};
 
 /// A client error met before any key was used (configuration), or where the keys' origin is
 /// not known.
@@ -149,14 +149,38 @@ pub fn provider_bug(err: &SchemaMismatch) -> Diagnostic {
     )
 }
 
+/// A read's listing that failed, as the read's failure; the hint names where `client`'s keys
+/// came from.
+pub fn listing_failed(err: &Error, client: &Client) -> Failed {
+    Failed::from(from_read_error(err, Some(client.key_source())))
+}
+
+/// A read's state that its schema refuses, as the read's failure.
+pub fn state_failed(err: &SchemaMismatch) -> Failed {
+    Failed::from(provider_bug(err))
+}
+
+/// The warnings of a read's listings.
+pub fn from_warnings<'a>(
+    warnings: impl IntoIterator<Item = &'a ListingWarning>,
+) -> Vec<Diagnostic> {
+    warnings.into_iter().map(from_warning).collect()
+}
+
 /// A listing that succeeded with something the user should know.
 pub fn from_warning(warning: &ListingWarning) -> Diagnostic {
     let (summary, hint) = match warning {
-        ListingWarning::PageSizeRefused { .. } => (
+        ListingWarning::PageSizeRefused { kind, .. } => (
             "Page size reduced".to_string(),
-            " Every page was still read. Set `page_size` to a value the service accepts to skip the \
-             refused first request."
-                .to_string(),
+            if kind.page_size.is_empty() {
+                " Every page was still read.".to_string()
+            } else {
+                format!(
+                    " Every page was still read. Set {} to a value the service accepts to skip the \
+                     refused first request.",
+                    kind.page_size
+                )
+            },
         ),
         ListingWarning::DuplicatesDropped { kind, .. } => (
             format!("Duplicate {} dropped", kind.plural),
@@ -434,6 +458,7 @@ mod tests {
     fn each_warning_has_its_own_summary() {
         let warnings = [
             ListingWarning::PageSizeRefused {
+                kind: &TASKS,
                 refused: 1000,
                 used: 50,
                 error: service_error(400),
@@ -467,18 +492,30 @@ mod tests {
         );
     }
 
+    /// A refused page size points at the attribute that sets it only where one does.
+    #[test]
+    fn a_refused_page_size_names_page_size_only_where_it_exists() {
+        let warning = |kind| {
+            from_warning(&ListingWarning::PageSizeRefused {
+                kind,
+                refused: 1000,
+                used: 50,
+                error: service_error(400),
+            })
+        };
+        assert!(warning(&TASKS).detail.contains("Set `page_size`"));
+        let secrets = warning(&crate::csms::secrets::SECRETS).detail;
+        assert!(
+            secrets.contains("Every page was still read.") && !secrets.contains("page_size"),
+            "{secrets}"
+        );
+    }
+
     /// Listing errors and warnings are worded from the item kind: a second endpoint needs no
     /// edit here.
     #[test]
     fn listing_diagnostics_name_the_item_kind() {
-        const SECRETS: ItemKind = ItemKind {
-            singular: "secret",
-            plural: "secrets",
-            id_field: "name",
-            title: "secrets",
-            filters: "",
-            keep_fewer: "",
-        };
+        use crate::csms::secrets::SECRETS;
         let too_many = from_error(&Error::TooManyItems {
             kind: &SECRETS,
             cap: 5,

@@ -141,25 +141,18 @@ impl RotationTasks {
     async fn read_tasks(&self, request: ReadRequest<'_>) -> ReadResult {
         let block = Block::read(request.schema, &request.config, filters).map_err(Failed::new)?;
         let client = self.client.get(block.region.as_deref())?;
-        let kept =
-            Kept::new(request.schema).map_err(|e| Failed::from(diagnostics::provider_bug(&e)))?;
+        let kept = Kept::new(request.schema).map_err(|e| diagnostics::state_failed(&e))?;
         let query = &block.own.query;
         let listing = client
             .list_tasks_into(query, block.deadline(), &request.cancel, kept)
             .await
-            .map_err(|e| {
-                Failed::from(diagnostics::from_read_error(&e, Some(client.key_source())))
-            })?;
-        let mut warnings: Vec<Diagnostic> = listing
-            .warnings
-            .iter()
-            .map(diagnostics::from_warning)
-            .collect();
+            .map_err(|e| diagnostics::listing_failed(&e, &client))?;
+        let mut warnings = diagnostics::from_warnings(&listing.warnings);
         if listing.listed == 0 {
             warnings.extend(nothing_matched(query));
         }
-        let state = state(request.schema, &block, listing)
-            .map_err(|e| Failed::from(diagnostics::provider_bug(&e)))?;
+        let state =
+            state(request.schema, &block, listing).map_err(|e| diagnostics::state_failed(&e))?;
         Ok(Read { state, warnings })
     }
 }

@@ -182,18 +182,12 @@ impl SecretRotations {
         let secrets = client.list(SecretQuery, block.deadline(), &request.cancel, scope);
         let tasks = histories(&client, names, deadline, &request.cancel);
         let (secrets, tasks) = tokio::join!(secrets, tasks);
-        let failed =
-            |e: Error| Failed::from(diagnostics::from_read_error(&e, Some(client.key_source())));
+        let failed = |e: Error| diagnostics::listing_failed(&e, &client);
         let secrets = secrets.map_err(failed)?;
         let (histories, task_warnings) = tasks.map_err(failed)?;
-        let warnings = secrets
-            .warnings
-            .iter()
-            .chain(&task_warnings)
-            .map(diagnostics::from_warning)
-            .collect();
+        let warnings = diagnostics::from_warnings(secrets.warnings.iter().chain(&task_warnings));
         let state = state(request.schema, &block, &now(), &secrets.items, &histories)
-            .map_err(|e| Failed::from(diagnostics::provider_bug(&e)))?;
+            .map_err(|e| diagnostics::state_failed(&e))?;
         Ok(Read { state, warnings })
     }
 }

@@ -179,16 +179,10 @@ impl Secrets {
         let listing = client
             .list(SecretQuery, block.deadline(), &request.cancel, kept)
             .await
-            .map_err(|e| {
-                Failed::from(diagnostics::from_read_error(&e, Some(client.key_source())))
-            })?;
-        let warnings = listing
-            .warnings
-            .iter()
-            .map(diagnostics::from_warning)
-            .collect();
-        let state = state(request.schema, &block, listing)
-            .map_err(|e| Failed::from(diagnostics::provider_bug(&e)))?;
+            .map_err(|e| diagnostics::listing_failed(&e, &client))?;
+        let warnings = diagnostics::from_warnings(&listing.warnings);
+        let state =
+            state(request.schema, &block, listing).map_err(|e| diagnostics::state_failed(&e))?;
         Ok(Read { state, warnings })
     }
 }

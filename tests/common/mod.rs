@@ -6,6 +6,7 @@ pub mod listing;
 pub mod markdown;
 pub mod msgpack;
 pub mod plugin;
+pub mod recorder;
 pub mod scripted_server;
 pub mod sdk;
 pub mod terraform;
