@@ -406,6 +406,13 @@ const SNIPPETS: &[(&str, Expect, Expect, Expect)] = &[
         fails(&["Failed or overdue rotations: prod-db-password."]),
     ),
     (
+        // The first step of the hand-made join the guide advises against: it plans.
+        "docs/guides/rotation-coverage.md#3",
+        passes(&["rotation_period_hours = {"]),
+        plans(&["rotation_period_hours = {"]),
+        plans(&["rotation_period_hours = {"]),
+    ),
+    (
         "docs/guides/rotation-coverage.md#2",
         passes(&["next_rotation_due = {"]),
         plans(&[
