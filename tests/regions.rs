@@ -116,27 +116,25 @@ data "csms_rotation_tasks" "emulated" {{
         })
         .collect();
     warned.sort();
+    let expected = [
+        (
+            "data \"csms_rotation_tasks\" \"europe\"",
+            "eu-west-10",
+            "eu-west-101",
+        ),
+        ("provider \"csms\"", "cn-nrth-4", "cn-north-4"),
+    ];
     assert_eq!(
         warned.len(),
-        2,
+        expected.len(),
         "one warning per unknown region: {report:#}"
     );
-    assert_eq!(warned[0].0, "data \"csms_rotation_tasks\" \"europe\"");
-    assert!(
-        warned[0].1.starts_with(
-            "\"eu-west-10\" is not a region this provider knows. Did you mean \"eu-west-101\"?"
-        ),
-        "{}",
-        warned[0].1
-    );
-    assert_eq!(warned[1].0, "provider \"csms\"");
-    assert!(
-        warned[1].1.starts_with(
-            "\"cn-nrth-4\" is not a region this provider knows. Did you mean \"cn-north-4\"?"
-        ),
-        "{}",
-        warned[1].1
-    );
+    for ((block, detail), (on, typo, meant)) in warned.iter().zip(expected) {
+        assert_eq!(block, on);
+        let wanted =
+            format!("{typo:?} is not a region this provider knows. Did you mean {meant:?}?");
+        assert!(detail.starts_with(&wanted), "{detail}");
+    }
 }
 
 /// Proves a region whose hosts DNS says do not exist fails the plan after one try (no retries
