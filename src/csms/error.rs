@@ -28,6 +28,12 @@ pub enum Error {
         retries: u32,
     },
 
+    /// DNS says the host does not exist (not a resolver that is down or slow). Not retried: a
+    /// name that does not exist does not appear by waiting, and it is mostly a mistyped
+    /// `region`, `cloud` or endpoint.
+    #[error("the host of {url} does not exist ({detail}); not retried")]
+    UnknownHost { url: String, detail: String },
+
     /// The server answered with a redirect (3xx). Redirects are not followed: the request is
     /// signed for this host and path, and its signature and token must not travel elsewhere.
     #[error(

@@ -28,9 +28,18 @@ fn render(err: &Error, keys: Option<&Source>) -> Diagnostic {
         Error::Service(e) => return service("CSMS API error", e, "", keys),
         Error::ProjectLookup { source, .. } => match (err.service(), source.as_deref()) {
             (Some(e), _) => return service("Project lookup failed", e, &format!("{err}."), keys),
+            // The hint about project_id would only move the failure to the CSMS host.
+            (None, Some(unknown @ Error::UnknownHost { .. })) => return render(unknown, keys),
             (None, Some(Error::Decode { .. })) => ("Unexpected answer from IAM", ""),
             (None, _) => ("Cannot determine the project ID", ""),
         },
+        Error::UnknownHost { .. } => (
+            "Unknown host",
+            " The host comes from `region` and `cloud` (https://kms.{region}.{cloud}, and \
+             https://iam.{region}.{cloud} for the project lookup) unless `endpoint` or `iam_endpoint` is \
+             set: check the region's spelling against the known regions in the provider's documentation, \
+             then `cloud` (HW_CLOUD; `myhuaweicloud.eu` for Europe), then `endpoint` (HW_CSMS_ENDPOINT).",
+        ),
         Error::Redirect { .. } => (
             "CSMS API answered with a redirect",
             " A signed request is never sent to another URL. Set `endpoint` (HW_CSMS_ENDPOINT) or \

@@ -74,6 +74,15 @@ pub fn schema() -> Schema {
              without a matching task (never rotated, or a wrong name) has no entry: read it with `try()` or \
              `lookup()`.",
         ),
+        Attribute::new(
+            "latest_success",
+            AttrType::Nested(Nesting::Map, task_attributes()),
+            Usage::Computed,
+            "The newest `SUCCESS` task of each secret among the tasks matching the filters, keyed by \
+             `secret_name`, over every task like `latest` (`since` does not narrow it). A failed attempt does \
+             not count as a rotation here, so `timecmp(latest_success[s].created_at, cutoff)` asks when `s` last \
+             rotated successfully; a secret that never succeeded has no entry.",
+        ),
     ];
     attributes.extend(data_source::common_attributes());
     Schema {
@@ -282,10 +291,12 @@ pub fn state(
 ) -> Result<State, SchemaMismatch> {
     let query = &block.own.query;
     let Listing {
-        items: Tasks {
-            tasks: mut kept,
-            latest,
-        },
+        items:
+            Tasks {
+                tasks: mut kept,
+                latest,
+                latest_success,
+            },
         total,
         listed,
         ..
@@ -321,6 +332,7 @@ pub fn state(
         o.int("total", Some(total.unwrap_or(listed as i64)));
         o.list_fragments("tasks", &kept.fragments, index.iter().map(|(_, f)| *f));
         o.map("latest", latest.iter(), write_task);
+        o.map("latest_success", latest_success.iter(), write_task);
     })
 }
 
@@ -549,6 +561,15 @@ mod tests {
         assert_eq!(ids, [&s("c"), &s("d"), &s("a"), &s("b"), &s("z")]);
         assert_eq!(state.get("latest").get("db").get("task_id"), &s("a"));
         assert_eq!(state.get("latest").get("api").get("task_id"), &s("c"));
+        // The newest success, past a newer failure (db) and a tie lost on the id (api).
+        assert_eq!(
+            state.get("latest_success").get("db").get("task_id"),
+            &s("b")
+        );
+        assert_eq!(
+            state.get("latest_success").get("api").get("task_id"),
+            &s("d")
+        );
         assert_eq!(state.get("total"), &Value::Number(5.0));
     }
 
