@@ -347,10 +347,20 @@ fn doc_snippets() -> Vec<Snippet> {
 /// snippet needs its line here, or the coverage check fails.
 const SNIPPETS: &[(&str, Expect, Expect, Expect)] = &[
     (
+        // The headline: the account's rotations judged, the task history beside them.
         "README.md#1",
-        passes(&[]),
-        fails(&["The last rotation of prod-db-password did not succeed."]),
-        fails(&["The last rotation of prod-db-password did not succeed."]),
+        passes(&["db_rotations = [", "SUCCESS"]),
+        fails(&[
+            "Resource postcondition failed",
+            "Secrets off their rotation schedule:",
+            "ldap-bind-password: Rotation was due at",
+            "legacy-api-key: The newest rotation (task red-3",
+            LEGACY_ERROR,
+        ]),
+        fails(&[
+            "Secrets off their rotation schedule:",
+            "prod-db-password: Rotation was due at",
+        ]),
     ),
     (
         "docs/guides/checking-rotations.md#1",
@@ -529,15 +539,15 @@ fn cases() -> Vec<Case> {
             name: "examples/demo/main.tf".into(),
             covers: vec!["examples/demo/main.tf".into()],
             files: vec![("main.tf", read("examples/demo/main.tf"))],
-            green: passes(&["task_count = 4"]),
+            green: passes(&["task_count = 4", "prod-db-password = \"HEALTHY\""]),
             red: fails(&[
-                "The last rotation of prod-db-password did not succeed.",
-                "The last rotation of legacy-api-key did not succeed: Rotation failed: the new credentials were rejected",
+                "Secrets off their rotation schedule:",
+                "ldap-bind-password OVERDUE: Rotation was due at",
+                "legacy-api-key FAILED: The newest rotation (task red-3",
+                LEGACY_ERROR,
+                "prod-db-password FAILED: The newest rotation (task red-1",
             ]),
-            no_tasks: fails(&[
-                "The last rotation of prod-db-password did not succeed.",
-                "The last rotation of legacy-api-key did not succeed: no rotation task found",
-            ]),
+            no_tasks: fails(&["prod-db-password OVERDUE: Rotation was due at"]),
         },
     ];
     for snippet in doc_snippets() {
@@ -789,7 +799,12 @@ async fn readme_cli_configuration_installs_the_provider() {
         .iter()
         .find(|s| s.kind == Kind::Complete && s.name.starts_with("README.md#"))
         .expect("the README's first example");
-    let emu = emulator_with(tasks(DataSet::Green), Faults::default()).await;
+    let emu = emulator_with_secrets(Config {
+        tasks: tasks(DataSet::Green),
+        secrets: secrets(DataSet::Green),
+        ..Config::default()
+    })
+    .await;
     let work = Workdir::new(&[("main.tf", &example.text)]).emulator_env(
         &emu.base_url(),
         emu.project_id(),
@@ -807,7 +822,10 @@ async fn readme_cli_configuration_installs_the_provider() {
         .await
         .assert_ok()
         .assert_contains(&["Warning: Provider development overrides are in effect"]);
-    assert!(tasks_requests(&emu) > 0, "the plan read the emulator");
+    assert!(
+        tasks_requests(&emu) > 0 && secrets_requests(&emu) > 0,
+        "the plan read the emulator"
+    );
 }
 
 /// Proves what the checking guide says about `terraform plan -detailed-exitcode`: with the data
