@@ -10,7 +10,8 @@
 //! author's own message (a failed postcondition, or a check's warning), never one of
 //! Terraform's evaluation errors: Terraform evaluates `error_message` even when the condition
 //! holds (hashicorp/terraform#30613), so a null error field or a missing `latest` entry there
-//! breaks the green path. The `rotation-policy` module runs its own `terraform test` suite.
+//! breaks the green path. The `rotation-policy` and `rotation-coverage` modules run their own
+//! `terraform test` suites.
 
 use crate::common;
 
@@ -236,6 +237,14 @@ const ROTATION_POLICY: &[&str] = &[
     "examples/rotation-policy/main.tf",
     "examples/rotation-policy/tests/emulator-data.json",
     "examples/rotation-policy/tests/rotation_policy.tftest.hcl",
+];
+
+/// The files of the rotation-coverage module, all of which its `terraform test` run copies.
+const ROTATION_COVERAGE: &[&str] = &[
+    "examples/rotation-coverage/main.tf",
+    "examples/rotation-coverage/tests/emulator-secrets.json",
+    "examples/rotation-coverage/tests/emulator-tasks.json",
+    "examples/rotation-coverage/tests/rotation_coverage.tftest.hcl",
 ];
 
 const PROVIDER: &str = "examples/provider/provider.tf";
@@ -592,11 +601,16 @@ fn everything_users_copy() -> BTreeSet<String> {
     all
 }
 
-/// Panics unless the cases (and the rotation-policy test) cover exactly what users copy: a new
+/// Panics unless the cases (and the modules' `terraform test` runs) cover exactly what users copy: a new
 /// example or snippet cannot go untested, and an expectation cannot outlive its snippet.
 fn assert_every_example_has_a_case(cases: &[Case]) {
     let mut covered: BTreeSet<String> = cases.iter().flat_map(|c| c.covers.clone()).collect();
-    covered.extend(ROTATION_POLICY.iter().map(|p| p.to_string()));
+    covered.extend(
+        ROTATION_POLICY
+            .iter()
+            .chain(ROTATION_COVERAGE)
+            .map(|p| p.to_string()),
+    );
     covered.extend(SNIPPETS.iter().map(|(name, ..)| name.to_string()));
     covered.insert(PROVIDER_SETTINGS.to_string());
     let snippets = doc_snippets();
@@ -705,6 +719,25 @@ async fn examples_hold_on_green_and_red_data() {
     assert_eq!(planned, expected);
 }
 
+/// Runs `terraform test` in a copy of the module whose files are `files` (all under one
+/// `examples/MODULE/`), against `emu`, as the suite's header tells users to run it.
+async fn module_terraform_test(files: &[&str], emu: &Emulator) -> Run {
+    let module = files[0]
+        .split_inclusive('/')
+        .take(2)
+        .collect::<String>();
+    let work = Workdir::new(&[])
+        .emulator_env(&emu.base_url(), emu.project_id(), AK, SK)
+        .env("HW_REGION_NAME", "cn-north-4");
+    for path in files {
+        let rel = PathBuf::from(path.strip_prefix(module.as_str()).unwrap());
+        let dest = work.path().join(&rel);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::write(dest, read(path)).unwrap();
+    }
+    work.run(&["test", "-no-color"]).await
+}
+
 /// Proves the rotation-policy module's own `terraform test` suite passes against the emulator
 /// serving the module's data file, as its header tells users to run it: healthy secrets pass,
 /// a failed or never-rotated secret fails the plan, an old rotation warns, a bad `max_age` is
@@ -717,16 +750,7 @@ async fn rotation_policy_module_passes_its_terraform_test() {
         Faults::default(),
     )
     .await;
-    let work = Workdir::new(&[])
-        .emulator_env(&emu.base_url(), emu.project_id(), AK, SK)
-        .env("HW_REGION_NAME", "cn-north-4");
-    for path in ROTATION_POLICY {
-        let rel = PathBuf::from(path.strip_prefix("examples/rotation-policy/").unwrap());
-        let dest = work.path().join(&rel);
-        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::write(dest, read(path)).unwrap();
-    }
-    let run = work.run(&["test", "-no-color"]).await;
+    let run = module_terraform_test(ROTATION_POLICY, &emu).await;
     run.assert_ok().assert_contains(&[
         "run \"succeeded_rotations_pass\"... pass",
         "run \"failed_rotation_fails_the_plan\"... pass",
@@ -736,6 +760,38 @@ async fn rotation_policy_module_passes_its_terraform_test() {
         "Success! 5 passed, 0 failed.",
     ]);
     assert!(tasks_requests(&emu) > 0, "the runs read from the emulator");
+}
+
+/// Proves the rotation-coverage module's `terraform test` suite passes against the emulator
+/// serving the module's secrets and tasks (`--data` and `--secrets-data`, as its header says):
+/// secrets on schedule pass, a failed rotation, a stopped schedule, the whole account, a
+/// rotation late past the grace period and a misspelt or non-rotating name fail the plan, and
+/// the grace period covers a late rotation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_coverage_module_passes_its_terraform_test() {
+    let dir = root().join("examples/rotation-coverage/tests");
+    let emu = emulator_with_secrets(Config {
+        tasks: data::load(&dir.join("emulator-tasks.json")).expect("the module's tasks load"),
+        secrets: data::load_secrets(&dir.join("emulator-secrets.json"))
+            .expect("the module's secrets load"),
+        ..Config::default()
+    })
+    .await;
+    let run = module_terraform_test(ROTATION_COVERAGE, &emu).await;
+    run.assert_ok().assert_contains(&[
+        "run \"secrets_on_schedule_pass\"... pass",
+        "run \"failed_rotation_fails_the_plan\"... pass",
+        "run \"stopped_schedule_fails_the_plan\"... pass",
+        "run \"every_rotating_secret_is_judged\"... pass",
+        "run \"grace_period_covers_a_late_rotation\"... pass",
+        "run \"late_rotation_past_the_grace_period_fails\"... pass",
+        "run \"a_misspelt_or_non_rotating_secret_fails\"... pass",
+        "Success! 7 passed, 0 failed.",
+    ]);
+    assert!(
+        tasks_requests(&emu) > 0 && secrets_requests(&emu) > 0,
+        "the runs read from the emulator"
+    );
 }
 
 /// Proves every snippet marked `# Fragment of PATH` names a complete example under `examples/`
