@@ -722,10 +722,7 @@ async fn examples_hold_on_green_and_red_data() {
 /// Runs `terraform test` in a copy of the module whose files are `files` (all under one
 /// `examples/MODULE/`), against `emu`, as the suite's header tells users to run it.
 async fn module_terraform_test(files: &[&str], emu: &Emulator) -> Run {
-    let module = files[0]
-        .split_inclusive('/')
-        .take(2)
-        .collect::<String>();
+    let module = files[0].split_inclusive('/').take(2).collect::<String>();
     let work = Workdir::new(&[])
         .emulator_env(&emu.base_url(), emu.project_id(), AK, SK)
         .env("HW_REGION_NAME", "cn-north-4");

@@ -220,7 +220,11 @@ async fn demo_warns_then_fails() {
         "ldap-bind-password OVERDUE: Rotation was due at",
         "reporting_readonly UNKNOWN: The rotation_period \"1mo\"",
     ]);
-    for healthy in ["prod-db-password", "staging-db-password", "payments-api-key"] {
+    for healthy in [
+        "prod-db-password",
+        "staging-db-password",
+        "payments-api-key",
+    ] {
         assert!(
             !fold_contains(&run.output(), &format!("{healthy} HEALTHY")),
             "only unhealthy secrets are named:\n{}",
