@@ -78,8 +78,8 @@ async fn lists_every_secret_under_terraform_1_10_5() {
 }
 
 /// The demo secrets filtered by state and type, with the seconds-valued times of one secret
-/// read as seconds and its rotation period in seconds; a bad filter value is refused at plan
-/// time without a request.
+/// read as seconds and its rotation period in seconds; a name that matches nothing warns on
+/// `name`; a bad filter value is refused at plan time without a request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filters_and_times_in_seconds() {
     let emu = common::terraform::demo_with_secrets().await;
@@ -112,6 +112,15 @@ output "staging_id" { value = data.csms_secrets.staging.id }
     assert_eq!(rotated.unix_timestamp(), seconds);
     assert_eq!(staging["rotation_period_seconds"], 7 * 86_400);
     assert_eq!(outputs["staging_id"], "secrets?name=staging-db-password");
+
+    workdir(
+        &emu,
+        "data \"csms_secrets\" \"typo\" {\n  name = \"prod-db-pasword\"\n}\n",
+    )
+    .run(&["plan", "-input=false", "-no-color"])
+    .await
+    .assert_ok()
+    .assert_contains(&["Warning: No secret matched", "\"prod-db-pasword\""]);
 
     let requests = emu.stats().requests;
     workdir(

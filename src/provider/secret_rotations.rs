@@ -181,10 +181,9 @@ impl SecretRotations {
         };
         let secrets = client.list(SecretQuery, block.deadline(), &request.cancel, scope);
         let tasks = histories(&client, names, deadline, &request.cancel);
-        let (secrets, tasks) = tokio::join!(secrets, tasks);
-        let failed = |e: Error| diagnostics::listing_failed(&e, &client);
-        let secrets = secrets.map_err(failed)?;
-        let (histories, task_warnings) = tasks.map_err(failed)?;
+        // The first listing to fail ends the other: a partial account is never judged.
+        let (secrets, (histories, task_warnings)) = tokio::try_join!(secrets, tasks)
+            .map_err(|e| diagnostics::listing_failed(&e, &client))?;
         let warnings = diagnostics::from_warnings(secrets.warnings.iter().chain(&task_warnings));
         let state = state(request.schema, &block, &now(), &secrets.items, &histories)
             .map_err(|e| diagnostics::state_failed(&e))?;

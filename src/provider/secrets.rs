@@ -180,11 +180,30 @@ impl Secrets {
             .list(SecretQuery, block.deadline(), &request.cancel, kept)
             .await
             .map_err(|e| diagnostics::listing_failed(&e, &client))?;
-        let warnings = diagnostics::from_warnings(&listing.warnings);
+        let mut warnings = diagnostics::from_warnings(&listing.warnings);
+        if listing.items.secrets.is_empty() {
+            warnings.extend(no_such_name(&block.own));
+        }
         let state =
             state(request.schema, &block, listing).map_err(|e| diagnostics::state_failed(&e))?;
         Ok(Read { state, warnings })
     }
+}
+
+/// A `name` that matched nothing is more often a typo than a fact to assert on: say so, on the
+/// attribute.
+fn no_such_name(filters: &Filters) -> Option<Diagnostic> {
+    let name = filters.name.as_ref()?;
+    Some(
+        Diagnostic::warning(
+            "No secret matched",
+            format!(
+                "CSMS lists no secret named {name:?} that passes the filters. The name may be misspelled, \
+                 or the secret is in another region or project. `secrets` is empty."
+            ),
+        )
+        .at("name"),
+    )
 }
 
 impl DataSource for Secrets {
@@ -402,6 +421,19 @@ mod tests {
         assert_eq!(o.get("rotated_at"), &Value::Null);
         let Value::Object(fields) = o else { panic!() };
         assert_eq!(fields.len(), secret_attributes().len());
+    }
+
+    #[test]
+    fn a_name_that_matches_nothing_warns_on_its_attribute() {
+        let by_name = Filters {
+            name: Some("db.password".into()),
+            ..Filters::default()
+        };
+        let w = no_such_name(&by_name).unwrap();
+        assert!(!w.is_error());
+        assert_eq!(w.path, [PathStep::Attribute("name".into())]);
+        assert!(w.detail.contains("\"db.password\""), "{}", w.detail);
+        assert!(no_such_name(&Filters::default()).is_none());
     }
 
     #[test]
