@@ -352,6 +352,17 @@ fn doc_snippets() -> Vec<Snippet> {
     snippets
 }
 
+/// The postcondition users copy (`csms_secret_rotations`' example and the README's headline), on
+/// red data: each unhealthy secret with its reason, the failed task's error carried through.
+const POSTCONDITION_ON_RED: &[&str] = &[
+    "Resource postcondition failed",
+    "Secrets off their rotation schedule:",
+    "ldap-bind-password: Rotation was due at",
+    "legacy-api-key: The newest rotation (task red-3",
+    LEGACY_ERROR,
+    "prod-db-password: The newest rotation (task red-1",
+];
+
 /// What each documentation snippet must show on the green, red and task-less data sets. A new
 /// snippet needs its line here, or the coverage check fails.
 const SNIPPETS: &[(&str, Expect, Expect, Expect)] = &[
@@ -359,13 +370,7 @@ const SNIPPETS: &[(&str, Expect, Expect, Expect)] = &[
         // The headline: the account's rotations judged, the task history beside them.
         "README.md#1",
         passes(&["db_rotations = [", "SUCCESS"]),
-        fails(&[
-            "Resource postcondition failed",
-            "Secrets off their rotation schedule:",
-            "ldap-bind-password: Rotation was due at",
-            "legacy-api-key: The newest rotation (task red-3",
-            LEGACY_ERROR,
-        ]),
+        fails(POSTCONDITION_ON_RED),
         fails(&[
             "Secrets off their rotation schedule:",
             "prod-db-password: Rotation was due at",
@@ -518,14 +523,7 @@ fn cases() -> Vec<Case> {
             "csms_secret_rotations",
             "postcondition.tf",
             passes(&[]),
-            fails(&[
-                "Resource postcondition failed",
-                "Secrets off their rotation schedule:",
-                "ldap-bind-password: Rotation was due at",
-                "legacy-api-key: The newest rotation (task red-3",
-                LEGACY_ERROR,
-                "prod-db-password: The newest rotation (task red-1",
-            ]),
+            fails(POSTCONDITION_ON_RED),
             fails(&[
                 "prod-db-password: Rotation was due at",
                 "no rotation task has succeeded",
@@ -720,19 +718,33 @@ async fn examples_hold_on_green_and_red_data() {
 }
 
 /// Runs `terraform test` in a copy of the module whose files are `files` (all under one
-/// `examples/MODULE/`), against `emu`, as the suite's header tells users to run it.
-async fn module_terraform_test(files: &[&str], emu: &Emulator) -> Run {
+/// `examples/MODULE/`), against `emu`, as the suite's header tells users to run it, and asserts
+/// that every `run` block of its `.tftest.hcl` files passed; returns how many there are.
+async fn module_passes_its_terraform_test(files: &[&str], emu: &Emulator) -> usize {
     let module = files[0].split_inclusive('/').take(2).collect::<String>();
     let work = Workdir::new(&[])
         .emulator_env(&emu.base_url(), emu.project_id(), AK, SK)
         .env("HW_REGION_NAME", "cn-north-4");
+    let mut runs = Vec::new();
     for path in files {
         let rel = PathBuf::from(path.strip_prefix(module.as_str()).unwrap());
         let dest = work.path().join(&rel);
         std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::write(dest, read(path)).unwrap();
+        let text = read(path);
+        if path.ends_with(".tftest.hcl") {
+            runs.extend(text.lines().filter_map(|l| {
+                l.strip_prefix("run \"")
+                    .and_then(|r| r.split_once('"'))
+                    .map(|(name, _)| format!("run \"{name}\"... pass"))
+            }));
+        }
+        std::fs::write(dest, text).unwrap();
     }
-    work.run(&["test", "-no-color"]).await
+    let run = work.run(&["test", "-no-color"]).await;
+    let success = format!("Success! {} passed, 0 failed.", runs.len());
+    run.assert_ok().assert_contains(&[success.as_str()]);
+    run.assert_contains(&runs.iter().map(String::as_str).collect::<Vec<_>>());
+    runs.len()
 }
 
 /// Proves the rotation-policy module's own `terraform test` suite passes against the emulator
@@ -747,15 +759,10 @@ async fn rotation_policy_module_passes_its_terraform_test() {
         Faults::default(),
     )
     .await;
-    let run = module_terraform_test(ROTATION_POLICY, &emu).await;
-    run.assert_ok().assert_contains(&[
-        "run \"succeeded_rotations_pass\"... pass",
-        "run \"failed_rotation_fails_the_plan\"... pass",
-        "run \"never_rotated_secret_fails_the_plan\"... pass",
-        "run \"old_rotation_warns\"... pass",
-        "run \"max_age_must_be_a_positive_duration\"... pass",
-        "Success! 5 passed, 0 failed.",
-    ]);
+    assert_eq!(
+        module_passes_its_terraform_test(ROTATION_POLICY, &emu).await,
+        5
+    );
     assert!(tasks_requests(&emu) > 0, "the runs read from the emulator");
 }
 
@@ -774,17 +781,10 @@ async fn rotation_coverage_module_passes_its_terraform_test() {
         ..Config::default()
     })
     .await;
-    let run = module_terraform_test(ROTATION_COVERAGE, &emu).await;
-    run.assert_ok().assert_contains(&[
-        "run \"secrets_on_schedule_pass\"... pass",
-        "run \"failed_rotation_fails_the_plan\"... pass",
-        "run \"stopped_schedule_fails_the_plan\"... pass",
-        "run \"every_rotating_secret_is_judged\"... pass",
-        "run \"grace_period_covers_a_late_rotation\"... pass",
-        "run \"late_rotation_past_the_grace_period_fails\"... pass",
-        "run \"a_misspelt_or_non_rotating_secret_fails\"... pass",
-        "Success! 7 passed, 0 failed.",
-    ]);
+    assert_eq!(
+        module_passes_its_terraform_test(ROTATION_COVERAGE, &emu).await,
+        7
+    );
     assert!(
         tasks_requests(&emu) > 0 && secrets_requests(&emu) > 0,
         "the runs read from the emulator"
