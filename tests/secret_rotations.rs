@@ -70,7 +70,15 @@ async fn every_rotating_secret(dir: Workdir, emu: &csms_provider::emulator::Emul
     assert_eq!(task["task_status"], "FAILED");
     let code = task["task_error_code"].as_str().unwrap();
     assert!(unhealthy["legacy-api-key"].contains(code), "{unhealthy:?}");
-    assert!(unhealthy["legacy-api-key"].contains(task["task_error_msg"].as_str().unwrap()));
+    // The message as the reason quotes it: without its closing full stop.
+    let message = task["task_error_msg"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches('.');
+    assert!(
+        unhealthy["legacy-api-key"].contains(&format!("{code}: {message};")),
+        "{unhealthy:?}"
+    );
     assert!(legacy["last_success_at"].is_string() && legacy["due_at"].is_string());
     let ldap = &outputs["by_name"]["ldap-bind-password"];
     assert!(
@@ -285,7 +293,8 @@ async fn a_slow_task_listing_times_out_with_this_data_sources_advice() {
         .await;
     run.assert_error(&[
         "Reading rotation tasks timed out",
-        "exceeded after 1 requests (0 pages read)",
+        // The timeout as configured, not what was left of it when the task listing began.
+        "Deadline of 2s exceeded after 1 requests (0 pages read)",
         "`timeouts { read = \"...\" }` (default 5m)",
         "Narrow the data source: `secret_names` reads only the tasks of the secrets it names.",
     ]);

@@ -7,6 +7,7 @@
 //! [`Check::judge`]'s; this module only reads the block and writes the state.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use time::OffsetDateTime;
 use tokio::time::Instant;
@@ -193,14 +194,13 @@ impl SecretRotations {
     async fn read_rotations(&self, request: ReadRequest<'_>) -> ReadResult {
         let block = Block::read(request.schema, &request.config, inputs).map_err(Failed::new)?;
         let client = self.client.get(block.region.as_deref())?;
-        let deadline = Instant::now() + block.deadline();
         let names = block.own.secret_names.as_ref();
         let scope = Scope {
             names: names.map(|n| n.iter().cloned().collect()),
             secrets: BTreeMap::new(),
         };
         let secrets = client.list(SecretQuery, block.deadline(), &request.cancel, scope);
-        let tasks = histories(&client, names, deadline, &request.cancel);
+        let tasks = histories(&client, names, block.deadline(), &request.cancel);
         // The first listing to fail ends the other: a partial account is never judged.
         let (secrets, (histories, task_warnings)) = tokio::try_join!(secrets, tasks)
             .map_err(|e| diagnostics::listing_failed(&e, &client, ADVICE))?;
@@ -217,7 +217,7 @@ impl SecretRotations {
 async fn histories(
     client: &Client,
     names: Option<&Vec<String>>,
-    deadline: Instant,
+    timeout: Duration,
     cancel: &tokio_util::sync::CancellationToken,
 ) -> Result<(Histories, Vec<ListingWarning>), Error> {
     let queries: Vec<TaskQuery> = match names {
@@ -230,15 +230,38 @@ async fn histories(
             })
             .collect(),
     };
+    let deadline = Instant::now() + timeout;
     let mut histories = Histories::default();
     let mut warnings = Vec::new();
     for query in queries {
         let left = deadline.saturating_duration_since(Instant::now());
-        let listing: Listing<Histories> = client.list(query, left, cancel, histories).await?;
+        let listing: Listing<Histories> = client
+            .list(query, left, cancel, histories)
+            .await
+            .map_err(|e| against(e, timeout))?;
         warnings.extend(listing.warnings);
         histories = listing.items;
     }
     Ok((histories, warnings))
+}
+
+/// A deadline that passed during the second or a later listing names the read's timeout, which
+/// the user set, not the time that was left of it when that listing began.
+fn against(e: Error, timeout: Duration) -> Error {
+    match e {
+        Error::DeadlineExceeded {
+            pages,
+            requests,
+            listing,
+            ..
+        } => Error::DeadlineExceeded {
+            deadline: timeout,
+            pages,
+            requests,
+            listing,
+        },
+        e => e,
+    }
 }
 
 impl DataSource for SecretRotations {
