@@ -17,7 +17,7 @@ use time::{Duration, OffsetDateTime};
 use super::pager::Sink;
 use super::secret::{self, Secret};
 use super::task::SecretTask;
-use super::tasks::newer;
+pub use super::tasks::History;
 
 /// A secret's standing, in the order they are tried: the first that applies is the verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -62,29 +62,6 @@ impl Verdict {
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// The rotation history of one secret as far as a verdict needs it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct History {
-    /// The newest task, whatever its status.
-    pub latest: Option<SecretTask>,
-    /// The newest task with `task_status` `SUCCESS`.
-    pub last_success: Option<SecretTask>,
-}
-
-impl History {
-    /// Folds `task` in; "newest" is [`newer`]'s order, the one the task listing uses.
-    pub fn add(&mut self, task: SecretTask) {
-        if task.task_status.as_deref() == Some("SUCCESS")
-            && self.last_success.as_ref().is_none_or(|s| newer(&task, s))
-        {
-            self.last_success = Some(task.clone());
-        }
-        if self.latest.as_ref().is_none_or(|l| newer(&task, l)) {
-            self.latest = Some(task);
-        }
     }
 }
 
@@ -322,12 +299,16 @@ fn human(d: Duration) -> String {
 }
 
 /// A message that may span lines, on one line.
+/// The service's message as a clause of the reason: on one line, and without the full stop it
+/// often ends with, which the reason's own "; ..." would follow.
 fn one_line(s: &str) -> String {
     s.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
+        .trim_end_matches(['.', ' '])
+        .to_string()
 }
 
 #[cfg(test)]
@@ -477,7 +458,8 @@ mod tests {
         s.next_rotation_time = Some(ms(NOW + Duration::days(6)));
         let mut failing = task("t-9", "FAILED", datetime!(2026-12-05 09:30 UTC));
         failing.task_error_code = Some("FSS.0500".into());
-        failing.task_error_msg = Some("connection timed out\nafter 3 attempts".into());
+        // The service's own full stop does not end up before the reason's "; ...".
+        failing.task_error_msg = Some("connection timed out\nafter 3 attempts.".into());
         let h = history(vec![
             task("t-1", "SUCCESS", datetime!(2026-11-28 09:30 UTC)),
             failing,
