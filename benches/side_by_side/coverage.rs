@@ -5,9 +5,9 @@
 //! secret grouped out of them, due times from `timeadd`), alternated (A B B A), plus the
 //! 3-name check (`secret_names`). An untimed plan of each side first outputs a SHA-256 of its
 //! name-to-verdict map, and they must agree (the comparison is only worth making while the join
-//! gives the data source's verdicts); every timed run then checks the counts. Terraform and the provider run under the
-//! `--wrap` mode as in section 4. The emulator logs one line per request; the lines a plan added
-//! are its requests.
+//! gives the data source's verdicts); every timed run then checks the counts. Terraform and the
+//! provider run under the `--wrap` mode as in section 4. The emulator logs one line per
+//! request; the lines a plan added are its requests.
 
 use std::path::{Path, PathBuf};
 
