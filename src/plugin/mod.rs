@@ -8,7 +8,8 @@
 //! - [`tls`]: the fresh server certificate and the verifier that pins Terraform's client
 //!   certificate (mutual TLS that is real).
 //! - `server`: the gRPC services (tfplugin6 Provider, go-plugin controller/stdio/broker,
-//!   health) and the serve loop; `debug`: `-debug` mode's reattach line; `log`: hclog lines.
+//!   health) and the serve loop; `debug`: `-debug` mode's reattach line; `log`: hclog lines;
+//!   `parent`: shutting down once Terraform is gone.
 //! - [`codec`] and [`convert`]: the request decoder (DynamicValue msgpack/JSON) and the
 //!   conversions of schemas and diagnostics to tfplugin6 messages; [`proto`]: the generated code.
 //! - [`value`], [`schema`], [`diag`]: the small types a provider is written against; [`state`]:
@@ -20,6 +21,7 @@ mod debug;
 pub mod diag;
 pub mod handshake;
 mod log;
+mod parent;
 pub mod proto;
 pub mod schema;
 mod server;
@@ -61,11 +63,14 @@ pub trait Provider: Send + Sync + 'static {
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>>;
     /// Checks the provider block; unknown values must skip their checks.
     fn validate(&self, config: &Value) -> Vec<Diagnostic>;
-    /// Builds the API client from the provider block (called once per process).
+    /// Builds the API client from the provider block (called once per process). `cancel` fires
+    /// on StopProvider (Ctrl-C in Terraform) and on SIGTERM: a configuration waiting on the
+    /// network or a file must then end.
     fn configure(
         &self,
         config: &Value,
         terraform_version: &str,
+        cancel: CancellationToken,
     ) -> impl Future<Output = Vec<Diagnostic>> + Send;
 }
 

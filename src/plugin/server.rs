@@ -4,7 +4,9 @@
 //!
 //! Lifecycle: Terraform starts the process, calls a handful of RPCs, then `Shutdown`; the server
 //! then stops accepting, lets the Shutdown response (and any other call in flight) finish, and
-//! returns so that `main` exits 0. `StopProvider` (Ctrl-C in Terraform) only cancels reads.
+//! returns so that `main` exits 0. `StopProvider` (Ctrl-C in Terraform) only cancels reads and
+//! a configuration in flight; SIGTERM, and the parent's death, shut down like Shutdown and
+//! cancel them too.
 //! Terraform's Ctrl-C also reaches this process as SIGINT, which go-plugin servers ignore; so do
 //! we (outside debug mode), and wait for StopProvider and Shutdown instead.
 
@@ -91,7 +93,19 @@ pub async fn run<P: Provider>(
 
     let shutdown = CancellationToken::new();
     watch_signals(debug_mode, shutdown.clone())?;
+    if !debug_mode {
+        super::parent::watch(shutdown.clone());
+    }
     let stop = Arc::new(StopSignal::default());
+    // Shutting down (SIGTERM, Terraform gone) ends what is in flight, a configuration included,
+    // instead of waiting out the grace period for calls nobody will read.
+    tokio::spawn({
+        let (shutdown, stop) = (shutdown.clone(), stop.clone());
+        async move {
+            shutdown.cancelled().await;
+            stop.stop();
+        }
+    });
     let (conn_tx, conn_rx) = mpsc::channel(16);
     let acceptor = tls
         .as_ref()
@@ -465,7 +479,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let diags = match codec::decode(request.config.as_ref()) {
             Ok(config) => {
                 self.provider
-                    .configure(&config, &request.terraform_version)
+                    .configure(&config, &request.terraform_version, self.stop.token())
                     .await
             }
             Err(err) => vec![undecodable(&err)],

@@ -52,6 +52,8 @@ pub enum Check {
     SigningAlgorithm,
     /// Seconds an assumed agency's keys live, within IAM's [`DURATION_RANGE`].
     AgencyDuration,
+    /// A positive Go duration (`"30s"`, `"2m"`).
+    Duration,
     /// A nested block (at most one) of these arguments, each filled from its own environment
     /// variable when the block, or the argument in it, is absent.
     Block(&'static [Argument]),
@@ -65,7 +67,8 @@ impl Check {
             | Check::Region
             | Check::ProjectId
             | Check::BaseUrl
-            | Check::SigningAlgorithm => Type::String,
+            | Check::SigningAlgorithm
+            | Check::Duration => Type::String,
             Check::Flag => Type::Bool,
             Check::Retries | Check::AgencyDuration => Type::Number,
             Check::Block(_) => unreachable!("a block has no plain type"),
@@ -177,6 +180,10 @@ arguments! { ARGUMENTS:
     SIGNING_ALGORITHM = "signing_algorithm", SigningAlgorithm, env: "HW_SIGNING_ALGORITHM", sensitive: false,
         "How requests are signed: `HmacSHA256` (the default, `SDK-HMAC-SHA256`) or `HmacSM3` \
          (`SDK-HMAC-SM3`). `EcdsaP256SHA256` and `SM2SM3` are not supported.";
+    CONFIGURE_TIMEOUT = "configure_timeout", Duration, env: "HW_CONFIGURE_TIMEOUT", sensitive: false,
+        "Longest time finding the credentials may take (reading the shared configuration file, the \
+         ECS metadata service, assuming the agency), as a Go duration such as `\"30s\"`; default \
+         `\"1m\"`. Ctrl-C in Terraform ends it at once.";
 }
 
 arguments! { ASSUME_ROLE_ARGUMENTS:
@@ -220,6 +227,7 @@ enum Setting {
     Flag(bool),
     Count(u32),
     Algorithm(SigningAlgorithm),
+    Duration(std::time::Duration),
 }
 
 /// The arguments that are set, in the block or the environment, each checked. Keyed by
@@ -338,6 +346,13 @@ impl Settings {
     pub fn algorithm(&self, argument: &Argument) -> Option<SigningAlgorithm> {
         match self.values.get(argument.env) {
             Some((Setting::Algorithm(a), _)) => Some(*a),
+            _ => None,
+        }
+    }
+
+    pub fn duration(&self, argument: &Argument) -> Option<std::time::Duration> {
+        match self.values.get(argument.env) {
+            Some((Setting::Duration(d), _)) => Some(*d),
             _ => None,
         }
     }
@@ -512,6 +527,9 @@ pub fn resolve(
         cloud: settings.text(&CLOUD),
         iam_endpoint: client.iam_endpoint.clone(),
         insecure,
+        deadline: settings
+            .duration(&CONFIGURE_TIMEOUT)
+            .unwrap_or(crate::csms::credentials::chain::DEFAULT_DEADLINE),
         ..ChainInputs::default()
     };
     let agency_origin = settings.origin(&AGENCY_NAME);
@@ -598,6 +616,17 @@ pub fn complete(
 
 /// A string argument's value, checked: the algorithm parsed, text as given.
 fn check_string(argument: &Argument, value: String) -> Result<Setting, String> {
+    if argument.check == Check::Duration {
+        return match super::timeouts::parse_go_duration(value.trim()) {
+            Ok(d) if !d.is_zero() => Ok(Setting::Duration(d)),
+            Ok(_) => Err(format!(
+                "{value:?} leaves no time: give a duration above zero, e.g. \"1m\"."
+            )),
+            Err(why) => Err(format!(
+                "{value:?} is not a duration ({why}); write numbers with units, as Go does: \"30s\", \"2m\"."
+            )),
+        };
+    }
     if argument.check == Check::SigningAlgorithm {
         return value
             .parse()

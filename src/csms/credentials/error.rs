@@ -80,6 +80,17 @@ pub enum CredentialError {
 
     #[error(transparent)]
     NoCredentials(Box<NoCredentials>),
+
+    /// The whole resolution outlived `configure_timeout`.
+    #[error("finding credentials did not finish within {}s: the provider was still {doing}; check that this source answers, or raise configure_timeout (HW_CONFIGURE_TIMEOUT) if it is slow but working", deadline.as_secs_f64())]
+    TimedOut {
+        deadline: std::time::Duration,
+        doing: String,
+    },
+
+    /// StopProvider (Ctrl-C in Terraform) or SIGTERM ended the resolution.
+    #[error("finding credentials was cancelled, as Terraform asked the provider to stop, while the provider was {doing}")]
+    Cancelled { doing: String },
 }
 
 // Boxed, so the `Result`s of the whole chain stay small; the `From`s keep `?` working.
