@@ -54,6 +54,7 @@ pub fn error(e: &CredentialError, agency_origin: Option<Origin>) -> Diagnostic {
             Some(&CONFIGURE_TIMEOUT),
         ),
         E::Cancelled { .. } => ("Configuration cancelled".into(), None),
+        E::Expired { .. } => ("Temporary credentials expired".into(), None),
     };
     let diagnostic = Diagnostic::error(summary, sentence(&e.to_string()));
     match argument {

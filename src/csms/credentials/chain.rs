@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::agency::{AgencyClient, AgencySettings};
 use super::error::{CredentialError, NoCredentials};
 use super::metadata::{MetadataClient, MetadataSettings};
-use super::refresh::{CredentialProvider, Fetcher, RefreshSettings};
+use super::refresh::{unexpired, CredentialProvider, Fetcher, RefreshSettings};
 use super::shared_file::{self, Profile, ProfileKeys, SharedFileSettings, Warning};
 use super::{Credentials, Source};
 use crate::csms::config::ClientConfig;
@@ -306,11 +306,11 @@ async fn from_metadata(
         "asking the ECS metadata service at {} for keys",
         client.endpoint()
     ));
-    let keys = client.fetch().await?;
     let source = Source::EcsMetadata {
         endpoint: client.endpoint().to_string(),
         via_profile,
     };
+    let keys = unexpired(&source, client.fetch().await?)?;
     Ok(CredentialProvider::new(
         source,
         keys,
@@ -348,7 +348,7 @@ async fn assume(
     ));
     let client = AgencyClient::new(&iam, settings, inputs.insecure)?;
     let base = Arc::new(base);
-    let keys = client.assume(&*base.current().await?).await?;
+    let keys = unexpired(&source, client.assume(&*base.current().await?).await?)?;
     Ok(CredentialProvider::new(
         source,
         keys,

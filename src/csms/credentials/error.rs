@@ -88,6 +88,15 @@ pub enum CredentialError {
         doing: String,
     },
 
+    /// A source handed out temporary keys that had already expired: every request signed with
+    /// them would fail with the gateway's generic 401.
+    #[error("{from} handed out temporary keys that expired at {}, before the provider could use them (it is now {}); check the clock of this machine and that the source renews its keys", rfc3339(*expires_at), rfc3339(*now))]
+    Expired {
+        from: super::Source,
+        expires_at: time::OffsetDateTime,
+        now: time::OffsetDateTime,
+    },
+
     /// StopProvider (Ctrl-C in Terraform) or SIGTERM ended the resolution.
     #[error("finding credentials was cancelled, as Terraform asked the provider to stop, while the provider was {doing}")]
     Cancelled { doing: String },
@@ -110,6 +119,11 @@ impl From<NoCredentials> for CredentialError {
     fn from(e: NoCredentials) -> Self {
         CredentialError::NoCredentials(Box::new(e))
     }
+}
+
+fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| at.to_string())
 }
 
 fn names(available: &[String]) -> String {
