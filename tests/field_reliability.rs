@@ -86,16 +86,57 @@ output "created_at" { value = [for t in data.csms_rotation_tasks.q.tasks : t.cre
         "1 task (\"far-future\"",
     ]);
     // Only the error message may keep its newline; the id and operate_type are one line, so
-    // the one forged-looking line comes from task_error_msg, where the user reads a message.
-    let forged = run
-        .output()
+    // the one forged-looking line comes from task_error_msg, where the user reads a message,
+    // and it is indented (issue 21, item 6): no line of service text sits where Terraform's
+    // own headings do.
+    let output = run.output();
+    let lines: Vec<&str> = output
         .lines()
-        .filter(|l| {
-            l.trim_start_matches(['│', ' '])
-                .starts_with("Error: forged")
-        })
+        .map(|l| l.strip_prefix("│ ").unwrap_or(l))
+        .collect();
+    assert!(
+        !lines.iter().any(|l| l.starts_with("Error: forged")),
+        "{output}"
+    );
+    let indented = lines
+        .iter()
+        .filter(|l| l.starts_with("  Error: forged"))
         .count();
-    assert_eq!(forged, 1, "{}", run.output());
+    assert_eq!(indented, 1, "{output}");
+}
+
+/// Issue 21, item 6: a `task_error_msg` of 20 MB reaches Terraform as its first 4 KiB and a
+/// note that states the length the service sent; a short one is untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_error_message_is_cut_stating_its_length() {
+    let huge = 20 << 20;
+    let tasks = vec![SecretTask {
+        task_id: "t-huge".into(),
+        task_status: Some("FAILED".into()),
+        task_time: Some(1_715_436_899_000),
+        task_error_msg: Some("m".repeat(huge)),
+        ..SecretTask::default()
+    }];
+    let emu = emulator_with(tasks, Faults::default()).await;
+    let outputs = workdir(
+        &emu,
+        r#"
+data "csms_rotation_tasks" "q" {}
+locals { message = data.csms_rotation_tasks.q.tasks[0].task_error_msg }
+output "length" { value = length(local.message) }
+output "tail" { value = substr(local.message, 4090, -1) }
+"#,
+    )
+    .apply_outputs()
+    .await;
+    assert_eq!(
+        outputs["tail"],
+        format!("mmmmmm... [cut by the provider: the service sent {huge} bytes]")
+    );
+    assert_eq!(
+        outputs["length"],
+        4096 + "... [cut by the provider: the service sent 20971520 bytes]".len()
+    );
 }
 
 /// Point 1 for error bodies: an error code, message and request id full of controls and bidi

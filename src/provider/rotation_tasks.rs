@@ -109,7 +109,8 @@ fn task_attributes() -> Vec<Attribute> {
         field("task_error_code", Type::String, "Error code of a failed task; null on success and whenever the service leaves it out (wrap it in \
              `coalesce()` inside an `error_message`)."),
         field("task_error_msg", Type::String, "Error message of a failed task; null on success and whenever the service leaves it out (wrap it \
-             in `coalesce()` inside an `error_message`)."),
+             in `coalesce()` inside an `error_message`). Its lines after the first are indented by two spaces, and a message \
+             longer than 4 KiB is cut there, ending with a note of its original length."),
     ]
 }
 
