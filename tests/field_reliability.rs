@@ -341,3 +341,56 @@ async fn logs_name_the_endpoint_and_project_and_print_plain_values() {
     assert!(!page.contains("Some(") && !page.contains("None"), "{page}");
     assert!(!run.output().contains(SK), "secret key in the log");
 }
+
+/// Issue 21, item 4: a redirect is described alike whichever endpoint answers it: the ECS
+/// metadata service and IAM's agency exchange say "a redirect to <Location>; redirects are not
+/// followed", as the CSMS client does, not "refused" or a bare status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_and_agency_redirects_are_described_as_redirects() {
+    let server = ScriptedServer::start(|_, _| {
+        Reply::json(302, json!({})).with_header("Location", "http://elsewhere.example/x")
+    })
+    .await;
+    let url = server.url();
+    let config = format!(
+        r#"{TERRAFORM_BLOCK}
+provider "csms" {{
+  alias      = "metadata"
+  region     = "cn-north-4"
+  project_id = "p"
+}}
+data "csms_rotation_tasks" "metadata" {{
+  provider = csms.metadata
+}}
+provider "csms" {{
+  alias        = "agency"
+  region       = "cn-north-4"
+  project_id   = "p"
+  access_key   = "{AK}"
+  secret_key   = "{SK}"
+  iam_endpoint = "{url}"
+  assume_role {{
+    agency_name = "audit"
+    domain_name = "other-account"
+  }}
+}}
+data "csms_rotation_tasks" "agency" {{
+  provider = csms.agency
+}}
+"#
+    );
+    let run = Workdir::new(&[("main.tf", &config)])
+        .env("HW_METADATA_ENDPOINT", &url)
+        .run(&["plan", "-input=false", "-no-color"])
+        .await;
+    run.assert_error(&[
+        &format!(
+            "the ECS metadata service at {url}/meta-data/latest/api/token answered HTTP 302, a \
+             redirect to http://elsewhere.example/x; redirects are not followed"
+        ),
+        &format!(
+            "Assuming agency \"audit\": IAM at {url}/v3.0/OS-CREDENTIAL/securitytokens answered \
+             HTTP 302, a redirect to http://elsewhere.example/x; redirects are not followed"
+        ),
+    ]);
+}

@@ -9,7 +9,8 @@
 //!   task caps) and the aggregation (the `since` window through a [`TaskSink`], the newest task
 //!   per secret) without I/O; [`TaskQuery`] and [`Listing`].
 //! - [`retry`]: which failures are retried, backoff with full jitter, `Retry-After`, deadline.
-//! - [`error`]: [`Error`], [`ServiceError`] and the error-body shapes.
+//! - [`error`]: [`Error`], [`ServiceError`] and the error-body shapes; [`redirect`]: a 3xx
+//!   answer, described alike for every endpoint.
 //! - `health`: the shared, expiring verdict that an endpoint is down, so reads fail fast.
 //! - [`iam`]: the project id lookup by region.
 //! - [`credentials`]: where the keys come from (block, environment, KooCLI profile, ECS
@@ -39,6 +40,7 @@ pub mod error;
 mod health;
 mod iam;
 pub mod pager;
+pub mod redirect;
 pub mod retry;
 pub mod signer;
 pub mod task;

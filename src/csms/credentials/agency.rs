@@ -15,6 +15,7 @@ use super::Credentials;
 use crate::csms::client::{sdk_date, CONNECT_TIMEOUT};
 use crate::csms::config::host_header;
 use crate::csms::error::parse_error_body;
+use crate::csms::redirect::Redirect;
 use crate::csms::signer::SignedRequest;
 
 /// Lifetime of assumed keys when none is configured.
@@ -224,6 +225,12 @@ impl AgencyClient {
                 message: describe(&e),
             })?;
         let status = resp.status().as_u16();
+        if let Some(redirect) = Redirect::of(&shown, status, resp.headers()) {
+            return Err(AgencyError::Redirect {
+                agency: agency(),
+                redirect,
+            });
+        }
         let request_id = resp
             .headers()
             .get("x-request-id")

@@ -150,6 +150,9 @@ pub enum MetadataError {
 
     #[error("the ECS metadata service's answer from {url} is not a credential document: {what}")]
     Decode { url: String, what: String },
+
+    #[error("the ECS metadata service at {0}")]
+    Redirect(crate::csms::redirect::Redirect),
 }
 
 /// IAM did not hand out the agency's keys.
@@ -168,6 +171,12 @@ pub enum AgencyError {
         agency: String,
         domain: super::AgencyDomain,
         error: ServiceError,
+    },
+
+    #[error("assuming agency {agency:?}: IAM at {redirect}")]
+    Redirect {
+        agency: String,
+        redirect: crate::csms::redirect::Redirect,
     },
 
     #[error(
