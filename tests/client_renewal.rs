@@ -59,7 +59,7 @@ async fn a_listing_longer_than_its_keys_renews_them_between_pages() {
     };
     let listing = list(&client, query).await.unwrap();
 
-    assert_eq!(listing.tasks.len(), 12);
+    assert_eq!(listing.items.tasks.len(), 12);
     assert!(
         started.elapsed() > lifetime,
         "the listing must outlive the first keys to prove anything"

@@ -191,7 +191,7 @@ async fn twenty_thousand_tasks_arrive_exactly() {
 /// provider neither runs out of memory nor retries it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_over_64_mib_is_refused_naming_the_cap() {
-    let cap = csms_provider::csms::client::MAX_BODY_BYTES;
+    let cap = csms_provider::csms::transport::MAX_BODY_BYTES;
     let server = ScriptedServer::start(move |_, _| {
         let mut body = br#"{"total":1,"tasks":[{"task_id":"a","task_error_msg":""#.to_vec();
         body.resize(cap + 1024, b'x');

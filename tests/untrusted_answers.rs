@@ -79,8 +79,8 @@ async fn hostile_task_fields_arrive_cleaned_with_one_warning_naming_tasks_and_fi
         .collect();
     let server = always(one_page(json!(tasks))).await;
     let listing = list_all(&client_of(config(&server))).await.unwrap();
-    assert_eq!(listing.tasks.len(), 8);
-    for t in &listing.tasks {
+    assert_eq!(listing.items.tasks.len(), 8);
+    for t in &listing.items.tasks {
         for field in [
             Some(&t.task_id),
             t.operate_type.as_ref(),
@@ -93,12 +93,12 @@ async fn hostile_task_fields_arrive_cleaned_with_one_warning_naming_tasks_and_fi
         }
     }
     assert_eq!(
-        listing.tasks[0].task_error_msg.as_deref(),
+        listing.items.tasks[0].task_error_msg.as_deref(),
         Some("line one\n  Error: forged\u{fffd}]0;owned\u{fffd}\u{fffd}\u{fffd}\u{fffd}2J\u{fffd}\u{fffd}"),
         "newlines stay (the lines after the first indented), each unsafe character becomes U+FFFD"
     );
     assert_eq!(
-        listing.tasks[7].task_error_msg.as_deref(),
+        listing.items.tasks[7].task_error_msg.as_deref(),
         Some("fine\ttab")
     );
     let replaced: Vec<_> = listing
@@ -157,7 +157,7 @@ async fn a_task_time_out_of_range_warns_instead_of_a_silent_null() {
     let w = listing
         .warnings
         .iter()
-        .find(|w| matches!(w, ListingWarning::TaskTimeOutOfRange(_)))
+        .find(|w| matches!(w, ListingWarning::TimeOutOfRange { .. }))
         .unwrap_or_else(|| panic!("no warning: {:?}", listing.warnings));
     let d = from_warning(w);
     assert_eq!(d.summary, "Task time out of range");

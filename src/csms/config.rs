@@ -7,6 +7,9 @@ use reqwest::Url;
 use super::error::Error;
 use super::signer::SigningAlgorithm;
 
+/// Time to establish a TCP (and TLS) connection, for the clients that have no [`Timeouts`] of
+/// their own (the credential sources).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Domain of the public Huawei Cloud endpoints.
 pub const DEFAULT_CLOUD: &str = "myhuaweicloud.com";
 /// Domain of Huawei Cloud Europe, whose regions (`eu-west-101`, ...) are not under
@@ -202,6 +205,24 @@ fn resolve(
     }
 }
 
+/// What makes `id` unusable as a project id, or `None` when it is fine. The id becomes one path
+/// segment of every request (`/v1/{project_id}/csms/tasks`) and the `X-Project-Id` header: `/`
+/// would split the segment, and `.` or `..` would be removed by URL normalisation (also when
+/// percent-encoded as `%2E`), moving the signed request to another path such as `/csms/tasks`.
+pub fn project_id_problem(id: &str) -> Option<&'static str> {
+    if id.is_empty() {
+        Some("is empty")
+    } else if id == "." || id == ".." {
+        Some("is `.` or `..`, which URL normalisation would remove from the request path")
+    } else if id.contains('/') {
+        Some("contains `/`, which would split the request path")
+    } else if !id.bytes().all(|b| b.is_ascii_graphic()) {
+        Some("may only contain printable ASCII characters (no spaces or control characters)")
+    } else {
+        None
+    }
+}
+
 /// Checks a base URL: http or https, a host, no credentials, query or fragment. The path (a
 /// prefix such as `/csms`) is kept without its trailing `/`.
 pub fn parse_base_url(what: &str, raw: &str) -> Result<Url, Error> {
@@ -385,5 +406,43 @@ mod tests {
         assert_eq!(c.max_retries, 5);
         assert_eq!(c.deadline, Duration::from_secs(300));
         assert!(c.user_agent.starts_with("terraform-provider-csms/"));
+    }
+
+    #[test]
+    fn project_ids_that_would_move_or_break_the_path_are_refused() {
+        for ok in [
+            "0123456789abcdef0123456789abcdef",
+            "my-project",
+            "a.b",
+            "...",
+            "%2E",
+        ] {
+            assert_eq!(project_id_problem(ok), None, "{ok}");
+        }
+        for (bad, why) in [
+            ("", "empty"),
+            (".", "`.` or `..`"),
+            ("..", "`.` or `..`"),
+            ("a/b", "`/`"),
+            ("a b", "printable ASCII"),
+            ("p\u{1b}[2J", "printable ASCII"),
+            ("projet-é", "printable ASCII"),
+        ] {
+            let problem = project_id_problem(bad).unwrap_or_else(|| panic!("{bad:?} accepted"));
+            assert!(problem.contains(why), "{bad:?}: {problem}");
+        }
+    }
+
+    /// Why the check is needed: the `url` crate removes dot segments, also percent-encoded
+    /// ones, so a project id of `..` would send the signed request to `/v1/csms/tasks`'s parent.
+    #[test]
+    fn url_normalisation_removes_dot_segments_even_percent_encoded() {
+        let mut url = Url::parse("https://kms.example.com/").unwrap();
+        for segment in ["..", "%2E%2E", "%2e."] {
+            url.set_path(&format!("/v1/{segment}/csms/tasks"));
+            assert_eq!(url.path(), "/csms/tasks", "{segment}");
+        }
+        url.set_path("/v1/%2E%2E%2F/csms/tasks");
+        assert_eq!(url.path(), "/v1/%2E%2E%2F/csms/tasks");
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::csms::credentials::Source;
 use crate::csms::error::TlsTrouble;
-use crate::csms::{text, Error, ListingWarning, ServiceError};
+use crate::csms::{text, Error, ItemKind, ListingWarning, ServiceError};
 use crate::plugin::{Diagnostic, SchemaMismatch};
 
 /// A client error met before any key was used (configuration), or where the keys' origin is
@@ -57,16 +57,28 @@ fn render(err: &Error, keys: Option<&Source>) -> Diagnostic {
             " No partial list is returned, so that no assertion runs on incomplete data. Try again later; \
              if it persists, report it to the service's support.",
         ),
-        Error::DeadlineExceeded { .. } => (
-            "Reading rotation tasks timed out",
-            " The service is slow or unreachable; try again later, allow more time with `timeouts { read = \"...\" }` \
-             (default 5m), or narrow the query with `secret_name` or `status`.",
-        ),
-        Error::TooManyTasks { .. } => (
-            "Too many rotation tasks",
-            " Narrow the data source: `since` keeps only recent tasks (while `latest` still covers every \
-             secret), `secret_name` or `status` filter on the service's side. No partial list is returned.",
-        ),
+        Error::DeadlineExceeded { listing, .. } => {
+            let (summary, filters) = match listing {
+                Some(kind) => (format!("Reading {} timed out", kind.title), kind.filters),
+                None => ("Request timed out".to_string(), ""),
+            };
+            let narrow = match filters {
+                "" => String::new(),
+                filters => format!(", or narrow the query with {filters}"),
+            };
+            let hint = format!(
+                " The service is slow or unreachable; try again later, allow more time with \
+                 `timeouts {{ read = \"...\" }}` (default 5m){narrow}."
+            );
+            return Diagnostic::error(summary, format!("{}.{hint}", capitalize(&err.to_string())));
+        }
+        Error::TooManyItems { kind, .. } => {
+            let hint = format!(" {}No partial list is returned.", narrowing(kind));
+            return Diagnostic::error(
+                format!("Too many {}", kind.title),
+                format!("{}.{hint}", capitalize(&err.to_string())),
+            );
+        }
         Error::Cancelled => ("Read cancelled", " Terraform asked the provider to stop before every page was read."),
         Error::Config(_) => ("Invalid provider configuration", " Fix the provider block or the HW_* environment variables."),
         Error::Request { .. } => (
@@ -75,6 +87,24 @@ fn render(err: &Error, keys: Option<&Source>) -> Diagnostic {
         ),
     };
     Diagnostic::error(summary, format!("{}.{hint}", capitalize(&err.to_string())))
+}
+
+/// How to make a listing of `kind` keep fewer items, as a sentence, or nothing.
+fn narrowing(kind: &ItemKind) -> String {
+    let filters = (!kind.filters.is_empty())
+        .then(|| format!("{} filter on the service's side", kind.filters));
+    let ways: Vec<String> = [
+        (!kind.keep_fewer.is_empty()).then(|| kind.keep_fewer.to_string()),
+        filters,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if ways.is_empty() {
+        String::new()
+    } else {
+        format!("Narrow the data source: {}. ", ways.join(", "))
+    }
 }
 
 /// What to do about a refused TLS handshake: about certificate trust, never about proxies.
@@ -114,36 +144,59 @@ pub fn provider_bug(err: &SchemaMismatch) -> Diagnostic {
 pub fn from_warning(warning: &ListingWarning) -> Diagnostic {
     let (summary, hint) = match warning {
         ListingWarning::PageSizeRefused { .. } => (
-            "Page size reduced",
+            "Page size reduced".to_string(),
             " Every page was still read. Set `page_size` to a value the service accepts to skip the \
-             refused first request.",
+             refused first request."
+                .to_string(),
         ),
-        ListingWarning::DuplicatesDropped(_) => (
-            "Duplicate tasks dropped",
-            " Each task appears once in `tasks`; the service repeated some across pages.",
+        ListingWarning::DuplicatesDropped { kind, .. } => (
+            format!("Duplicate {} dropped", kind.plural),
+            format!(
+                " Each {} appears once in `{}`; the service repeated some across pages.",
+                kind.singular, kind.plural
+            ),
         ),
-        ListingWarning::TotalMismatch { .. } => (
-            "Task count differs from the reported total",
-            " Every page the service offered was read; `tasks` holds what it returned. Tasks created \
-             or deleted during the read cause this; if it persists, the service's `total` is wrong.",
+        ListingWarning::TotalMismatch { kind, .. } => (
+            format!("{} count differs from the reported total", capitalize(kind.singular)),
+            format!(
+                " Every page the service offered was read; `{}` holds what it returned. {} created \
+                 or deleted during the read cause this; if it persists, the service's `total` is wrong.",
+                kind.plural,
+                capitalize(kind.plural)
+            ),
         ),
-        ListingWarning::ServiceTextReplaced(_) => (
-            "Unprintable characters replaced in task data",
+        ListingWarning::ServiceTextReplaced(items) => (
+            format!("Unprintable characters replaced in {} data", items.kind.singular),
             " Such characters can rewrite what a terminal shows (escape sequences, carriage returns) or \
              hide text (bidi overrides, zero-width characters); the provider never passes them on. The \
              other characters of those fields are as the service sent them. A proxy between you and \
-             the service may have altered the answer.",
+             the service may have altered the answer."
+                .to_string(),
         ),
-        ListingWarning::TaskTimeOutOfRange(_) => (
-            "Task time out of range",
-            " `task_time` keeps the number the service sent; conditions that use `created_at` with \
-             `timecmp()` fail on null for these tasks, so wrap them in `try()` if they must tolerate it.",
+        ListingWarning::TimeOutOfRange { items, nulled } => (
+            format!("{} time out of range", capitalize(items.kind.singular)),
+            format!(
+                " {} the number the service sent; conditions that use {} with `timecmp()` fail on null \
+                 for these {}, so wrap them in `try()` if they must tolerate it.",
+                match items.fields.len() {
+                    1 => format!("{} keeps", quoted(&items.fields)),
+                    _ => format!("{} keep", quoted(&items.fields)),
+                },
+                quoted(nulled),
+                items.kind.plural
+            ),
         ),
     };
     Diagnostic::warning(
         summary,
         format!("{}.{hint}", capitalize(&warning.to_string())),
     )
+}
+
+/// Field names in backticks, joined by "or".
+fn quoted<'a>(names: impl IntoIterator<Item = &'a &'static str>) -> String {
+    let names: Vec<String> = names.into_iter().map(|n| format!("`{n}`")).collect();
+    names.join(" or ")
 }
 
 fn service(summary: &str, e: &ServiceError, context: &str, keys: Option<&Source>) -> Diagnostic {
@@ -224,6 +277,7 @@ pub(super) fn capitalize(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::csms::tasks::TASKS;
 
     fn service_error(status: u16) -> ServiceError {
         ServiceError {
@@ -375,8 +429,12 @@ mod tests {
                 used: 50,
                 error: service_error(400),
             },
-            ListingWarning::DuplicatesDropped(2),
+            ListingWarning::DuplicatesDropped {
+                kind: &TASKS,
+                count: 2,
+            },
             ListingWarning::TotalMismatch {
+                kind: &TASKS,
                 reported: 127,
                 listed: 120,
             },
@@ -397,6 +455,51 @@ mod tests {
                 .starts_with("The service reported total=127 but 120"),
             "{}",
             d.detail
+        );
+    }
+
+    /// Listing errors and warnings are worded from the item kind: a second endpoint needs no
+    /// edit here.
+    #[test]
+    fn listing_diagnostics_name_the_item_kind() {
+        const SECRETS: ItemKind = ItemKind {
+            singular: "secret",
+            plural: "secrets",
+            id_field: "name",
+            title: "secrets",
+            filters: "",
+            keep_fewer: "",
+        };
+        let too_many = from_error(&Error::TooManyItems {
+            kind: &SECRETS,
+            cap: 5,
+            kept: true,
+        });
+        assert_eq!(too_many.summary, "Too many secrets");
+        assert_eq!(
+            too_many.detail,
+            "The listing would keep more than 5 secrets; stopped reading. No partial list is returned."
+        );
+        let slow = from_error(&Error::DeadlineExceeded {
+            deadline: std::time::Duration::from_secs(5),
+            pages: 2,
+            requests: 3,
+            listing: Some(&SECRETS),
+        });
+        assert_eq!(slow.summary, "Reading secrets timed out");
+        assert!(slow.detail.ends_with("(default 5m)."), "{}", slow.detail);
+        let repeated = from_warning(&ListingWarning::DuplicatesDropped {
+            kind: &SECRETS,
+            count: 1,
+        });
+        assert_eq!(repeated.summary, "Duplicate secrets dropped");
+        assert!(
+            repeated.detail.contains("same name on several pages")
+                && repeated
+                    .detail
+                    .contains("Each secret appears once in `secrets`"),
+            "{}",
+            repeated.detail
         );
     }
 

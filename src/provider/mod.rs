@@ -119,7 +119,7 @@ impl Provider for CsmsProvider {
         );
         // Keys no header can carry are refused here, naming the argument, not at every request.
         let checked = match resolved.credentials.current().await {
-            Ok(keys) => csms::client::check_keys(&keys).map_err(|e| diagnostics::from_error(&e)),
+            Ok(keys) => csms::transport::check_keys(&keys).map_err(|e| diagnostics::from_error(&e)),
             Err(e) => Err(authentication::error(&e, agency_origin)),
         };
         if let Err(diagnostic) = checked {

@@ -6,9 +6,9 @@ use time::OffsetDateTime;
 
 use super::timeouts::{self, TimeoutsBlock};
 use super::{diagnostics, ClientSlot};
-use crate::csms::pager::{page_size, MAX_PAGE_SIZE};
 use crate::csms::task::valid_secret_name;
-use crate::csms::{Listing, SecretTask, TaskQuery, TaskSink};
+use crate::csms::tasks::{page_size, MAX_PAGE_SIZE};
+use crate::csms::{Listing, SecretTask, TaskQuery, TaskSink, Tasks};
 use crate::plugin::{
     Attr, AttrType, Attribute, BoxFuture, DataSource, Diagnostic, Failed, Fragment, Fragments,
     Nesting, ObjectWriter, Read, ReadRequest, ReadResult, Schema, SchemaMismatch, State, Type,
@@ -432,17 +432,19 @@ pub fn state(
     schema: &Schema,
     query: &TaskQuery,
     echo: &Echo<'_>,
-    listing: Listing<Kept>,
+    listing: Listing<Tasks<Kept>>,
 ) -> Result<State, SchemaMismatch> {
     let Listing {
-        tasks: mut kept,
-        latest,
+        items: Tasks {
+            tasks: mut kept,
+            latest,
+        },
         total,
         listed,
         ..
     } = listing;
     kept.fragments.check()?;
-    // Newest first, ties by task id, tasks without a time last ([`crate::csms::pager::newer`]).
+    // Newest first, ties by task id, tasks without a time last ([`crate::csms::tasks::newer`]).
     // A tie reads the id back from the fragment, once per tied task: tasks without a time all
     // tie, and decoding in the comparator would decode them O(n log n) times.
     let task_id =
@@ -498,7 +500,8 @@ fn write_task(o: &mut ObjectWriter<'_, '_>, t: &SecretTask) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::csms::{TaskPage, TaskPager};
+    use crate::csms::tasks::Window;
+    use crate::csms::{Page, Pager};
     use crate::plugin::PathStep;
 
     fn block(pairs: &[(&str, Value)]) -> Value {
@@ -655,12 +658,13 @@ mod tests {
         total: Option<i64>,
     ) -> Value {
         let schema = schema();
-        let mut pager = TaskPager::with_sink(query.clone(), Kept::new(&schema).unwrap());
+        let window = Window::new(query, Kept::new(&schema).unwrap());
+        let mut pager = Pager::new(query.clone(), window);
         pager
-            .accept(TaskPage {
-                total,
-                tasks,
+            .accept(Page {
+                items: tasks,
                 next_marker: None,
+                total,
             })
             .unwrap();
         let since = query.since.and_then(|ms| {
@@ -675,7 +679,8 @@ mod tests {
             timeouts,
             ..Echo::default()
         };
-        let state = state(&schema, query, &echo, pager.finish(1)).unwrap();
+        let listing = pager.finish(1).map(Window::finish);
+        let state = state(&schema, query, &echo, listing).unwrap();
         crate::plugin::codec::decode_msgpack(state.as_bytes()).unwrap()
     }
 
