@@ -6,7 +6,7 @@
 use crate::common;
 
 use common::scripted_server::{Reply, ScriptedServer};
-use common::terraform::{emulator_with, workdir, Run, Workdir, AK, SK, TERRAFORM_BLOCK};
+use common::terraform::{emulator_with, fold, workdir, Run, Workdir, AK, SK, TERRAFORM_BLOCK};
 use csms_provider::emulator::{Faults, SecretTask};
 use serde_json::json;
 
@@ -393,4 +393,49 @@ data "csms_rotation_tasks" "agency" {{
              HTTP 302, a redirect to http://elsewhere.example/x; redirects are not followed"
         ),
     ]);
+}
+
+/// Issue 21, item 3: `Retry-After` at its edges. A wait longer than the read's time fails at
+/// once saying what the service asked for and that `timeouts { read }` bounds it (raising
+/// `max_retries` cannot help, so it is not advised); a date in the past is a normal backoff
+/// step counted against `max_retries`, not 50 immediate retries, and then the advice is
+/// `max_retries`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_edges_fail_or_back_off_naming_the_limit_reached() {
+    let throttled = |retry_after: &'static str| {
+        move |_: &_, _| {
+            Reply::json(
+                429,
+                json!({"error_code": "APIGW.0308", "error_msg": "throttled"}),
+            )
+            .with_header("Retry-After", retry_after)
+        }
+    };
+    let years = ScriptedServer::start(throttled("1000000000")).await;
+    let past = ScriptedServer::start(throttled("Tue, 02 Jan 2024 03:04:05 GMT")).await;
+    let run = misbehaving(&[("years", &years.url()), ("past", &past.url())])
+        .env("HW_MAX_RETRIES", "2")
+        .run(&["plan", "-input=false", "-no-color"])
+        .await;
+    run.assert_error(&[
+        "The service asked to wait 1000000000s, about 31 years (Retry-After) before another try, \
+         longer than the",
+        "left of the read, which `timeouts { read }` bounds (default 5m)",
+        "The request was retried 2 times. The service is throttling requests and every retry \
+         `max_retries` allows was spent. Raise `max_retries`",
+    ]);
+    assert_eq!(
+        years.count(),
+        1,
+        "a wait past the deadline is not tried again"
+    );
+    assert_eq!(
+        past.count(),
+        3,
+        "a past date is a backoff step counted by max_retries"
+    );
+    let output = fold(&run.output());
+    let years_detail = &output[output.find("about 31 years").unwrap()..];
+    let years_detail = &years_detail[..years_detail.find("Error:").unwrap_or(years_detail.len())];
+    assert!(!years_detail.contains("max_retries"), "{years_detail}");
 }

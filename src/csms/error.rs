@@ -229,10 +229,14 @@ impl Error {
         self
     }
 
-    /// The same error with its retry count set (service and transport errors only).
-    pub(crate) fn with_retries(mut self, n: u32) -> Self {
+    /// The same error with its retry count, and for a service error the limit that ended the
+    /// retries, set (service and transport errors only).
+    pub(crate) fn with_retries(mut self, n: u32, gave_up: GaveUp) -> Self {
         match &mut self {
-            Error::Service(e) => e.retries = n,
+            Error::Service(e) => {
+                e.retries = n;
+                e.gave_up = gave_up;
+            }
             Error::Transport { retries, .. } => *retries = n,
             _ => {}
         }
@@ -247,7 +251,7 @@ impl From<ServiceError> for Error {
 }
 
 /// An error answer of the service: HTTP status plus what the body and headers said.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ServiceError {
     pub status: u16,
     /// `error_code` (or `errorCode`, `code`), e.g. `APIGW.0301`.
@@ -258,6 +262,27 @@ pub struct ServiceError {
     pub request_id: Option<String>,
     /// Retries spent before giving up (0 when the first answer was final).
     pub retries: u32,
+    /// Which limit ended the retries, so that advice names the one reached.
+    pub gave_up: GaveUp,
+}
+
+/// Why the retries of a request ended: the advice of a failed request names the limit that was
+/// actually reached, since raising another one cannot help.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum GaveUp {
+    /// The answer was final (not retryable), or nothing was retried.
+    #[default]
+    Final,
+    /// `max_retries` retries were spent.
+    MaxRetries,
+    /// The service asked to wait (429 with `Retry-After`) as many times as the client waits
+    /// ([`super::retry::MAX_THROTTLED_RETRIES`]).
+    Throttling,
+    /// The next wait would have passed the call's deadline (a read's `timeouts { read }`):
+    /// `wait` was asked for by the service (`Retry-After`) when `asked`, else it was the
+    /// client's backoff; `left` is what remained of the deadline. Both in seconds, which is all
+    /// a message needs and keeps every error small.
+    Deadline { wait: f64, left: f64, asked: bool },
 }
 
 impl std::fmt::Display for ServiceError {
@@ -500,6 +525,7 @@ mod tests {
             message: Some("throttled".into()),
             request_id: Some("rid".into()),
             retries: 5,
+            gave_up: GaveUp::MaxRetries,
         };
         assert_eq!(
             Error::Service(e).to_string(),

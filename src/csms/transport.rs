@@ -751,7 +751,10 @@ fn classify(target: &Target, status: u16, head: Head, body: Vec<u8>) -> Result<A
     }
     let error = Error::Service(parse_error_body(status, head.request_id.as_deref(), &body));
     match (status, head.retry_after) {
-        (429, Some(retry_after)) => Err(Failure::Throttled { error, retry_after }),
+        // `Retry-After: 0` (or a date in the past) names no wait: a normal backoff step.
+        (429, Some(retry_after)) if !retry_after.is_zero() => {
+            Err(Failure::Throttled { error, retry_after })
+        }
         (_, retry_after) if is_retryable_status(status) => {
             Err(Failure::Retryable { error, retry_after })
         }

@@ -163,7 +163,8 @@ arguments! { ARGUMENTS:
         "Retries of a request that failed with 500, 502, 503, 504, a 429 without `Retry-After`, a \
          connection error or no response, with exponential backoff and jitter; 0 to 20, default 5. \
          A 429 with `Retry-After` is waited out (plus jitter) within the read's `timeouts.read`, up \
-         to 50 times, without counting here.";
+         to 50 times, without counting here; a wait longer than the read has left fails at once, and \
+         `Retry-After: 0` or a date in the past is a retry like any other.";
     SHARED_CONFIG_FILE = "shared_config_file", Text, env: "HW_SHARED_CONFIG_FILE", sensitive: false,
         "Path of a KooCLI configuration file (`hcloud configure`) whose profile gives the keys when \
          neither the block nor `HW_ACCESS_KEY`/`HW_SECRET_KEY` does; default `~/.hcloud/config.json` \

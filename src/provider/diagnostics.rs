@@ -2,7 +2,8 @@
 //! detail with everything the service said and what the user can do about it.
 
 use crate::csms::credentials::Source;
-use crate::csms::error::TlsTrouble;
+use crate::csms::error::{GaveUp, TlsTrouble};
+use crate::csms::retry::MAX_THROTTLED_RETRIES;
 use crate::csms::{text, Error, ItemKind, ListingWarning, ServiceError};
 use crate::plugin::{Diagnostic, SchemaMismatch};
 
@@ -221,15 +222,59 @@ fn service(summary: &str, e: &ServiceError, context: &str, keys: Option<&Source>
         1 => detail.push_str(" The request was retried once."),
         n => detail.push_str(&format!(" The request was retried {n} times.")),
     }
-    match e.status {
-        401 | 403 => detail.push_str(&rejected_hint(e, keys)),
-        404 => detail.push_str(" Check `project_id` (HW_PROJECT_ID) and `region`: the project must exist in that region."),
-        429 => detail.push_str(" The service is throttling requests. Raise `max_retries`, read fewer data sources at once, or try again later."),
-        400 => detail.push_str(" The service refused the query; check the data source's filters."),
-        500..=599 => detail.push_str(" The service failed; try again later."),
+    match (e.status, e.gave_up) {
+        (_, GaveUp::Deadline { wait, left, asked }) => detail.push_str(&deadline_hint(wait, left, asked)),
+        (401 | 403, _) => detail.push_str(&rejected_hint(e, keys)),
+        (404, _) => detail.push_str(" Check `project_id` (HW_PROJECT_ID) and `region`: the project must exist in that region."),
+        (429, GaveUp::Throttling) => detail.push_str(&format!(
+            " The service kept throttling: it named a wait (Retry-After) {MAX_THROTTLED_RETRIES} times in a row, \
+             as often as the provider waits for one. Read fewer data sources at once, or try again later."
+        )),
+        (429, _) => detail.push_str(" The service is throttling requests and every retry `max_retries` allows was spent. Raise \
+             `max_retries`, read fewer data sources at once, or try again later."),
+        (400, _) => detail.push_str(" The service refused the query; check the data source's filters."),
+        (500..=599, _) => detail.push_str(" The service failed; try again later."),
         _ => {}
     }
     Diagnostic::error(format!("{summary} (HTTP {})", e.status), detail)
+}
+
+/// The advice when the next wait would have passed the read's deadline: what the service asked
+/// for (or the backoff), what was left, and the setting that bounds it; never `max_retries`,
+/// which cannot help.
+fn deadline_hint(wait: f64, left: f64, asked: bool) -> String {
+    let waiting = if asked {
+        format!(
+            "The service asked to wait {} (Retry-After) before another try",
+            span(wait)
+        )
+    } else {
+        format!("The next retry was due in {}", span(wait))
+    };
+    format!(
+        " {waiting}, longer than the {} left of the read, which `timeouts {{ read }}` bounds (default \
+         5m). Try again later, or allow the read more time with `timeouts {{ read = \"...\" }}`.",
+        span(left)
+    )
+}
+
+/// Seconds as a person reads them, with a rough larger unit beyond two hours
+/// (`1000000000s, about 31 years`).
+fn span(secs: f64) -> String {
+    let exact = if secs >= 10.0 || secs.fract() == 0.0 {
+        format!("{}s", secs.round())
+    } else {
+        format!("{secs:.1}s")
+    };
+    let rough = [
+        (365.25 * 86400.0, "years"),
+        (86400.0, "days"),
+        (3600.0, "hours"),
+    ]
+    .into_iter()
+    .find(|(unit, _)| secs >= 2.0 * unit)
+    .map(|(unit, name)| format!(", about {} {name}", (secs / unit).floor()));
+    format!("{exact}{}", rough.unwrap_or_default())
 }
 
 /// Gateway codes that the API Gateway documents for a signature out of its 15-minute window:
@@ -286,6 +331,7 @@ mod tests {
             message: Some("Incorrect IAM authentication information".into()),
             request_id: Some("req-1".into()),
             retries: 0,
+            gave_up: GaveUp::Final,
         }
     }
 
