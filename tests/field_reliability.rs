@@ -343,8 +343,9 @@ async fn logs_name_the_endpoint_and_project_and_print_plain_values() {
 }
 
 /// Issue 21, item 4: a redirect is described alike whichever endpoint answers it: the ECS
-/// metadata service and IAM's agency exchange say "a redirect to <Location>; redirects are not
-/// followed", as the CSMS client does, not "refused" or a bare status.
+/// metadata service, IAM's agency exchange and CSMS say "a redirect to <Location>; redirects
+/// are not followed" (not "refused" or a bare status), and the URL that starts the CSMS
+/// detail is not capitalised.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metadata_and_agency_redirects_are_described_as_redirects() {
     let server = ScriptedServer::start(|_, _| {
@@ -377,6 +378,17 @@ provider "csms" {{
 data "csms_rotation_tasks" "agency" {{
   provider = csms.agency
 }}
+provider "csms" {{
+  alias      = "csms"
+  region     = "cn-north-4"
+  project_id = "p"
+  access_key = "{AK}"
+  secret_key = "{SK}"
+  endpoint   = "{url}"
+}}
+data "csms_rotation_tasks" "csms" {{
+  provider = csms.csms
+}}
 "#
     );
     let run = Workdir::new(&[("main.tf", &config)])
@@ -392,7 +404,13 @@ data "csms_rotation_tasks" "agency" {{
             "Assuming agency \"audit\": IAM at {url}/v3.0/OS-CREDENTIAL/securitytokens answered \
              HTTP 302, a redirect to http://elsewhere.example/x; redirects are not followed"
         ),
+        &format!(
+            "{url}/v1/p/csms/tasks?limit=1000 answered HTTP 302, a redirect to \
+             http://elsewhere.example/x; redirects are not followed"
+        ),
     ]);
+    // A sentence that starts with a URL keeps it as written.
+    assert!(!run.output().contains("Http://"), "{}", run.output());
 }
 
 /// Issue 21, item 3: `Retry-After` at its edges. A wait longer than the read's time fails at
@@ -438,4 +456,28 @@ async fn retry_after_edges_fail_or_back_off_naming_the_limit_reached() {
     let years_detail = &output[output.find("about 31 years").unwrap()..];
     let years_detail = &years_detail[..years_detail.find("Error:").unwrap_or(years_detail.len())];
     assert!(!years_detail.contains("max_retries"), "{years_detail}");
+}
+
+/// Issue 21, item 4: a sentence is written once: an empty page that names a next marker while
+/// `total` says more remain says "no partial list is returned" once, not in the error and
+/// again in its advice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paging_fault_says_each_sentence_once() {
+    let server = ScriptedServer::start(|_, _| {
+        Reply::json(200, json!({"total": 5, "tasks": [], "next_marker": "m-1"}))
+    })
+    .await;
+    let run = misbehaving(&[("empty", &server.url())])
+        .run(&["plan", "-input=false", "-no-color"])
+        .await;
+    run.assert_error(&[
+        "Inconsistent pages from the CSMS API",
+        "page 1 was empty but named a next_marker while total=5 says 5 more tasks remain",
+    ]);
+    let output = fold(&run.output()).to_lowercase();
+    assert_eq!(
+        output.matches("no partial list is returned").count(),
+        1,
+        "{output}"
+    );
 }

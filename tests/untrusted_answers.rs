@@ -300,7 +300,7 @@ async fn refusal_hint(status: u16, code: &str, source: Source) -> String {
     let client = fast(Client::with_credentials(cfg, credentials).unwrap());
     let e = list_all(&client).await.unwrap_err();
     assert_eq!(server.count(), 1, "a {status} is not retried");
-    from_read_error(&e, Some(client.key_source())).detail
+    from_read_error(&e, Some(client.key_source()), false).detail
 }
 
 #[tokio::test]

@@ -30,16 +30,8 @@ pub enum Error {
 
     /// The server answered with a redirect (3xx). Redirects are not followed: the request is
     /// signed for this host and path, and its signature and token must not travel elsewhere.
-    #[error(
-        "{url} answered HTTP {status}, a redirect {}; redirects are not followed",
-        match location { Some(l) => format!("to {l}"), None => "without a Location header".to_string() }
-    )]
-    Redirect {
-        url: String,
-        status: u16,
-        /// The `Location` header, cleaned and cut short.
-        location: Option<String>,
-    },
+    #[error("{0}")]
+    Redirect(super::redirect::Redirect),
 
     /// The server answered, but with something that is not readable HTTP (headers larger than
     /// the client accepts, an invalid header or status line). Trying again does not help.

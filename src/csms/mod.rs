@@ -3,10 +3,10 @@
 //!
 //! # Layout
 //! From the bottom up; a module uses only those above it in this list (`credentials` uses
-//! `config`, `error` and `signer`).
+//! `redirect`, `config`, `error` and `signer`).
 //! - [`text`]: service text made inert (terminal controls, bidi and zero-width characters).
-//! - [`error`]: [`Error`], [`ServiceError`], [`ItemKind`] and the error-body shapes.
 //! - [`redirect`]: a 3xx answer, described alike for every endpoint.
+//! - [`error`]: [`Error`], [`ServiceError`], [`ItemKind`] and the error-body shapes.
 //! - [`signer`]: SDK-HMAC-SHA256 and SDK-HMAC-SM3 signing.
 //! - [`config`]: [`ClientConfig`], endpoint resolution (`https://kms.{region}.{cloud}`) and the
 //!   project id rule.

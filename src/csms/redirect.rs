@@ -6,8 +6,10 @@ use std::fmt;
 
 use reqwest::header::{HeaderMap, LOCATION};
 
-use super::error::EXCERPT_CHARS;
 use super::text;
+
+/// Longest `Location` quoted, in characters: a URL a person can check, not a page of text.
+const LOCATION_CHARS: usize = 200;
 
 /// A 3xx answer: the URL asked, the status, and where it pointed (cleaned and cut short).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +27,7 @@ impl Redirect {
             status,
             location: headers
                 .get(LOCATION)
-                .map(|v| text::excerpt(String::from_utf8_lossy(v.as_bytes()), EXCERPT_CHARS))
+                .map(|v| text::excerpt(String::from_utf8_lossy(v.as_bytes()), LOCATION_CHARS))
                 .filter(|v| !v.is_empty()),
         })
     }

@@ -16,6 +16,7 @@ use super::config::{host_header, project_id_problem, ClientConfig, Timeouts};
 use super::credentials::{CredentialProvider, Credentials, Source};
 use super::error::{excerpt, parse_error_body, Error, TlsTrouble, EXCERPT_CHARS};
 use super::health::Health;
+use super::redirect::Redirect;
 use super::retry::{
     self, is_retryable_status, parse_retry_after, Failure, Interrupted, RetryPolicy,
 };
@@ -185,6 +186,9 @@ impl Client {
                 let (target, origin, unanswered) = (&target, &origin, &unanswered);
                 async move {
                     if let Some(verdict) = self.health.verdict(origin) {
+                        // The verdict is on record already; recording its error again would
+                        // nest its "not sent" once more with every retry that met it.
+                        unanswered.store(false, Ordering::Relaxed);
                         return Err(Failure::Fatal(verdict.error(&target.shown)));
                     }
                     let outcome = self.attempt(target, request, budget, tries + 1).await;
@@ -289,7 +293,7 @@ impl Client {
             failure
         })?;
         let status = response.status().as_u16();
-        let head = Head::of(response.headers());
+        let head = Head::of(&target.shown, status, response.headers());
         let body = read_capped(response, &target.shown, status, self.timeouts.body_idle).await;
         tracing::debug!(
             attempt,
@@ -681,15 +685,15 @@ async fn read_capped(
 struct Head {
     request_id: Option<String>,
     retry_after: Option<Duration>,
-    /// `Location`, cleaned and cut short: it is quoted in the redirect error.
-    location: Option<String>,
+    /// A 3xx answer with its `Location`: a redirect is reported, never followed.
+    redirect: Option<Redirect>,
     /// `Content-Encoding` left after reqwest decoded gzip (the only encoding the client asks
     /// for) and other than `identity`, cleaned.
     encoding: Option<String>,
 }
 
 impl Head {
-    fn of(headers: &HeaderMap) -> Head {
+    fn of(url: &str, status: u16, headers: &HeaderMap) -> Head {
         let quoted = |name: &str| {
             headers
                 .get(name)
@@ -700,7 +704,7 @@ impl Head {
             request_id: header_str(headers, "x-request-id"),
             retry_after: header_str(headers, "retry-after")
                 .and_then(|v| parse_retry_after(&v, std::time::SystemTime::now())),
-            location: quoted("location"),
+            redirect: Redirect::of(url, status, headers),
             encoding: quoted("content-encoding").filter(|e| !e.eq_ignore_ascii_case("identity")),
         }
     }
@@ -709,12 +713,8 @@ impl Head {
 /// A 2xx with a body is an answer; an empty 2xx and the retryable statuses are tried again; a
 /// redirect, a body in an encoding nobody asked for and every other status are final.
 fn classify(target: &Target, status: u16, head: Head, body: Vec<u8>) -> Result<Answer, Failure> {
-    if (300..400).contains(&status) {
-        return Err(Failure::Fatal(Error::Redirect {
-            url: target.shown.clone(),
-            status,
-            location: head.location,
-        }));
+    if let Some(redirect) = head.redirect {
+        return Err(Failure::Fatal(Error::Redirect(redirect)));
     }
     if let Some(encoding) = head.encoding {
         return Err(Failure::Fatal(Error::Decode {

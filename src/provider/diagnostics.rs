@@ -10,13 +10,15 @@ use crate::plugin::{Diagnostic, SchemaMismatch};
 /// A client error met before any key was used (configuration), or where the keys' origin is
 /// not known.
 pub fn from_error(err: &Error) -> Diagnostic {
-    from_read_error(err, None)
+    from_read_error(err, None, false)
 }
 
-/// A client error; `keys` (where the signing keys came from) goes into the hint of a 401 or 403.
-/// Every text is cleaned once more here, the last step before Terraform.
-pub fn from_read_error(err: &Error, keys: Option<&Source>) -> Diagnostic {
-    let d = render(err, keys);
+/// A client error; `keys` (where the signing keys came from) goes into the hint of a 401 or 403;
+/// `keeping_fewer`: the read already uses what its [`ItemKind::keep_fewer`] advises (`since`),
+/// so advice to use it would not help. Every text is cleaned once more here, the last step
+/// before Terraform.
+pub fn from_read_error(err: &Error, keys: Option<&Source>, keeping_fewer: bool) -> Diagnostic {
+    let d = render(err, keys, keeping_fewer);
     Diagnostic {
         summary: text::clean(&d.summary).into_owned(),
         detail: text::clean(&d.detail).into_owned(),
@@ -24,7 +26,7 @@ pub fn from_read_error(err: &Error, keys: Option<&Source>) -> Diagnostic {
     }
 }
 
-fn render(err: &Error, keys: Option<&Source>) -> Diagnostic {
+fn render(err: &Error, keys: Option<&Source>, keeping_fewer: bool) -> Diagnostic {
     let (summary, hint) = match err {
         Error::Service(e) => return service("CSMS API error", e, "", keys),
         Error::ProjectLookup { source, .. } => match (err.service(), source.as_deref()) {
@@ -32,7 +34,7 @@ fn render(err: &Error, keys: Option<&Source>) -> Diagnostic {
             (None, Some(Error::Decode { .. })) => ("Unexpected answer from IAM", ""),
             (None, _) => ("Cannot determine the project ID", ""),
         },
-        Error::Redirect { .. } => (
+        Error::Redirect(_) => (
             "CSMS API answered with a redirect",
             " A signed request is never sent to another URL. Set `endpoint` (HW_CSMS_ENDPOINT) or \
              `iam_endpoint` (HW_IAM_ENDPOINT) to the URL that answers without redirecting.",
@@ -73,8 +75,11 @@ fn render(err: &Error, keys: Option<&Source>) -> Diagnostic {
             );
             return Diagnostic::error(summary, format!("{}.{hint}", capitalize(&err.to_string())));
         }
-        Error::TooManyItems { kind, .. } => {
-            let hint = format!(" {}No partial list is returned.", narrowing(kind));
+        Error::TooManyItems { kind, kept, .. } => {
+            // What a listing keeps can be narrowed on this side; what the service lists only by
+            // its own filters.
+            let keep_fewer = *kept && !keeping_fewer;
+            let hint = format!(" {}No partial list is returned.", narrowing(kind, keep_fewer));
             return Diagnostic::error(
                 format!("Too many {}", kind.title),
                 format!("{}.{hint}", capitalize(&err.to_string())),
@@ -90,12 +95,13 @@ fn render(err: &Error, keys: Option<&Source>) -> Diagnostic {
     Diagnostic::error(summary, format!("{}.{hint}", capitalize(&err.to_string())))
 }
 
-/// How to make a listing of `kind` keep fewer items, as a sentence, or nothing.
-fn narrowing(kind: &ItemKind) -> String {
+/// How to make a listing of `kind` keep fewer items, as a sentence, or nothing; `keep_fewer`:
+/// whether [`ItemKind::keep_fewer`] can help.
+fn narrowing(kind: &ItemKind, keep_fewer: bool) -> String {
     let filters = (!kind.filters.is_empty())
         .then(|| format!("{} filter on the service's side", kind.filters));
     let ways: Vec<String> = [
-        (!kind.keep_fewer.is_empty()).then(|| kind.keep_fewer.to_string()),
+        (keep_fewer && !kind.keep_fewer.is_empty()).then(|| kind.keep_fewer.to_string()),
         filters,
     ]
     .into_iter()
@@ -312,7 +318,13 @@ fn rejected_hint(e: &ServiceError, keys: Option<&Source>) -> String {
     hint
 }
 
+/// `s` with its first letter in upper case, as a sentence starts; a sentence that starts with a
+/// URL keeps it as written (`http://`, not `Http://`).
 pub(super) fn capitalize(s: &str) -> String {
+    let first_word = s.split_whitespace().next().unwrap_or_default();
+    if first_word.contains("://") {
+        return s.to_string();
+    }
     let mut chars = s.chars();
     chars
         .next()
@@ -384,12 +396,12 @@ mod tests {
     #[test]
     fn the_key_hint_names_where_the_keys_came_from() {
         let e = Error::Service(service_error(401));
-        let block = from_read_error(&e, Some(&Source::Block)).detail;
+        let block = from_read_error(&e, Some(&Source::Block), false).detail;
         assert!(
             block.contains("from the provider block (access_key, secret_key)"),
             "{block}"
         );
-        let env = from_read_error(&e, Some(&Source::Environment)).detail;
+        let env = from_read_error(&e, Some(&Source::Environment), false).detail;
         assert!(
             env.contains("from the environment (HW_ACCESS_KEY, HW_SECRET_KEY)"),
             "{env}"
@@ -502,6 +514,79 @@ mod tests {
             "{}",
             d.detail
         );
+    }
+
+    /// The `since` advice only where it can help: when what the listing keeps hit the cap
+    /// and `since` is not set yet (it cannot lower what the service lists).
+    #[test]
+    fn the_since_advice_only_where_it_can_help() {
+        let advice = |kept: bool, since_set: bool| {
+            let e = Error::TooManyItems {
+                kind: &TASKS,
+                cap: 5,
+                kept,
+            };
+            from_read_error(&e, None, since_set)
+                .detail
+                .contains("`since`")
+        };
+        assert!(advice(true, false));
+        assert!(!advice(true, true));
+        assert!(!advice(false, false));
+        assert!(!advice(false, true));
+    }
+
+    #[test]
+    fn a_sentence_that_starts_with_a_url_keeps_it_as_written() {
+        assert_eq!(capitalize("http://x/y answered"), "http://x/y answered");
+        assert_eq!(capitalize("https://x answered"), "https://x answered");
+        assert_eq!(capitalize("the service"), "The service");
+        assert_eq!(capitalize(""), "");
+    }
+
+    #[test]
+    fn the_advice_names_the_limit_reached() {
+        let gave_up = |status: u16, gave_up: GaveUp| {
+            let e = ServiceError {
+                retries: 3,
+                gave_up,
+                ..service_error(status)
+            };
+            from_error(&Error::Service(e)).detail
+        };
+        let deadline = gave_up(
+            429,
+            GaveUp::Deadline {
+                wait: 1e9,
+                left: 299.6,
+                asked: true,
+            },
+        );
+        assert!(
+            deadline.contains(
+                "The service asked to wait 1000000000s, about 31 years (Retry-After) before \
+                 another try, longer than the 300s left of the read, which `timeouts { read }` bounds"
+            ) && !deadline.contains("max_retries"),
+            "{deadline}"
+        );
+        let backoff = gave_up(
+            503,
+            GaveUp::Deadline {
+                wait: 2.5,
+                left: 1.0,
+                asked: false,
+            },
+        );
+        assert!(
+            backoff.contains("The next retry was due in 2.5s, longer than the 1s left"),
+            "{backoff}"
+        );
+        let throttling = gave_up(429, GaveUp::Throttling);
+        assert!(
+            throttling.contains("50 times in a row") && !throttling.contains("max_retries"),
+            "{throttling}"
+        );
+        assert!(gave_up(429, GaveUp::MaxRetries).contains("Raise `max_retries`"));
     }
 
     /// Listing errors and warnings are worded from the item kind: a second endpoint needs no

@@ -142,7 +142,12 @@ impl RotationTasks {
             )
             .await
             .map_err(|e| {
-                Failed::from(diagnostics::from_read_error(&e, Some(client.key_source())))
+                let keeping_fewer = query.since.is_some();
+                Failed::from(diagnostics::from_read_error(
+                    &e,
+                    Some(client.key_source()),
+                    keeping_fewer,
+                ))
             })?;
         let mut warnings: Vec<Diagnostic> = listing
             .warnings
