@@ -481,3 +481,66 @@ async fn a_paging_fault_says_each_sentence_once() {
         "{output}"
     );
 }
+
+/// Issue 21, item 5: a proxy that refuses the tunnel is named (without its user and password),
+/// with the status it answered and the variable it came from, instead of "tunnel error:
+/// unsuccessful".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_proxy_tunnel_names_the_proxy_its_answer_and_the_variable() {
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = proxy.local_addr().unwrap();
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let recorded = asked.clone();
+    let serving = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut stream, _)) = proxy.accept().await {
+            let mut head = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut chunk).await {
+                    Ok(n) if n > 0 => head.extend_from_slice(&chunk[..n]),
+                    _ => break,
+                }
+            }
+            let head = String::from_utf8_lossy(&head);
+            recorded
+                .lock()
+                .unwrap()
+                .push(head.lines().next().unwrap_or_default().to_string());
+            let _ = stream
+                .write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    let config = format!(
+        "{TERRAFORM_BLOCK}provider \"csms\" {{\n  region = \"cn-north-4\"\n  project_id = \"p\"\n  \
+         max_retries = 0\n}}\ndata \"csms_rotation_tasks\" \"q\" {{}}\n"
+    );
+    let run = Workdir::new(&[("main.tf", &config)])
+        .env("HW_ACCESS_KEY", AK)
+        .env("HW_SECRET_KEY", SK)
+        .env(
+            "HTTPS_PROXY",
+            format!("http://proxy-user:proxy-secret@{address}"),
+        )
+        .run(&["plan", "-input=false", "-no-color"])
+        .await;
+    serving.abort();
+    run.assert_error(&[
+        "Cannot reach the CSMS API",
+        &format!(
+            "the proxy http://{address} (from HTTPS_PROXY) refused the tunnel to \
+             kms.cn-north-4.myhuaweicloud.com: it answered HTTP 403 Forbidden"
+        ),
+    ]);
+    assert!(!run.output().contains("proxy-secret"), "{}", run.output());
+    assert!(
+        asked
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|l| l == "CONNECT kms.cn-north-4.myhuaweicloud.com:443 HTTP/1.1"),
+        "{:?}",
+        asked.lock().unwrap()
+    );
+}

@@ -5,7 +5,8 @@
 //! From the bottom up; a module uses only those above it in this list (`credentials` uses
 //! `redirect`, `config`, `error` and `signer`).
 //! - [`text`]: service text made inert (terminal controls, bidi and zero-width characters).
-//! - [`redirect`]: a 3xx answer, described alike for every endpoint.
+//! - [`redirect`]: a 3xx answer, described alike for every endpoint; [`proxy`]: which proxy
+//!   the environment sends a request through, for errors that name it.
 //! - [`error`]: [`Error`], [`ServiceError`], [`ItemKind`] and the error-body shapes.
 //! - [`signer`]: SDK-HMAC-SHA256 and SDK-HMAC-SM3 signing.
 //! - [`config`]: [`ClientConfig`], endpoint resolution (`https://kms.{region}.{cloud}`) and the
@@ -44,6 +45,7 @@ pub mod error;
 mod health;
 mod iam;
 pub mod pager;
+pub mod proxy;
 pub mod redirect;
 pub mod retry;
 pub mod signer;

@@ -16,6 +16,7 @@ use super::config::{host_header, project_id_problem, ClientConfig, Timeouts};
 use super::credentials::{CredentialProvider, Credentials, Source};
 use super::error::{excerpt, parse_error_body, Error, TlsTrouble, EXCERPT_CHARS};
 use super::health::Health;
+use super::proxy::{self, ProxyEnv, Route};
 use super::redirect::Redirect;
 use super::retry::{
     self, is_retryable_status, parse_retry_after, Failure, Interrupted, RetryPolicy,
@@ -49,6 +50,9 @@ pub struct Client {
     /// The time a call may take unless its caller gives its own.
     pub(crate) deadline: Duration,
     policy: RetryPolicy,
+    /// The proxy variables reqwest follows, read when the client was built, for errors that
+    /// name the proxy a request went through.
+    proxies: ProxyEnv,
 }
 
 impl std::fmt::Debug for Client {
@@ -153,6 +157,7 @@ impl Client {
                 max_retries: cfg.max_retries,
                 ..RetryPolicy::default()
             },
+            proxies: ProxyEnv::from_env(|name| std::env::var(name).ok()),
         })
     }
 
@@ -281,17 +286,21 @@ impl Client {
             }
             other => other,
         };
-        let response = sent.map_err(|e| {
-            let failure = e.into_failure(&target.shown, self.timeouts.response);
-            tracing::debug!(
-                attempt,
-                latency_ms = started.elapsed().as_millis() as u64,
-                url = %target.shown,
-                error = %failure_error(&failure),
-                "no answer"
-            );
-            failure
-        })?;
+        let response = match sent {
+            Ok(response) => response,
+            Err(e) => {
+                let mut failure = e.into_failure(&target.shown, self.timeouts.response);
+                self.name_the_route(&mut failure, target).await;
+                tracing::debug!(
+                    attempt,
+                    latency_ms = started.elapsed().as_millis() as u64,
+                    url = %target.shown,
+                    error = %failure_error(&failure),
+                    "no answer"
+                );
+                return Err(failure);
+            }
+        };
         let status = response.status().as_u16();
         let head = Head::of(&target.shown, status, response.headers());
         let body = read_capped(response, &target.shown, status, self.timeouts.body_idle).await;
@@ -304,6 +313,37 @@ impl Client {
             "answered"
         );
         classify(target, status, head, body?)
+    }
+
+    /// Says in a request's transport error which way it went when a proxy variable is set:
+    /// through which proxy (and, for a refused tunnel, what the proxy answered), or directly
+    /// because `NO_PROXY` exempts the host.
+    async fn name_the_route(&self, failure: &mut Failure, target: &Target) {
+        let Error::Transport { message, .. } = failure_error_mut(failure) else {
+            return;
+        };
+        match self.proxies.route(&target.url) {
+            Route::Direct => {}
+            route @ Route::Exempt { .. } => message.push_str(&format!("; sent {route}")),
+            Route::Proxy { proxy, var, auth } if message.contains("tunnel") => {
+                let host = target.url.host_str().unwrap_or_default();
+                let answer = proxy::tunnel_answer(
+                    &proxy,
+                    auth.as_deref(),
+                    &target.url,
+                    self.timeouts.connect,
+                )
+                .await;
+                *message = format!(
+                    "the proxy {proxy} (from {var}) refused the tunnel to {host}{}",
+                    match answer {
+                        Some(status) => format!(": it answered HTTP {status}"),
+                        None => String::new(),
+                    }
+                );
+            }
+            route @ Route::Proxy { .. } => message.push_str(&format!("; sent {route}")),
+        }
     }
 
     /// Sends one request on `http` and waits for its response headers, at most
@@ -516,6 +556,15 @@ impl Sent {
                 retries: 0,
             }),
         }
+    }
+}
+
+fn failure_error_mut(failure: &mut Failure) -> &mut Error {
+    match failure {
+        Failure::Retryable { error, .. }
+        | Failure::Throttled { error, .. }
+        | Failure::Unreachable(error)
+        | Failure::Fatal(error) => error,
     }
 }
 
