@@ -47,9 +47,11 @@ fn config(server: &ScriptedServer) -> ClientConfig {
 }
 
 fn client_with(cfg: ClientConfig, max_retries: u32) -> Client {
-    Client::new(cfg)
-        .unwrap()
-        .with_retry_policy(fast_policy(max_retries))
+    Client::new(ClientConfig {
+        retry: fast_policy(max_retries),
+        ..cfg
+    })
+    .unwrap()
 }
 
 fn client(server: &ScriptedServer) -> Client {

@@ -432,15 +432,15 @@ async fn client_ends_every_hostile_listing_with_tasks_or_a_named_error() {
         access_key: "AK".into(),
         secret_key: "SK".into(),
         deadline: Duration::from_secs(5),
+        retry: RetryPolicy {
+            max_retries: 1,
+            base: Duration::from_millis(1),
+            cap: Duration::from_millis(1),
+            retry_after_cap: Duration::from_millis(1),
+        },
         ..ClientConfig::default()
     })
-    .unwrap()
-    .with_retry_policy(RetryPolicy {
-        max_retries: 1,
-        base: Duration::from_millis(1),
-        cap: Duration::from_millis(1),
-        retry_after_cap: Duration::from_millis(1),
-    });
+    .unwrap();
     let cancel = tokio_util::sync::CancellationToken::new();
     let (mut exact, mut errors) = (0, 0);
     let start = Instant::now();
@@ -854,13 +854,13 @@ fn measured_listing(url: &str, project: &str) -> (Result<usize, Error>, usize) {
                 access_key: "AK".into(),
                 secret_key: "SK".into(),
                 deadline: Duration::from_secs(120),
+                retry: RetryPolicy {
+                    max_retries: 0,
+                    ..RetryPolicy::default()
+                },
                 ..ClientConfig::default()
             })
-            .unwrap()
-            .with_retry_policy(RetryPolicy {
-                max_retries: 0,
-                ..RetryPolicy::default()
-            });
+            .unwrap();
             let kept = Kept::new(&schema).unwrap();
             client
                 .list_tasks_into(

@@ -238,7 +238,7 @@ async fn invalid_configs_are_refused_before_any_request() {
         (
             "task_id = \"t-1\"\n  status = \"FAILED\"",
             "task_id",
-            "Conflicting filters",
+            "Conflicting arguments",
         ),
     ];
     // One plan carries every case: Terraform validates each block and reports them all.

@@ -157,15 +157,15 @@ fn client(url: &str, max_retries: u32, timeouts: Timeouts) -> Client {
         secret_key: SK.into(),
         deadline: Duration::from_secs(20),
         timeouts,
+        retry: RetryPolicy {
+            max_retries,
+            base: Duration::from_millis(10),
+            cap: Duration::from_millis(40),
+            retry_after_cap: Duration::from_secs(2),
+        },
         ..ClientConfig::default()
     })
     .unwrap()
-    .with_retry_policy(RetryPolicy {
-        max_retries,
-        base: Duration::from_millis(10),
-        cap: Duration::from_millis(40),
-        retry_after_cap: Duration::from_secs(2),
-    })
 }
 
 fn short() -> Timeouts {

@@ -35,17 +35,20 @@ fn config(server: &ScriptedServer) -> ClientConfig {
 }
 
 fn client_of(cfg: ClientConfig) -> Client {
-    fast(Client::new(cfg).unwrap())
+    Client::new(fast(cfg)).unwrap()
 }
 
-/// `client` with retries a test can wait out.
-fn fast(client: Client) -> Client {
-    client.with_retry_policy(RetryPolicy {
-        max_retries: 3,
-        base: Duration::from_millis(5),
-        cap: Duration::from_millis(10),
-        retry_after_cap: Duration::from_millis(10),
-    })
+/// `cfg` with retries a test can wait out.
+fn fast(cfg: ClientConfig) -> ClientConfig {
+    ClientConfig {
+        retry: RetryPolicy {
+            max_retries: 3,
+            base: Duration::from_millis(5),
+            cap: Duration::from_millis(10),
+            retry_after_cap: Duration::from_millis(10),
+        },
+        ..cfg
+    }
 }
 
 /// A server answering every request with `reply`.
@@ -297,7 +300,7 @@ async fn refusal_hint(status: u16, code: &str, source: Source) -> String {
     let cfg = config(&server);
     let keys = Credentials::new(&cfg.access_key, &cfg.secret_key, None);
     let credentials = std::sync::Arc::new(CredentialProvider::fixed(source, keys));
-    let client = fast(Client::with_credentials(cfg, credentials).unwrap());
+    let client = Client::with_credentials(fast(cfg), credentials).unwrap();
     let e = list_all(&client).await.unwrap_err();
     assert_eq!(server.count(), 1, "a {status} is not retried");
     from_read_error(&e, Some(client.key_source()), false).detail

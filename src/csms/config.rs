@@ -5,6 +5,7 @@ use std::time::Duration;
 use reqwest::Url;
 
 use super::error::Error;
+use super::retry::RetryPolicy;
 use super::signer::SigningAlgorithm;
 
 /// Time to establish a TCP (and TLS) connection, for the clients that have no [`Timeouts`] of
@@ -17,8 +18,6 @@ pub const DEFAULT_CLOUD: &str = "myhuaweicloud.com";
 pub const EUROPE_CLOUD: &str = "myhuaweicloud.eu";
 /// Regions served under [`EUROPE_CLOUD`], by prefix, as the Go provider decides it.
 const EUROPE_REGION_PREFIX: &str = "eu-west-1";
-/// Retries of a failed request, as the provider documents.
-pub const DEFAULT_MAX_RETRIES: u32 = 5;
 /// Overall budget of one call (a whole listing, retries included), and the default of the data
 /// source's `timeouts { read }`: 100,000 tasks take about 10 s here, so this leaves room for slow
 /// links and throttling, while a service that keeps answering slowly cannot hold a plan for long.
@@ -82,8 +81,9 @@ pub struct ClientConfig {
     pub signing_algorithm: SigningAlgorithm,
     /// Skip TLS certificate verification.
     pub insecure: bool,
-    /// Retries of a failed request (429, 5xx gateway faults, connection errors).
-    pub max_retries: u32,
+    /// Retries of a failed request (429, 5xx gateway faults, connection errors) and the waits
+    /// between them.
+    pub retry: RetryPolicy,
     pub user_agent: String,
     /// Overall deadline of one call (a whole listing including retries; a project lookup),
     /// unless the caller gives its own.
@@ -105,7 +105,7 @@ impl Default for ClientConfig {
             security_token: None,
             signing_algorithm: SigningAlgorithm::HmacSha256,
             insecure: false,
-            max_retries: DEFAULT_MAX_RETRIES,
+            retry: RetryPolicy::default(),
             user_agent: concat!("terraform-provider-csms/", env!("CARGO_PKG_VERSION")).to_string(),
             deadline: DEFAULT_DEADLINE,
             timeouts: Timeouts::default(),
@@ -133,7 +133,7 @@ impl std::fmt::Debug for ClientConfig {
             )
             .field("signing_algorithm", &self.signing_algorithm)
             .field("insecure", &self.insecure)
-            .field("max_retries", &self.max_retries)
+            .field("retry", &self.retry)
             .field("user_agent", &self.user_agent)
             .field("deadline", &self.deadline)
             .field("timeouts", &self.timeouts)
@@ -388,7 +388,7 @@ mod tests {
     #[test]
     fn a_silent_endpoint_fails_a_read_well_under_two_minutes_by_default() {
         let (t, p) = (Timeouts::default(), crate::csms::RetryPolicy::default());
-        let tries = ClientConfig::default().max_retries + 1;
+        let tries = ClientConfig::default().retry.max_retries + 1;
         let backoff: Duration = (0..tries - 1).map(|r| p.ceiling(r)).sum();
         let worst = t.response * tries + backoff;
         assert_eq!(worst, Duration::from_millis(75_500));
@@ -403,7 +403,7 @@ mod tests {
     fn defaults() {
         let c = ClientConfig::default();
         assert_eq!(c.cloud(), "myhuaweicloud.com");
-        assert_eq!(c.max_retries, 5);
+        assert_eq!(c.retry.max_retries, 5);
         assert_eq!(c.deadline, Duration::from_secs(300));
         assert!(c.user_agent.starts_with("terraform-provider-csms/"));
     }

@@ -181,11 +181,6 @@ pub fn newer(a: &SecretTask, b: &SecretTask) -> bool {
     (a.task_time, std::cmp::Reverse(&a.task_id)) > (b.task_time, std::cmp::Reverse(&b.task_id))
 }
 
-/// The API's rule for `limit`: a whole number from 1 to [`MAX_PAGE_SIZE`].
-pub fn page_size(n: f64) -> Option<u32> {
-    (n.fract() == 0.0 && (1.0..=f64::from(MAX_PAGE_SIZE)).contains(&n)).then_some(n as u32)
-}
-
 impl Client {
     /// Lists every task matching `query`, page after page, within the configured deadline;
     /// `cancel` stops it between and during requests.
@@ -342,20 +337,6 @@ mod tests {
             TaskQuery::clean(&mut far).out_of_range,
             [("task_time", "created_at")]
         );
-    }
-
-    #[test]
-    fn page_size_rule() {
-        for (n, ok) in [
-            (0.0, None),
-            (1.0, Some(1)),
-            (1000.0, Some(1000)),
-            (1001.0, None),
-            (10.5, None),
-            (-1.0, None),
-        ] {
-            assert_eq!(page_size(n), ok, "{n}");
-        }
     }
 
     #[test]

@@ -153,10 +153,7 @@ impl Client {
             iam,
             project_id: OnceCell::new_with(project_id.map(String::from)),
             deadline: cfg.deadline,
-            policy: RetryPolicy {
-                max_retries: cfg.max_retries,
-                ..RetryPolicy::default()
-            },
+            policy: cfg.retry.clone(),
             proxies: ProxyEnv::from_env(|name| std::env::var(name).ok()),
         })
     }
@@ -164,12 +161,6 @@ impl Client {
     /// Where the keys that sign the requests came from (named in the hint of a 401 or 403).
     pub fn key_source(&self) -> &Source {
         self.credentials.source()
-    }
-
-    /// Replaces the retry policy (e.g. shorter waits in tests). `max_retries` comes from it.
-    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.policy = policy;
-        self
     }
 
     /// A signed GET with retries, within `budget`. While another request has found the

@@ -8,9 +8,9 @@
 pub mod authentication;
 pub mod clients;
 pub mod config;
+pub mod data_source;
 pub mod diagnostics;
 pub mod rotation_tasks;
-pub mod timeouts;
 
 use std::sync::{Arc, RwLock};
 
