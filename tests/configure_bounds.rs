@@ -87,6 +87,16 @@ data "csms_rotation_tasks" "all" {{}}
 
 const PLAN: &[&str] = &["plan", "-input=false", "-no-color"];
 
+/// A `plan` whose configuration waits on a silent IAM, returned once the provider is waiting:
+/// the endpoint and the directory (both must outlive the run) and the running Terraform.
+async fn blocked_plan() -> (Silent, Workdir, tokio::process::Child) {
+    let iam = Silent::start().await;
+    let workdir = agency_through(&iam.url(), "");
+    let terraform = workdir.spawn(PLAN);
+    iam.wait_for_a_connection().await;
+    (iam, workdir, terraform)
+}
+
 #[tokio::test]
 async fn a_named_pipe_as_shared_config_file_fails_at_once_naming_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -146,10 +156,7 @@ async fn configure_timeout_is_checked() {
 /// the plan with it, long before IAM's own 30 s timeout or the 1 minute configure bound.
 #[tokio::test]
 async fn ctrl_c_ends_a_blocked_configuration() {
-    let iam = Silent::start().await;
-    let workdir = agency_through(&iam.url(), "");
-    let terraform = workdir.spawn(PLAN);
-    iam.wait_for_a_connection().await;
+    let (_iam, _workdir, terraform) = blocked_plan().await;
     signal(terraform.id().unwrap(), libc::SIGINT);
     let run: Run = tokio::time::timeout(LIMIT, terraform.wait_with_output())
         .await
@@ -168,10 +175,7 @@ async fn ctrl_c_ends_a_blocked_configuration() {
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn sigterm_ends_the_provider_during_a_blocked_configuration() {
-    let iam = Silent::start().await;
-    let workdir = agency_through(&iam.url(), "");
-    let terraform = workdir.spawn(PLAN);
-    iam.wait_for_a_connection().await;
+    let (_iam, _workdir, terraform) = blocked_plan().await;
     let provider = descendant_named(terraform.id().unwrap(), "terraform-provider-csms")
         .expect("the provider runs under Terraform");
     let exited = Pidfd::open(provider);
@@ -193,10 +197,7 @@ async fn sigterm_ends_the_provider_during_a_blocked_configuration() {
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn the_provider_exits_when_terraform_is_killed() {
-    let iam = Silent::start().await;
-    let workdir = agency_through(&iam.url(), "");
-    let mut terraform = workdir.spawn(PLAN);
-    iam.wait_for_a_connection().await;
+    let (_iam, _workdir, mut terraform) = blocked_plan().await;
     let provider = descendant_named(terraform.id().unwrap(), "terraform-provider-csms")
         .expect("the provider runs under Terraform");
     let exited = Pidfd::open(provider);

@@ -67,6 +67,19 @@ impl<'de> Visitor<'de> for TaskObject {
 }
 
 impl SecretTask {
+    /// The text fields, in the order of [`FIELD_BOUNDS`].
+    pub fn text_fields(&self) -> [Option<&String>; 7] {
+        [
+            Some(&self.task_id),
+            self.secret_name.as_ref(),
+            self.rotation_func_urn.as_ref(),
+            self.task_status.as_ref(),
+            self.operate_type.as_ref(),
+            self.task_error_code.as_ref(),
+            self.task_error_msg.as_ref(),
+        ]
+    }
+
     /// `task_time` as an RFC 3339 UTC timestamp; `None` when absent or outside what RFC 3339
     /// can write (years 0000 to 9999).
     pub fn created_at(&self) -> Option<String> {
@@ -276,16 +289,7 @@ mod tests {
             ..SecretTask::default()
         };
         assert!(clean_task(&mut t).is_empty(), "a cut is not a replacement");
-        let values = [
-            Some(&t.task_id),
-            t.secret_name.as_ref(),
-            t.rotation_func_urn.as_ref(),
-            t.task_status.as_ref(),
-            t.operate_type.as_ref(),
-            t.task_error_code.as_ref(),
-            t.task_error_msg.as_ref(),
-        ];
-        for ((name, bound), value) in FIELD_BOUNDS.iter().zip(values) {
+        for ((name, bound), value) in FIELD_BOUNDS.iter().zip(t.text_fields()) {
             let expected = format!(
                 "{}... [cut by the provider: the service sent {} bytes]",
                 "y".repeat(*bound),
