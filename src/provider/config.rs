@@ -529,9 +529,7 @@ pub fn resolve(
         cloud: settings.text(&CLOUD),
         iam_endpoint: client.iam_endpoint.clone(),
         insecure,
-        deadline: settings
-            .duration(&CONFIGURE_TIMEOUT)
-            .unwrap_or(crate::csms::credentials::chain::DEFAULT_DEADLINE),
+        deadline: settings.duration(&CONFIGURE_TIMEOUT),
         ..ChainInputs::default()
     };
     let agency_origin = settings.origin(&AGENCY_NAME);
@@ -779,6 +777,16 @@ fn count_range(argument: &Argument, got: Option<f64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn configure_timeout_documents_the_default_applied_and_is_read() {
+        let default = crate::csms::credentials::chain::DEFAULT_DEADLINE;
+        assert_eq!(default, std::time::Duration::from_secs(60));
+        assert!(CONFIGURE_TIMEOUT.description.contains("default `\"1m\"`"));
+        let env = |v: &str| (v == "HW_CONFIGURE_TIMEOUT").then(|| "90s".to_string());
+        let (r, _) = resolve(&schema().config(&[]), env, "ua".into()).unwrap();
+        assert_eq!(r.chain.deadline, Some(std::time::Duration::from_secs(90)));
+    }
     use crate::plugin::PathStep;
 
     fn config(pairs: &[(&str, Value)]) -> Value {

@@ -76,7 +76,7 @@ impl StaticKeys {
 }
 
 /// Everything the chain looks at, as the provider collected it from its block and environment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ChainInputs {
     /// `access_key`, `secret_key`, `security_token` of the provider block.
     pub block: StaticKeys,
@@ -94,8 +94,8 @@ pub struct ChainInputs {
     /// Skip TLS verification towards IAM.
     pub insecure: bool,
     pub refresh: RefreshSettings,
-    /// Longest the whole resolution may take (`configure_timeout`).
-    pub deadline: Duration,
+    /// Longest the whole resolution may take (`configure_timeout`); `None`: [`DEFAULT_DEADLINE`].
+    pub deadline: Option<Duration>,
     /// Ends the resolution at once (StopProvider, SIGTERM).
     pub cancel: CancellationToken,
 }
@@ -103,25 +103,6 @@ pub struct ChainInputs {
 /// Default of `configure_timeout`: room for the slowest chain that works (the metadata
 /// service's two requests, then an agency exchange with IAM's 30 s timeout), and no more.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
-
-impl Default for ChainInputs {
-    fn default() -> Self {
-        ChainInputs {
-            block: StaticKeys::default(),
-            environment: StaticKeys::default(),
-            shared_file: SharedFileSettings::default(),
-            metadata: MetadataSettings::default(),
-            agency: None,
-            region: None,
-            cloud: None,
-            iam_endpoint: None,
-            insecure: false,
-            refresh: RefreshSettings::default(),
-            deadline: DEFAULT_DEADLINE,
-            cancel: CancellationToken::new(),
-        }
-    }
-}
 
 /// What the chain is doing, for the error that says where a resolution that ran out of time or
 /// was cancelled stood.
@@ -178,7 +159,8 @@ pub struct Resolved {
 /// answers cannot hold the provider's configuration.
 pub async fn resolve(inputs: ChainInputs) -> Result<Resolved, CredentialError> {
     let progress = Progress::default();
-    let (deadline, cancel) = (inputs.deadline, inputs.cancel.clone());
+    let deadline = inputs.deadline.unwrap_or(DEFAULT_DEADLINE);
+    let cancel = inputs.cancel.clone();
     tokio::select! {
         resolved = tokio::time::timeout(deadline, resolve_chain(inputs, &progress)) => {
             resolved.unwrap_or_else(|_| Err(CredentialError::TimedOut {
