@@ -713,6 +713,9 @@ async fn no_secret_reaches_the_trace_log() {
             .with_writer(move || writer.clone())
             .finish(),
     );
+    // Other tests of this process, on other threads and without this subscriber, may have had
+    // the chain's log lines judged disabled meanwhile; judge them again with this one in place.
+    tracing::callsite::rebuild_interest_cache();
     let (_metadata, iam, r) = agency_over_metadata().await;
     assert_eq!(
         r.credentials.current().await.unwrap().access_key,
