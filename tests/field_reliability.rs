@@ -484,7 +484,7 @@ async fn a_paging_fault_says_each_sentence_once() {
 
 /// Issue 21, item 5: a proxy that refuses the tunnel is named (without its user and password),
 /// with the status it answered and the variable it came from, instead of "tunnel error:
-/// unsuccessful".
+/// unsuccessful", for CSMS and for IAM's agency exchange alike.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_proxy_tunnel_names_the_proxy_its_answer_and_the_variable() {
     let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -513,8 +513,26 @@ async fn a_refused_proxy_tunnel_names_the_proxy_its_answer_and_the_variable() {
         }
     });
     let config = format!(
-        "{TERRAFORM_BLOCK}provider \"csms\" {{\n  region = \"cn-north-4\"\n  project_id = \"p\"\n  \
-         max_retries = 0\n}}\ndata \"csms_rotation_tasks\" \"q\" {{}}\n"
+        r#"{TERRAFORM_BLOCK}
+provider "csms" {{
+  region      = "cn-north-4"
+  project_id  = "p"
+  max_retries = 0
+}}
+data "csms_rotation_tasks" "q" {{}}
+provider "csms" {{
+  alias      = "agency"
+  region     = "cn-north-4"
+  project_id = "p"
+  assume_role {{
+    agency_name = "audit"
+    domain_name = "other-account"
+  }}
+}}
+data "csms_rotation_tasks" "agency" {{
+  provider = csms.agency
+}}
+"#
     );
     let run = Workdir::new(&[("main.tf", &config)])
         .env("HW_ACCESS_KEY", AK)
@@ -532,14 +550,18 @@ async fn a_refused_proxy_tunnel_names_the_proxy_its_answer_and_the_variable() {
             "the proxy http://{address} (from HTTPS_PROXY) refused the tunnel to \
              kms.cn-north-4.myhuaweicloud.com: it answered HTTP 403 Forbidden"
         ),
+        &format!(
+            "securitytokens failed: the proxy http://{address} (from HTTPS_PROXY) refused the \
+             tunnel to iam.cn-north-4.myhuaweicloud.com: it answered HTTP 403 Forbidden"
+        ),
     ]);
     assert!(!run.output().contains("proxy-secret"), "{}", run.output());
     assert!(
-        asked
-            .lock()
-            .unwrap()
-            .iter()
-            .all(|l| l == "CONNECT kms.cn-north-4.myhuaweicloud.com:443 HTTP/1.1"),
+        asked.lock().unwrap().iter().all(|l| [
+            "CONNECT kms.cn-north-4.myhuaweicloud.com:443 HTTP/1.1",
+            "CONNECT iam.cn-north-4.myhuaweicloud.com:443 HTTP/1.1"
+        ]
+        .contains(&l.as_str())),
         "{:?}",
         asked.lock().unwrap()
     );

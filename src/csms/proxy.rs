@@ -97,6 +97,30 @@ impl ProxyEnv {
     }
 }
 
+impl ProxyEnv {
+    /// Adds to `message`, the error of a request to `url` that got no answer, which way the
+    /// request went when a proxy variable is set: through which proxy, or directly because
+    /// `NO_PROXY` exempts the host. A refused tunnel is said as such, with the status the proxy
+    /// answers when asked again ([`tunnel_answer`], within `timeout`).
+    pub async fn explain(&self, url: &Url, message: &mut String, timeout: Duration) {
+        match self.route(url) {
+            Route::Direct => {}
+            Route::Proxy { proxy, var, auth } if message.contains("tunnel") => {
+                let host = url.host_str().unwrap_or_default();
+                let answer = tunnel_answer(&proxy, auth.as_deref(), url, timeout).await;
+                *message = format!(
+                    "the proxy {proxy} (from {var}) refused the tunnel to {host}{}",
+                    match answer {
+                        Some(status) => format!(": it answered HTTP {status}"),
+                        None => String::new(),
+                    }
+                );
+            }
+            route => message.push_str(&format!("; sent {route}")),
+        }
+    }
+}
+
 /// `url` without user and password: they are credentials, never shown.
 fn without_userinfo(url: &str) -> String {
     match Url::parse(url) {

@@ -16,7 +16,7 @@ use super::config::{host_header, project_id_problem, ClientConfig, Timeouts};
 use super::credentials::{CredentialProvider, Credentials, Source};
 use super::error::{excerpt, parse_error_body, Error, TlsTrouble, EXCERPT_CHARS};
 use super::health::Health;
-use super::proxy::{self, ProxyEnv, Route};
+use super::proxy::ProxyEnv;
 use super::redirect::Redirect;
 use super::retry::{
     self, is_retryable_status, parse_retry_after, Failure, Interrupted, RetryPolicy,
@@ -306,34 +306,13 @@ impl Client {
         classify(target, status, head, body?)
     }
 
-    /// Says in a request's transport error which way it went when a proxy variable is set:
-    /// through which proxy (and, for a refused tunnel, what the proxy answered), or directly
-    /// because `NO_PROXY` exempts the host.
+    /// Says in a request's transport error which way it went when a proxy variable is set
+    /// ([`ProxyEnv::explain`]).
     async fn name_the_route(&self, failure: &mut Failure, target: &Target) {
-        let Error::Transport { message, .. } = failure_error_mut(failure) else {
-            return;
-        };
-        match self.proxies.route(&target.url) {
-            Route::Direct => {}
-            route @ Route::Exempt { .. } => message.push_str(&format!("; sent {route}")),
-            Route::Proxy { proxy, var, auth } if message.contains("tunnel") => {
-                let host = target.url.host_str().unwrap_or_default();
-                let answer = proxy::tunnel_answer(
-                    &proxy,
-                    auth.as_deref(),
-                    &target.url,
-                    self.timeouts.connect,
-                )
+        if let Error::Transport { message, .. } = failure_error_mut(failure) {
+            self.proxies
+                .explain(&target.url, message, self.timeouts.connect)
                 .await;
-                *message = format!(
-                    "the proxy {proxy} (from {var}) refused the tunnel to {host}{}",
-                    match answer {
-                        Some(status) => format!(": it answered HTTP {status}"),
-                        None => String::new(),
-                    }
-                );
-            }
-            route @ Route::Proxy { .. } => message.push_str(&format!("; sent {route}")),
         }
     }
 
