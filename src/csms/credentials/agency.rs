@@ -148,7 +148,7 @@ pub struct AgencyClient {
     host: String,
     settings: AgencySettings,
     /// The proxy variables the exchange follows, for an error that names the proxy.
-    proxies: ProxyEnv,
+    proxies: Box<ProxyEnv>,
 }
 
 impl AgencyClient {
@@ -173,7 +173,7 @@ impl AgencyClient {
             url,
             signed_path,
             settings,
-            proxies: ProxyEnv::from_env(|name| std::env::var(name).ok()),
+            proxies: Box::new(ProxyEnv::from_env(|name| std::env::var(name).ok())),
         })
     }
 
