@@ -341,6 +341,7 @@ async fn limit_1000_rejected_with_400_falls_back_to_50_with_a_warning() {
         refused,
         used,
         error,
+        ..
     } = &l.warnings[0]
     else {
         panic!("{:?}", l.warnings)

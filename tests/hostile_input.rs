@@ -781,7 +781,7 @@ fn emulator_pages_decode_as_client_pages() {
         tasks: tasks.clone(),
         next_marker: None,
     };
-    let body = csms_provider::emulator::listing::page_body(&page);
+    let body = csms_provider::emulator::tasks::page_body(&page);
     let decoded = check_page_decode(&body, "emulator page").unwrap();
     assert_eq!(decoded.tasks, tasks);
 }

@@ -28,6 +28,12 @@ pub enum Error {
         retries: u32,
     },
 
+    /// DNS says the host does not exist (not a resolver that is down or slow). Not retried: a
+    /// name that does not exist does not appear by waiting, and it is mostly a mistyped
+    /// `region`, `cloud` or endpoint.
+    #[error("the host of {url} does not exist ({detail}); not retried")]
+    UnknownHost { url: String, detail: String },
+
     /// The server answered with a redirect (3xx). Redirects are not followed: the request is
     /// signed for this host and path, and its signature and token must not travel elsewhere.
     #[error("{0}")]
@@ -132,6 +138,9 @@ pub struct ItemKind {
     /// What else keeps fewer items, ahead of `filters` in that advice (empty when nothing does):
     /// ``"`since` keeps only recent tasks (while `latest` still covers every secret)"``.
     pub keep_fewer: &'static str,
+    /// The attribute that sets the page size, for the advice when the service refuses the
+    /// default one: ``"`page_size`"``; empty when none does.
+    pub page_size: &'static str,
 }
 
 /// Why a TLS handshake failed, as far as the user can act on it.

@@ -9,6 +9,7 @@
 //!   the environment sends a request through, for errors that name it.
 //! - [`error`]: [`Error`], [`ServiceError`], [`ItemKind`] and the error-body shapes.
 //! - [`signer`]: SDK-HMAC-SHA256 and SDK-HMAC-SM3 signing.
+//! - [`regions`]: the table of known regions and the nearest one to a typo.
 //! - [`config`]: [`ClientConfig`], endpoint resolution (`https://kms.{region}.{cloud}`) and the
 //!   project id rule.
 //! - [`retry`]: which failures are retried, backoff with full jitter, `Retry-After`, deadline.
@@ -23,6 +24,10 @@
 //!   caps, warnings) and [`Client::list`] drives it, handing items to a [`Sink`].
 //! - [`task`], [`tasks`]: the API's task type, and the task listing on the engine
 //!   ([`TaskQuery`], the `since` window and the newest task per secret in [`Tasks`]).
+//! - [`secret`], [`secrets`]: the API's secret type (its times and rotation period), and the
+//!   secret listing on the engine.
+//! - [`rotation`]: whether a secret rotates on schedule: the per-secret fold of its tasks, the
+//!   due time and the verdict; pure.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), csms_provider::csms::Error> {
@@ -47,7 +52,11 @@ mod iam;
 pub mod pager;
 pub mod proxy;
 pub mod redirect;
+pub mod regions;
 pub mod retry;
+pub mod rotation;
+pub mod secret;
+pub mod secrets;
 pub mod signer;
 pub mod task;
 pub mod tasks;
@@ -59,6 +68,8 @@ pub use credentials::{CredentialError, CredentialProvider, Credentials};
 pub use error::{Error, ItemKind, ServiceError};
 pub use pager::{Endpoint, Listing, ListingWarning, Page, PageSize, Pager, Sink};
 pub use retry::RetryPolicy;
+pub use secret::{Secret, SecretPage};
+pub use secrets::SecretQuery;
 pub use signer::Signer;
 pub use task::{SecretTask, TaskPage};
 pub use tasks::{TaskQuery, TaskSink, Tasks};

@@ -146,6 +146,7 @@ impl<S> Listing<S> {
 pub enum ListingWarning {
     /// The service refused the default page size; the listing went on with a smaller one.
     PageSizeRefused {
+        kind: &'static ItemKind,
         refused: u32,
         used: u32,
         error: ServiceError,
@@ -172,7 +173,12 @@ pub enum ListingWarning {
 impl fmt::Display for ListingWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ListingWarning::PageSizeRefused { refused, used, error } => write!(
+            ListingWarning::PageSizeRefused {
+                refused,
+                used,
+                error,
+                ..
+            } => write!(
                 f,
                 "the service refused limit={refused} ({error}); listing with limit={used} instead"
             ),
@@ -361,6 +367,7 @@ impl<E: Endpoint, S: Sink<E::Item>> Pager<E, S> {
             return false;
         };
         self.warnings.push(ListingWarning::PageSizeRefused {
+            kind: E::KIND,
             refused: self.limit,
             used,
             error: err.clone(),
@@ -632,19 +639,10 @@ mod tests {
         single: bool,
     }
 
-    const NAMES: ItemKind = ItemKind {
-        singular: "secret",
-        plural: "secrets",
-        id_field: "name",
-        title: "secrets",
-        filters: "",
-        keep_fewer: "",
-    };
-
     impl Endpoint for Names {
         type Body = Vec<String>;
         type Item = String;
-        const KIND: &'static ItemKind = &NAMES;
+        const KIND: &'static ItemKind = &crate::csms::secrets::SECRETS;
         const PATH: &'static [&'static str] = &["secrets"];
 
         fn filters(&self) -> Vec<(String, String)> {
@@ -897,7 +895,7 @@ mod tests {
         assert_eq!(
             l.warnings,
             [ListingWarning::DuplicatesDropped {
-                kind: &NAMES,
+                kind: &crate::csms::secrets::SECRETS,
                 count: 2
             }]
         );
@@ -938,7 +936,7 @@ mod tests {
         assert_eq!(
             l.warnings,
             [ListingWarning::TotalMismatch {
-                kind: &NAMES,
+                kind: &crate::csms::secrets::SECRETS,
                 reported: 5,
                 listed: 1
             }]
@@ -1049,7 +1047,7 @@ mod tests {
 
     #[test]
     fn altered_items_name_the_first_few_and_count_the_rest() {
-        let mut a = AlteredItems::new(&NAMES);
+        let mut a = AlteredItems::new(&crate::csms::secrets::SECRETS);
         for i in 0..7 {
             a.record(&format!("t-{i}"), ["description"]);
         }
@@ -1058,7 +1056,7 @@ mod tests {
             a.to_string(),
             r#"8 secrets ("t-0", "t-1", "t-2", "t-3", "t-4" and 3 more; fields: description, name)"#
         );
-        let mut one = AlteredItems::new(&NAMES);
+        let mut one = AlteredItems::new(&crate::csms::secrets::SECRETS);
         one.record("x", ["name"]);
         assert_eq!(one.to_string(), r#"1 secret ("x"; fields: name)"#);
     }

@@ -4,8 +4,8 @@
 use crate::csms::credentials::Source;
 use crate::csms::error::{GaveUp, TlsTrouble};
 use crate::csms::retry::MAX_THROTTLED_RETRIES;
-use crate::csms::{text, Error, ItemKind, ListingWarning, ServiceError};
-use crate::plugin::{Diagnostic, SchemaMismatch};
+use crate::csms::{text, Client, Error, ItemKind, ListingWarning, ServiceError};
+use crate::plugin::{Diagnostic, Failed, SchemaMismatch};
 
 /// A client error met before any key was used (configuration), or where the keys' origin is
 /// not known.
@@ -31,9 +31,18 @@ fn render(err: &Error, keys: Option<&Source>, keeping_fewer: bool) -> Diagnostic
         Error::Service(e) => return service("CSMS API error", e, "", keys),
         Error::ProjectLookup { source, .. } => match (err.service(), source.as_deref()) {
             (Some(e), _) => return service("Project lookup failed", e, &format!("{err}."), keys),
+            // The hint about project_id would only move the failure to the CSMS host.
+            (None, Some(unknown @ Error::UnknownHost { .. })) => return render(unknown, keys, keeping_fewer),
             (None, Some(Error::Decode { .. })) => ("Unexpected answer from IAM", ""),
             (None, _) => ("Cannot determine the project ID", ""),
         },
+        Error::UnknownHost { .. } => (
+            "Unknown host",
+            " The host comes from `region` and `cloud` (https://kms.{region}.{cloud}, and \
+             https://iam.{region}.{cloud} for the project lookup) unless `endpoint` or `iam_endpoint` is \
+             set: check the region's spelling against the known regions in the provider's documentation, \
+             then `cloud` (HW_CLOUD; `myhuaweicloud.eu` for Europe), then `endpoint` (HW_CSMS_ENDPOINT).",
+        ),
         Error::Redirect(_) => (
             "CSMS API answered with a redirect",
             " A signed request is never sent to another URL. Set `endpoint` (HW_CSMS_ENDPOINT) or \
@@ -147,14 +156,42 @@ pub fn provider_bug(err: &SchemaMismatch) -> Diagnostic {
     )
 }
 
+/// A read's listing that failed, as the read's failure; the hint names where `client`'s keys
+/// came from.
+pub fn listing_failed(err: &Error, client: &Client, keeping_fewer: bool) -> Failed {
+    Failed::from(from_read_error(
+        err,
+        Some(client.key_source()),
+        keeping_fewer,
+    ))
+}
+
+/// A read's state that its schema refuses, as the read's failure.
+pub fn state_failed(err: &SchemaMismatch) -> Failed {
+    Failed::from(provider_bug(err))
+}
+
+/// The warnings of a read's listings.
+pub fn from_warnings<'a>(
+    warnings: impl IntoIterator<Item = &'a ListingWarning>,
+) -> Vec<Diagnostic> {
+    warnings.into_iter().map(from_warning).collect()
+}
+
 /// A listing that succeeded with something the user should know.
 pub fn from_warning(warning: &ListingWarning) -> Diagnostic {
     let (summary, hint) = match warning {
-        ListingWarning::PageSizeRefused { .. } => (
+        ListingWarning::PageSizeRefused { kind, .. } => (
             "Page size reduced".to_string(),
-            " Every page was still read. Set `page_size` to a value the service accepts to skip the \
-             refused first request."
-                .to_string(),
+            if kind.page_size.is_empty() {
+                " Every page was still read.".to_string()
+            } else {
+                format!(
+                    " Every page was still read. Set {} to a value the service accepts to skip the \
+                     refused first request.",
+                    kind.page_size
+                )
+            },
         ),
         ListingWarning::DuplicatesDropped { kind, .. } => (
             format!("Duplicate {} dropped", kind.plural),
@@ -483,6 +520,7 @@ mod tests {
     fn each_warning_has_its_own_summary() {
         let warnings = [
             ListingWarning::PageSizeRefused {
+                kind: &TASKS,
                 refused: 1000,
                 used: 50,
                 error: service_error(400),
@@ -589,18 +627,30 @@ mod tests {
         assert!(gave_up(429, GaveUp::MaxRetries).contains("Raise `max_retries`"));
     }
 
+    /// A refused page size points at the attribute that sets it only where one does.
+    #[test]
+    fn a_refused_page_size_names_page_size_only_where_it_exists() {
+        let warning = |kind| {
+            from_warning(&ListingWarning::PageSizeRefused {
+                kind,
+                refused: 1000,
+                used: 50,
+                error: service_error(400),
+            })
+        };
+        assert!(warning(&TASKS).detail.contains("Set `page_size`"));
+        let secrets = warning(&crate::csms::secrets::SECRETS).detail;
+        assert!(
+            secrets.contains("Every page was still read.") && !secrets.contains("page_size"),
+            "{secrets}"
+        );
+    }
+
     /// Listing errors and warnings are worded from the item kind: a second endpoint needs no
     /// edit here.
     #[test]
     fn listing_diagnostics_name_the_item_kind() {
-        const SECRETS: ItemKind = ItemKind {
-            singular: "secret",
-            plural: "secrets",
-            id_field: "name",
-            title: "secrets",
-            filters: "",
-            keep_fewer: "",
-        };
+        use crate::csms::secrets::SECRETS;
         let too_many = from_error(&Error::TooManyItems {
             kind: &SECRETS,
             cap: 5,

@@ -1,5 +1,6 @@
-//! The `csms` provider block and the `csms_rotation_tasks` data source, written against the
-//! small types of [`crate::plugin`] so they read like the HCL they serve.
+//! The `csms` provider block and the data sources `csms_rotation_tasks`, `csms_secrets` and
+//! `csms_secret_rotations`, written against the small types of [`crate::plugin`] so they read
+//! like the HCL they serve.
 //!
 //! The credentials are resolved and the [`Clients`] built once in `configure`, and shared by
 //! every read through a [`ClientSlot`]; Terraform reads data sources in parallel, so reads only
@@ -11,6 +12,8 @@ pub mod config;
 pub mod data_source;
 pub mod diagnostics;
 pub mod rotation_tasks;
+pub mod secret_rotations;
+pub mod secrets;
 
 use std::sync::{Arc, RwLock};
 
@@ -70,9 +73,11 @@ impl Provider for CsmsProvider {
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
-        vec![Arc::new(rotation_tasks::RotationTasks::new(
-            self.client.clone(),
-        ))]
+        vec![
+            Arc::new(rotation_tasks::RotationTasks::new(self.client.clone())),
+            Arc::new(secrets::Secrets::new(self.client.clone())),
+            Arc::new(secret_rotations::SecretRotations::new(self.client.clone())),
+        ]
     }
 
     fn validate(&self, config: &Value) -> Vec<Diagnostic> {

@@ -74,6 +74,15 @@ pub fn schema() -> Schema {
              without a matching task (never rotated, or a wrong name) has no entry: read it with `try()` or \
              `lookup()`.",
         ),
+        Attribute::new(
+            "latest_success",
+            AttrType::Nested(Nesting::Map, task_attributes()),
+            Usage::Computed,
+            "The newest `SUCCESS` task of each secret among the tasks matching the filters, keyed by \
+             `secret_name`, over every task like `latest` (`since` does not narrow it). A failed attempt does \
+             not count as a rotation here, so `timecmp(latest_success[s].created_at, cutoff)` asks when `s` last \
+             rotated successfully; a secret that never succeeded has no entry.",
+        ),
     ];
     attributes.extend(data_source::common_attributes());
     Schema {
@@ -93,7 +102,8 @@ fn check_task_id(id: &str) -> Result<(), String> {
     }
 }
 
-fn task_attributes() -> Vec<Attribute> {
+/// The task object, shared by every data source that shows a task.
+pub fn task_attributes() -> Vec<Attribute> {
     let field = |name, ty, description| {
         Attribute::new(name, AttrType::Plain(ty), Usage::Computed, description)
     };
@@ -132,30 +142,18 @@ impl RotationTasks {
     async fn read_tasks(&self, request: ReadRequest<'_>) -> ReadResult {
         let block = Block::read(request.schema, &request.config, filters).map_err(Failed::new)?;
         let client = self.client.get(block.region.as_deref())?;
-        let kept =
-            Kept::new(request.schema).map_err(|e| Failed::from(diagnostics::provider_bug(&e)))?;
+        let kept = Kept::new(request.schema).map_err(|e| diagnostics::state_failed(&e))?;
         let query = &block.own.query;
         let listing = client
             .list_tasks_into(query, block.deadline(), &request.cancel, kept)
             .await
-            .map_err(|e| {
-                let keeping_fewer = query.since.is_some();
-                Failed::from(diagnostics::from_read_error(
-                    &e,
-                    Some(client.key_source()),
-                    keeping_fewer,
-                ))
-            })?;
-        let mut warnings: Vec<Diagnostic> = listing
-            .warnings
-            .iter()
-            .map(diagnostics::from_warning)
-            .collect();
+            .map_err(|e| diagnostics::listing_failed(&e, &client, query.since.is_some()))?;
+        let mut warnings = diagnostics::from_warnings(&listing.warnings);
         if listing.listed == 0 {
             warnings.extend(nothing_matched(query));
         }
-        let state = state(request.schema, &block, listing)
-            .map_err(|e| Failed::from(diagnostics::provider_bug(&e)))?;
+        let state =
+            state(request.schema, &block, listing).map_err(|e| diagnostics::state_failed(&e))?;
         Ok(Read { state, warnings })
     }
 }
@@ -294,10 +292,12 @@ pub fn state(
 ) -> Result<State, SchemaMismatch> {
     let query = &block.own.query;
     let Listing {
-        items: Tasks {
-            tasks: mut kept,
-            latest,
-        },
+        items:
+            Tasks {
+                tasks: mut kept,
+                latest,
+                latest_success,
+            },
         total,
         listed,
         ..
@@ -333,11 +333,12 @@ pub fn state(
         o.int("total", Some(total.unwrap_or(listed as i64)));
         o.list_fragments("tasks", &kept.fragments, index.iter().map(|(_, f)| *f));
         o.map("latest", latest.iter(), write_task);
+        o.map("latest_success", latest_success.iter(), write_task);
     })
 }
 
 /// One task object of [`task_attributes`].
-fn write_task(o: &mut ObjectWriter<'_, '_>, t: &SecretTask) {
+pub fn write_task(o: &mut ObjectWriter<'_, '_>, t: &SecretTask) {
     o.string("task_id", Some(&t.task_id));
     o.string("secret_name", t.secret_name.as_deref());
     o.string("rotation_func_urn", t.rotation_func_urn.as_deref());
@@ -561,6 +562,15 @@ mod tests {
         assert_eq!(ids, [&s("c"), &s("d"), &s("a"), &s("b"), &s("z")]);
         assert_eq!(state.get("latest").get("db").get("task_id"), &s("a"));
         assert_eq!(state.get("latest").get("api").get("task_id"), &s("c"));
+        // The newest success, past a newer failure (db) and a tie lost on the id (api).
+        assert_eq!(
+            state.get("latest_success").get("db").get("task_id"),
+            &s("b")
+        );
+        assert_eq!(
+            state.get("latest_success").get("api").get("task_id"),
+            &s("d")
+        );
         assert_eq!(state.get("total"), &Value::Number(5.0));
     }
 
