@@ -713,9 +713,13 @@ async fn no_secret_reaches_the_trace_log() {
             .with_writer(move || writer.clone())
             .finish(),
     );
-    // Other tests of this process, on other threads and without this subscriber, may have had
-    // the chain's log lines judged disabled meanwhile; judge them again with this one in place.
+    // A log line's callsite registers on first use; one first used by another test's thread
+    // while this subscriber was being installed can stay judged disabled. Once a first run has
+    // registered every line of the chain, judging them all again makes the second run's lines
+    // reach this subscriber, whatever the other threads did.
+    let _ = agency_over_metadata().await;
     tracing::callsite::rebuild_interest_cache();
+    log.0.lock().unwrap().clear();
     let (_metadata, iam, r) = agency_over_metadata().await;
     assert_eq!(
         r.credentials.current().await.unwrap().access_key,
