@@ -6,9 +6,9 @@
 //!   directory that runs the build under the `--wrap` mode, so every launch's `wait4` usage is
 //!   recorded and summed per plan;
 //! - per phase: the harness replays the three launches of such a plan (the RPCs Terraform 1.15
-//!   sends, go-plugin's stdio and broker streams included) and reads the process's CPU time
-//!   (`/proc/PID/task/*/schedstat`, every thread) after each step; the last step, from the
-//!   Shutdown answer to the exit, comes from `wait4` (which also counts threads that ended).
+//!   sends, go-plugin's stdio and broker streams included) and reads the process's CPU clock
+//!   (every thread, those that ended too) after each step; the last step, from the Shutdown
+//!   answer to the exit, is the rest of its `wait4` usage.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -234,8 +234,8 @@ async fn per_phase(
             "The three launches of a one-data-source plan replayed by the harness as Terraform \
              1.15 makes them (its P-521 client certificate, go-plugin's stdio and broker streams, \
              the RPCs of each launch, Shutdown), {pairs} replays per build, alternated. The \
-             provider's CPU (user + system, all threads, from `/proc/PID/task/*/schedstat`) is \
-             read after each step; the last row of each launch is the rest of its `wait4` \
+             provider's CPU (its process CPU clock: all threads, those that ended too) is read \
+             after each step; the last row of each launch is the rest of its `wait4` \
              usage. Medians per cell, so the cells do not add up exactly to the totals."
         ),
         table,

@@ -128,8 +128,8 @@ pub fn run(
             "{runs} launches of each, alternated (A B B A), as Terraform starts a provider: \
              magic cookie, `PLUGIN_PROTOCOL_VERSIONS=5,6`, port range and a P-521 client \
              certificate in `PLUGIN_CLIENT_CERT`, no other environment. The clock runs from \
-             spawn to the handshake line on stdout; the CPU time (all threads, \
-             `/proc/PID/task/*/schedstat`), VmRSS and RssAnon are read from /proc at that \
+             spawn to the handshake line on stdout; the CPU time (the process CPU clock, all \
+             threads), VmRSS and RssAnon are read from /proc at that \
              moment (the rest of RSS is clean file pages: the binary and its libraries). The \
              provider's CPU per plan is in section 6."
         ),
