@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use common::listing::list;
 use common::terraform::{AK, SK};
 use csms_provider::csms::credentials::{resolve, ChainInputs, MetadataSettings, RefreshSettings};
-use csms_provider::csms::{Client, ClientConfig, TaskQuery};
+use csms_provider::csms::{Client, ClientConfig, RetryPolicy, TaskQuery};
 use csms_provider::emulator::{generate, Config, Emulator, Faults};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -46,7 +46,10 @@ async fn a_listing_longer_than_its_keys_renews_them_between_pages() {
         ClientConfig {
             endpoint: Some(emu.base_url()),
             project_id: Some(emu.project_id().into()),
-            max_retries: 0,
+            retry: RetryPolicy {
+                max_retries: 0,
+                ..RetryPolicy::default()
+            },
             ..ClientConfig::default()
         },
         resolved.credentials,
@@ -59,7 +62,7 @@ async fn a_listing_longer_than_its_keys_renews_them_between_pages() {
     };
     let listing = list(&client, query).await.unwrap();
 
-    assert_eq!(listing.tasks.len(), 12);
+    assert_eq!(listing.items.tasks.len(), 12);
     assert!(
         started.elapsed() > lifetime,
         "the listing must outlive the first keys to prove anything"

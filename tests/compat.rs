@@ -9,50 +9,11 @@
 
 use crate::common;
 
-use std::path::PathBuf;
-
-use common::terraform::{emulator_with, required_tool, workdir, Workdir, AK, PROVIDER, SK};
+use common::terraform::{
+    emulator_with, workdir, Release, Workdir, AK, PROVIDER, SK, TERRAFORM_1_10, TERRAFORM_1_6,
+};
 use csms_provider::emulator::{self, Emulator, Faults};
 use serde_json::Value as Json;
-
-/// A Terraform release under test: its version, the variable naming its CLI, its venv.
-struct Release {
-    version: &'static str,
-    env: &'static str,
-}
-
-const TERRAFORM_1_6: Release = Release {
-    version: "1.6.6",
-    env: "CSMS_TERRAFORM_1_6",
-};
-const TERRAFORM_1_10: Release = Release {
-    version: "1.10.5",
-    env: "CSMS_TERRAFORM_1_10",
-};
-
-impl Release {
-    fn bin(&self) -> PathBuf {
-        required_tool(
-            self.env,
-            &format!(".venv-terraform-{}/bin/terraform", self.version),
-            &format!("Terraform {}", self.version),
-            &format!(
-                "run ./scripts/venv {} (or ./scripts/test) first",
-                self.version
-            ),
-        )
-    }
-
-    /// `dir`, run by this release; checks first that it is the release it claims to be.
-    async fn adopt(&self, dir: Workdir) -> Workdir {
-        let dir = dir.terraform(self.bin());
-        dir.run(&["version"])
-            .await
-            .assert_ok()
-            .assert_contains(&[&format!("Terraform v{}", self.version)]);
-        dir
-    }
-}
 
 async fn demo_emulator() -> Emulator {
     emulator_with(

@@ -52,6 +52,7 @@ async fn emulator(tokens: MetadataTokens) -> Emulator {
             region: "cn-south-1".into(),
             project_id: SOUTH_PROJECT.into(),
             tasks: vec![task("south")],
+            secrets: Vec::new(),
         }],
         accounts: vec![account],
         agencies: vec![agency],

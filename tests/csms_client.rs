@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use csms_provider::csms::error::TlsTrouble;
 use csms_provider::csms::signer::{canonical_query, SignedRequest};
+use csms_provider::csms::tasks::TASKS;
 use csms_provider::csms::{
-    Client, ClientConfig, Error, Listing, ListingWarning, RetryPolicy, Signer, TaskQuery,
+    Client, ClientConfig, Error, Listing, ListingWarning, RetryPolicy, Signer, TaskQuery, Tasks,
 };
 use csms_provider::provider::diagnostics::from_error;
 use scripted_server::{percent_decode, Recorded, Reply, ScriptedServer};
@@ -46,9 +47,11 @@ fn config(server: &ScriptedServer) -> ClientConfig {
 }
 
 fn client_with(cfg: ClientConfig, max_retries: u32) -> Client {
-    Client::new(cfg)
-        .unwrap()
-        .with_retry_policy(fast_policy(max_retries))
+    Client::new(ClientConfig {
+        retry: fast_policy(max_retries),
+        ..cfg
+    })
+    .unwrap()
 }
 
 fn client(server: &ScriptedServer) -> Client {
@@ -99,8 +102,8 @@ fn honest(n: usize) -> impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'stati
     }
 }
 
-fn ids(l: &Listing) -> Vec<&str> {
-    l.tasks.iter().map(|t| t.task_id.as_str()).collect()
+fn ids(l: &Listing<Tasks>) -> Vec<&str> {
+    l.items.tasks.iter().map(|t| t.task_id.as_str()).collect()
 }
 
 /// Recomputes the signature of a recorded request from what went over the wire.
@@ -193,7 +196,7 @@ async fn multi_page_listing_follows_markers_with_limit_on_every_page() {
 async fn unset_page_size_asks_for_1000_per_page() {
     let server = ScriptedServer::start(honest(2500)).await;
     let l = list(&client(&server), TaskQuery::default()).await.unwrap();
-    assert_eq!(l.tasks.len(), 2500);
+    assert_eq!(l.items.tasks.len(), 2500);
     assert_eq!((l.pages, l.requests), (3, 3));
     assert!(server
         .requests()
@@ -261,7 +264,13 @@ async fn overlapping_pages_repeat_the_boundary_task_which_is_dropped() {
     assert_eq!(ids(&l), ["a", "b", "c", "d", "e", "f"]);
     assert_eq!(l.requests, 3);
     assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
-    assert_eq!(l.warnings, [ListingWarning::DuplicatesDropped(2)]);
+    assert_eq!(
+        l.warnings,
+        [ListingWarning::DuplicatesDropped {
+            kind: &TASKS,
+            count: 2
+        }]
+    );
 }
 
 #[tokio::test]
@@ -269,7 +278,7 @@ async fn empty_result_is_one_request_and_no_warning() {
     let server =
         ScriptedServer::start(|_, _| Reply::json(200, json!({"total": 0, "tasks": []}))).await;
     let l = list(&client(&server), TaskQuery::default()).await.unwrap();
-    assert!(l.tasks.is_empty());
+    assert!(l.items.tasks.is_empty());
     assert_eq!((l.total, l.pages, l.requests), (Some(0), 1, 1));
     assert!(l.warnings.is_empty(), "{:?}", l.warnings);
 }
@@ -282,11 +291,12 @@ async fn total_mismatch_is_a_warning() {
     })
     .await;
     let l = list(&client(&server), TaskQuery::default()).await.unwrap();
-    assert_eq!(l.tasks.len(), 3);
+    assert_eq!(l.items.tasks.len(), 3);
     assert_eq!(l.requests, 2);
     assert_eq!(
         l.warnings,
         [ListingWarning::TotalMismatch {
+            kind: &TASKS,
             reported: 10,
             listed: 3
         }]
@@ -324,13 +334,14 @@ async fn limit_1000_rejected_with_400_falls_back_to_50_with_a_warning() {
     })
     .await;
     let l = list(&client(&server), TaskQuery::default()).await.unwrap();
-    assert_eq!(l.tasks.len(), 120);
+    assert_eq!(l.items.tasks.len(), 120);
     assert_eq!((l.pages, l.requests), (3, 4));
     assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
     let ListingWarning::PageSizeRefused {
         refused,
         used,
         error,
+        ..
     } = &l.warnings[0]
     else {
         panic!("{:?}", l.warnings)
@@ -383,7 +394,7 @@ async fn retries_503_then_succeeds() {
     })
     .await;
     let l = list(&client(&server), TaskQuery::default()).await.unwrap();
-    assert_eq!(l.tasks.len(), 3);
+    assert_eq!(l.items.tasks.len(), 3);
     assert_eq!((l.pages, l.requests), (1, 3));
     assert_eq!(server.count(), 3);
     // Each retry is signed afresh and still verifies.
@@ -512,7 +523,7 @@ async fn dropped_connections_are_retried() {
     let server =
         ScriptedServer::start(move |r, n| if n < 2 { Reply::Drop } else { honest(r, n) }).await;
     let l = list(&client(&server), TaskQuery::default()).await.unwrap();
-    assert_eq!((l.tasks.len(), l.requests), (4, 3));
+    assert_eq!((l.items.tasks.len(), l.requests), (4, 3));
 }
 
 #[tokio::test]
@@ -841,7 +852,7 @@ async fn https_endpoint_with_insecure_accepts_a_self_signed_certificate() {
     let l = list(&client_with(cfg, 0), TaskQuery::default())
         .await
         .unwrap();
-    assert_eq!(l.tasks.len(), 3);
+    assert_eq!(l.items.tasks.len(), 3);
     verify_signature(&server.requests()[0], SK);
 }
 
@@ -908,14 +919,14 @@ async fn lists_100k_tasks_in_100_pages() {
     let l = list(&client(&server), TaskQuery::default()).await.unwrap();
     eprintln!(
         "listed {} tasks in {} pages, {} requests, {:?}",
-        l.tasks.len(),
+        l.items.tasks.len(),
         l.pages,
         l.requests,
         start.elapsed()
     );
-    assert_eq!(l.tasks.len(), 100_000);
+    assert_eq!(l.items.tasks.len(), 100_000);
     // The 100th page is full and names a next marker, so one more request (answered with an
     // empty page) makes sure a `total` that lies low cannot cut the list short.
     assert_eq!((l.pages, l.requests), (101, 101));
-    assert_eq!(l.tasks[99_999].task_id, "t99999");
+    assert_eq!(l.items.tasks[99_999].task_id, "t99999");
 }

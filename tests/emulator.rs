@@ -719,3 +719,41 @@ fn binary_help_and_bad_flags() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown argument"));
 }
+
+/// The listing faults apply to ListSecrets as to ListSecretTask, each endpoint counting its own
+/// requests: the sticky marker repeats a secret name, every third secrets request fails, and
+/// a tasks request in between is the first of its own count.
+#[tokio::test]
+async fn faults_apply_to_secrets_counted_per_endpoint() {
+    let set = csms_provider::emulator::data::generate_account(
+        30,
+        60,
+        2,
+        &csms_provider::emulator::DataSpec::default(),
+    );
+    let emu = Emulator::start(Config {
+        tasks: set.tasks,
+        secrets: set.secrets.clone(),
+        faults: Faults {
+            fail_every: Some((3, 503)),
+            sticky_marker: true,
+            ..Faults::default()
+        },
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let c = client();
+    let p = format!("/v1/{}/secrets", emu.project_id());
+    let page =
+        |r: Reply| serde_json::from_slice::<csms_provider::csms::SecretPage>(&r.body).unwrap();
+    let first = page(get(&c, &emu, &p, &[("limit", "10")]).await);
+    assert_eq!(first.secrets, set.secrets[..10]);
+    let marker = first.next_marker().unwrap().to_string();
+    assert_eq!(marker, set.secrets[9].name);
+    let second = page(get(&c, &emu, &p, &[("limit", "10"), ("marker", &marker)]).await);
+    assert_eq!(second.secrets, set.secrets[10..20]);
+    assert_eq!(second.next_marker(), Some(marker.as_str()), "sticky");
+    assert_eq!(get(&c, &emu, &tasks_path(&emu), &[]).await.status, 200);
+    get(&c, &emu, &p, &[]).await.assert_error(503, "APIGW.0201");
+}

@@ -74,6 +74,7 @@ fn two_accounts(b_keys: bool) -> (Config, Vec<SecretTask>, Vec<SecretTask>, Vec<
             region: "cn-south-1".into(),
             project_id: PROJECT_A_SOUTH.into(),
             tasks: a_south.clone(),
+            secrets: Vec::new(),
         }],
         accounts: vec![team_b],
         agencies: vec![audit],

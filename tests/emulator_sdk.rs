@@ -167,8 +167,9 @@ async fn official_sdk_lists_tasks_from_the_emulator_with_signatures_checked() {
     emu.shutdown().await.unwrap();
 }
 
-/// Shared by the credential scripts: an HTTP config, a CSMS client, and errors as JSON.
-const PRELUDE: &str = r#"import json, sys
+/// Shared by the credential scripts and `emulator_sdk_secrets`: an HTTP config, a CSMS client,
+/// and errors as JSON.
+pub const PRELUDE: &str = r#"import json, sys
 from huaweicloudsdkcore.auth.credentials import BasicCredentials, GlobalCredentials
 from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkcore.exceptions import exceptions

@@ -1,8 +1,10 @@
 //! The HCL users copy holds on both paths. Every file in `examples/`, every README snippet that
 //! reads `csms_rotation_tasks` and every guide snippet is planned by real Terraform against the
 //! emulator on three
-//! data sets, built here in the shape `csms-emulator --data` reads: green (every newest rotation
-//! succeeded), red (the newest rotations failed) and one where the secrets have no task yet.
+//! data sets, built here in the shape `csms-emulator --data` and `--secrets-data` read: green
+//! (every newest rotation succeeded, every secret on schedule), red (the newest rotations
+//! failed, a secret overdue without a task) and one where the secrets have no task yet (one of
+//! them past due).
 //! Green plans exit 0 without a warning; red and task-less plans show the author's own message
 //! (a failed postcondition, or a check's warning), never one of Terraform's evaluation errors:
 //! Terraform evaluates `error_message` even when the condition holds
@@ -14,9 +16,11 @@ use crate::common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::terraform::{emulator_with, tasks_requests, Run, Workdir, AK, SK};
+use common::terraform::{
+    emulator_with, emulator_with_secrets, secrets_requests, tasks_requests, Run, Workdir, AK, SK,
+};
 use csms_provider::docs;
-use csms_provider::emulator::{data, Emulator, Faults, SecretTask};
+use csms_provider::emulator::{data, Config, Emulator, Faults, Secret, SecretTask};
 use serde_json::json;
 
 fn root() -> &'static Path {
@@ -97,6 +101,47 @@ fn tasks(set: DataSet) -> Vec<SecretTask> {
     let file = tempfile::NamedTempFile::new().expect("temp file");
     std::fs::write(file.path(), serde_json::to_vec(&tasks).unwrap()).expect("write data set");
     data::load(file.path()).expect("the data set reads as --data reads it")
+}
+
+/// The secrets of `set`, written as a `--secrets-data` file and read back by the emulator's own
+/// loader: each rotates, due in five days, except red's `ldap-bind-password` (due ten days
+/// ago, no task: its schedule stopped) and, without tasks, `prod-db-password` (created 40 days
+/// ago with a 30-day period and never rotated).
+fn secrets(set: DataSet) -> Vec<Secret> {
+    const DAY_MS: i64 = 86_400_000;
+    let now_ms = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    let secret = |name: &str, period: &str, next: Option<i64>| {
+        json!({
+            "id": format!("id-{name}"),
+            "name": name,
+            "state": "ENABLED",
+            "secret_type": "COMMON",
+            "auto_rotation": true,
+            "rotation_period": period,
+            "create_time": now_ms - 40 * DAY_MS,
+            "next_rotation_time": next,
+            "enterprise_project_id": "0",
+        })
+    };
+    let soon = Some(now_ms + 5 * DAY_MS);
+    let mut secrets = vec![
+        secret("legacy-api-key", "7d", soon),
+        secret("payments-api-key", "7d", soon),
+    ];
+    secrets.push(match set {
+        DataSet::NoTasks => secret("prod-db-password", "30d", None),
+        _ => secret("prod-db-password", "7d", soon),
+    });
+    if set == DataSet::Red {
+        secrets.push(secret(
+            "ldap-bind-password",
+            "30d",
+            Some(now_ms - 10 * DAY_MS),
+        ));
+    }
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(file.path(), serde_json::to_vec(&secrets).unwrap()).expect("write secrets");
+    data::load_secrets(file.path()).expect("the secrets read as --secrets-data reads them")
 }
 
 /// What one plan must show.
@@ -181,8 +226,14 @@ const PROVIDER: &str = "examples/provider/provider.tf";
 
 /// A data-source example, planned with the provider example beside it (as the Registry page
 /// shows them).
-fn data_source_case(file: &str, green: Expect, red: Expect, no_tasks: Expect) -> Case {
-    let path = format!("examples/data-sources/csms_rotation_tasks/{file}");
+fn data_source_case(
+    data_source: &str,
+    file: &str,
+    green: Expect,
+    red: Expect,
+    no_tasks: Expect,
+) -> Case {
+    let path = format!("examples/data-sources/{data_source}/{file}");
     Case {
         files: vec![("provider.tf", read(PROVIDER)), ("main.tf", read(&path))],
         covers: vec![PROVIDER.to_string(), path.clone()],
@@ -263,11 +314,32 @@ const SNIPPETS: &[(&str, Expect, Expect, Expect)] = &[
         plans(&["prod-db-password has not rotated successfully in the last 7 days (last success: 20"]),
         plans(&["prod-db-password has not rotated successfully in the last 7 days (last success: never)."]),
     ),
+    (
+        "docs/guides/rotation-coverage.md#1",
+        passes(&[]),
+        fails(&["Failed or overdue rotations: ldap-bind-password, legacy-api-key, prod-db-password."]),
+        // Never rotated and 40 days old on a 30-day period: overdue, though no task exists.
+        fails(&["Failed or overdue rotations: prod-db-password."]),
+    ),
+    (
+        "docs/guides/rotation-coverage.md#2",
+        passes(&["next_rotation_due = {"]),
+        plans(&[
+            "Warning: Check block assertion failed",
+            "prod-db-password: The newest rotation (task red-1",
+            PROD_DB_ERROR,
+        ]),
+        plans(&[
+            "Warning: Check block assertion failed",
+            "prod-db-password: Rotation was due at",
+        ]),
+    ),
 ];
 
 fn cases() -> Vec<Case> {
     let mut cases = vec![
         data_source_case(
+            "csms_rotation_tasks",
             "data-source.tf",
             plans(&[
                 "db_last_rotation = \"SUCCESS at",
@@ -277,6 +349,7 @@ fn cases() -> Vec<Case> {
             plans(&["db_last_rotation = \"prod-db-password has never rotated\""]),
         ),
         data_source_case(
+            "csms_rotation_tasks",
             "postcondition.tf",
             passes(&[]),
             fails(&[
@@ -287,6 +360,7 @@ fn cases() -> Vec<Case> {
             fails(&["The last rotation of prod-db-password did not succeed: no rotation task found"]),
         ),
         data_source_case(
+            "csms_rotation_tasks",
             "freshness.tf",
             // Every newest rotation is within 30 days; the failures of the window are listed.
             passes(&["failed_in_the_last_30_days = [", "\"green-2\""]),
@@ -294,6 +368,7 @@ fn cases() -> Vec<Case> {
             passes(&["failed_in_the_last_30_days = []"]),
         ),
         data_source_case(
+            "csms_rotation_tasks",
             "check.tf",
             passes(&[]),
             plans(&[
@@ -302,6 +377,54 @@ fn cases() -> Vec<Case> {
             ]),
             // Only secrets with tasks are in `latest`: an all-secrets check cannot miss one.
             passes(&[]),
+        ),
+        data_source_case(
+            "csms_secrets",
+            "data-source.tf",
+            plans(&["rotation_periods = {", "prod-db-password = \"7d\""]),
+            plans(&["ldap-bind-password = \"30d\"", "next_rotations = {"]),
+            plans(&["prod-db-password = \"30d\""]),
+        ),
+        data_source_case(
+            "csms_secret_rotations",
+            "data-source.tf",
+            passes(&["HEALTHY = 3", "FAILED = 0", "unhealthy_secrets = {}"]),
+            plans(&[
+                "FAILED = 2",
+                "OVERDUE = 1",
+                "legacy-api-key = \"The newest rotation (task red-3",
+            ]),
+            plans(&["OVERDUE = 1", "prod-db-password = \"Rotation was due at"]),
+        ),
+        data_source_case(
+            "csms_secret_rotations",
+            "postcondition.tf",
+            passes(&[]),
+            fails(&[
+                "Resource postcondition failed",
+                "Secrets off their rotation schedule:",
+                "ldap-bind-password: Rotation was due at",
+                "legacy-api-key: The newest rotation (task red-3",
+                LEGACY_ERROR,
+                "prod-db-password: The newest rotation (task red-1",
+            ]),
+            fails(&[
+                "prod-db-password: Rotation was due at",
+                "no rotation task has succeeded",
+            ]),
+        ),
+        data_source_case(
+            "csms_secret_rotations",
+            "check.tf",
+            passes(&[]),
+            plans(&[
+                "Warning: Check block assertion failed",
+                "Off their rotation schedule: legacy-api-key, prod-db-password.",
+            ]),
+            plans(&[
+                "Warning: Check block assertion failed",
+                "Off their rotation schedule: prod-db-password.",
+            ]),
         ),
         Case {
             name: "examples/demo/main.tf".into(),
@@ -419,22 +542,28 @@ async fn examples_hold_on_green_and_red_data() {
     assert_every_example_has_a_case(&cases);
     let mut emulators: Vec<(DataSet, Emulator)> = Vec::new();
     for set in DATA_SETS {
-        emulators.push((set, emulator_with(tasks(set), Faults::default()).await));
+        let config = Config {
+            tasks: tasks(set),
+            secrets: secrets(set),
+            ..Config::default()
+        };
+        emulators.push((set, emulator_with_secrets(config).await));
     }
     let mut planned = BTreeSet::new();
     for case in &cases {
         for (set, emu) in &emulators {
             let files: Vec<(&str, &str)> =
                 case.files.iter().map(|(n, c)| (*n, c.as_str())).collect();
-            let before = tasks_requests(emu);
+            let requests = |emu: &Emulator| tasks_requests(emu) + secrets_requests(emu);
+            let before = requests(emu);
             let run = Workdir::new(&files)
                 .emulator_env(&emu.base_url(), emu.project_id(), AK, SK)
                 .run(&["plan", "-input=false", "-no-color"])
                 .await;
             check(case, *set, &run);
             assert!(
-                tasks_requests(emu) > before,
-                "{} on {set:?} sent no ListSecretTask request:\n{}",
+                requests(emu) > before,
+                "{} on {set:?} sent no listing request:\n{}",
                 case.name,
                 run.output()
             );

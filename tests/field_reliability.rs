@@ -300,3 +300,25 @@ async fn logs_name_the_endpoint_and_project_and_print_plain_values() {
     assert!(!page.contains("Some(") && !page.contains("None"), "{page}");
     assert!(!run.output().contains(SK), "secret key in the log");
 }
+
+/// A refused page size is a warning on the plan and one WARN line in the provider's log (it was
+/// logged twice: when refused and with the listing's warnings).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_page_size_warns_once() {
+    let emu = csms_provider::emulator::Emulator::start(csms_provider::emulator::Config {
+        credentials: Some((AK.into(), SK.into())),
+        max_limit: 100,
+        ..csms_provider::emulator::Config::default()
+    })
+    .await
+    .expect("emulator starts");
+    let dir = workdir(&emu, "data \"csms_rotation_tasks\" \"q\" {}\n");
+    let run = dir.plan_with_debug_log().await;
+    run.assert_ok().assert_contains(&["Page size reduced"]);
+    let refused: Vec<&str> = run
+        .provider_log_lines()
+        .into_iter()
+        .filter(|l| l.contains("[WARN]") && l.contains("refused limit=1000"))
+        .collect();
+    assert_eq!(refused.len(), 1, "{refused:#?}");
+}

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::plugin::{connect, ClientCert, Plugin};
+use common::plugin::{connect, Captured, ClientCert, Plugin};
 use common::scripted_server::{Reply, ScriptedServer};
 use common::terraform::{
     emulator_with, newest_first_ids, provider_dir, tasks_requests, terraform_bin, workdir, Run,
@@ -191,7 +191,7 @@ async fn twenty_thousand_tasks_arrive_exactly() {
 /// provider neither runs out of memory nor retries it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_over_64_mib_is_refused_naming_the_cap() {
-    let cap = csms_provider::csms::client::MAX_BODY_BYTES;
+    let cap = csms_provider::csms::transport::MAX_BODY_BYTES;
     let server = ScriptedServer::start(move |_, _| {
         let mut body = br#"{"total":1,"tasks":[{"task_id":"a","task_error_msg":""#.to_vec();
         body.resize(cap + 1024, b'x');
@@ -434,6 +434,26 @@ fn alive(pid: u32) -> bool {
     stat(pid).is_some_and(|(_, state)| state != 'Z')
 }
 
+/// Whether process `pid` (any process, not only a child) exits within `within`: its pidfd
+/// becomes readable when it does, so this waits for the exit itself, not for a poll to see it.
+async fn exits_within(pid: u32, within: Duration) -> bool {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        // ESRCH: already gone (and reaped).
+        return std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+    }
+    // SAFETY: the descriptor was just opened and is owned by nobody else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    // SAFETY: the OwnedFd keeps the descriptor open, the same one, for the AsyncFd's life.
+    let fd = unsafe {
+        tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE)
+    }
+    .expect("register the pidfd");
+    tokio::time::timeout(within, fd.readable()).await.is_ok()
+}
+
 fn signal(pid: u32, sig: &str) {
     let status = std::process::Command::new("kill")
         .args([sig, &pid.to_string()])
@@ -465,19 +485,19 @@ async fn ctrl_c_stops_a_slow_read_promptly_without_orphans() {
         ("HW_PROJECT_ID", emu.project_id().to_string()),
         ("HW_ACCESS_KEY", AK.to_string()),
         ("HW_SECRET_KEY", SK.to_string()),
+        ("TF_LOG_PROVIDER", "DEBUG".to_string()),
     ];
-    let child = spawn_terraform(&dir, &env, &plan_args());
+    let mut child = spawn_terraform(&dir, &env, &plan_args());
     let tf_pid = child.id().expect("terraform pid");
+    let stdout = Captured::spawn(child.stdout.take().expect("stdout piped"));
+    let stderr = Captured::spawn(child.stderr.take().expect("stderr piped"));
 
-    // Wait until the read is under way (two pages requested).
-    let waiting = Instant::now();
-    while tasks_requests(&emu) < 2 {
-        assert!(
-            waiting.elapsed() < Duration::from_secs(60),
-            "the read never started"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // Wait until the read is under way: the provider logged two pages read.
+    stderr
+        .wait_for("two pages read", |log| {
+            log.matches("read a page of rotation tasks").count() >= 2
+        })
+        .await;
     let providers = provider_children(tf_pid);
     assert!(
         !providers.is_empty(),
@@ -486,15 +506,15 @@ async fn ctrl_c_stops_a_slow_read_promptly_without_orphans() {
 
     let interrupted = Instant::now();
     signal(tf_pid, "-INT");
-    let out = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
         .await
         .expect("terraform exits within 10 s of SIGINT")
-        .expect("terraform output");
+        .expect("terraform status");
     let took = interrupted.elapsed();
     let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: status.code().unwrap_or(-1),
+        stdout: stdout.all().await,
+        stderr: stderr.all().await,
     };
     eprintln!("terraform exited {took:?} after SIGINT with {}", run.code);
     // Terraform's interrupt message, its StopProvider, and the provider's answer to it.
@@ -511,26 +531,25 @@ async fn ctrl_c_stops_a_slow_read_promptly_without_orphans() {
         requests < 40,
         "the read ran to the end: {requests} requests"
     );
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(
-        tasks_requests(&emu),
-        requests,
-        "requests after Terraform exited"
-    );
 
     // No provider process outlives Terraform.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while providers.iter().any(|p| alive(*p)) && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let orphans: Vec<u32> = providers.into_iter().filter(|p| alive(*p)).collect();
-    for pid in &orphans {
-        signal(*pid, "-KILL");
+    let mut orphans = Vec::new();
+    for pid in providers {
+        if !exits_within(pid, Duration::from_secs(5)).await {
+            signal(pid, "-KILL");
+            orphans.push(pid);
+        }
     }
     assert!(
         orphans.is_empty(),
         "orphan provider processes: {orphans:?}\n{}",
         run.output()
+    );
+    // With every provider process gone, nothing is left that could send a request.
+    assert_eq!(
+        tasks_requests(&emu),
+        requests,
+        "requests after Terraform exited"
     );
 }
 
@@ -736,7 +755,11 @@ fn mode(path: &Path) -> u32 {
 async fn socket_directory_is_private_and_removed_on_sigterm() {
     let parent = tempfile::tempdir().unwrap();
     let parent_path = parent.path().to_string_lossy().into_owned();
-    let mut plugin = Plugin::start(&[("PLUGIN_UNIX_SOCKET_DIR", &parent_path)]).await;
+    let mut plugin = Plugin::start(&[
+        ("PLUGIN_UNIX_SOCKET_DIR", &parent_path),
+        ("TF_LOG_PROVIDER", "DEBUG"),
+    ])
+    .await;
     assert_eq!(plugin.handshake.network, "unix");
     let socket = PathBuf::from(&plugin.handshake.address);
     let dir = socket.parent().unwrap().to_path_buf();
@@ -759,7 +782,11 @@ async fn socket_directory_is_private_and_removed_on_sigterm() {
 
     let pid = plugin.child.id().unwrap();
     signal(pid, "-INT");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The provider says when it has handled the signal.
+    plugin
+        .stderr
+        .wait_for("SIGINT handled", |log| log.contains("Ignoring SIGINT"))
+        .await;
     assert!(alive(pid), "SIGINT must not stop the provider");
     plugin
         .provider()

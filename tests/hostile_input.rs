@@ -432,15 +432,15 @@ async fn client_ends_every_hostile_listing_with_tasks_or_a_named_error() {
         access_key: "AK".into(),
         secret_key: "SK".into(),
         deadline: Duration::from_secs(5),
+        retry: RetryPolicy {
+            max_retries: 1,
+            base: Duration::from_millis(1),
+            cap: Duration::from_millis(1),
+            retry_after_cap: Duration::from_millis(1),
+        },
         ..ClientConfig::default()
     })
-    .unwrap()
-    .with_retry_policy(RetryPolicy {
-        max_retries: 1,
-        base: Duration::from_millis(1),
-        cap: Duration::from_millis(1),
-        retry_after_cap: Duration::from_millis(1),
-    });
+    .unwrap();
     let cancel = tokio_util::sync::CancellationToken::new();
     let (mut exact, mut errors) = (0, 0);
     let start = Instant::now();
@@ -454,7 +454,7 @@ async fn client_ends_every_hostile_listing_with_tasks_or_a_named_error() {
         .unwrap_or_else(|_| panic!("case {i}: the listing hung"));
         match (result, expected) {
             (Ok(listing), Some(ids)) => {
-                let got: Vec<String> = listing.tasks.iter().map(|t| t.task_id.clone()).collect();
+                let got = task_ids(&listing);
                 assert_eq!(&got, ids, "case {i}");
                 assert_inert(&listing, body, i);
                 exact += 1;
@@ -465,7 +465,7 @@ async fn client_ends_every_hostile_listing_with_tasks_or_a_named_error() {
                     panic!("case {i}: client accepted a body serde refuses ({e})")
                 });
                 let want = distinct(page.tasks.iter().map(|t| t.task_id.clone()).collect());
-                let got: Vec<String> = listing.tasks.iter().map(|t| t.task_id.clone()).collect();
+                let got = task_ids(&listing);
                 assert!(
                     got == want || !listing.warnings.is_empty(),
                     "case {i}: partial list without a warning"
@@ -492,7 +492,11 @@ async fn client_ends_every_hostile_listing_with_tasks_or_a_named_error() {
 /// No text field of any task holds a character [`is_unsafe`] refuses (nor a newline, except the
 /// error message), and the listing warns about replaced text exactly when the body (`raw`, first
 /// occurrence of each task) had some.
-fn assert_inert(listing: &csms_provider::csms::Listing, raw: &[u8], case: usize) {
+fn assert_inert(
+    listing: &csms_provider::csms::Listing<csms_provider::csms::Tasks>,
+    raw: &[u8],
+    case: usize,
+) {
     const TEXT_FIELDS: [&str; 7] = [
         "task_id",
         "secret_name",
@@ -517,7 +521,7 @@ fn assert_inert(listing: &csms_provider::csms::Listing, raw: &[u8], case: usize)
                     .is_some_and(|s| s.chars().any(|c| refused(f, c)))
             })
         });
-    for t in &listing.tasks {
+    for t in &listing.items.tasks {
         let fields = [
             Some(&t.task_id),
             t.secret_name.as_ref(),
@@ -542,6 +546,16 @@ fn assert_inert(listing: &csms_provider::csms::Listing, raw: &[u8], case: usize)
         )
     });
     assert_eq!(warned, had_unsafe, "case {case}: {:?}", listing.warnings);
+}
+
+/// The ids of the tasks a listing kept, in its order.
+fn task_ids(listing: &csms_provider::csms::Listing<csms_provider::csms::Tasks>) -> Vec<String> {
+    listing
+        .items
+        .tasks
+        .iter()
+        .map(|t| t.task_id.clone())
+        .collect()
 }
 
 fn distinct(ids: Vec<String>) -> Vec<String> {
@@ -776,7 +790,7 @@ fn emulator_pages_decode_as_client_pages() {
         tasks: tasks.clone(),
         next_marker: None,
     };
-    let body = csms_provider::emulator::listing::page_body(&page);
+    let body = csms_provider::emulator::tasks::page_body(&page);
     let decoded = check_page_decode(&body, "emulator page").unwrap();
     assert_eq!(decoded.tasks, tasks);
 }
@@ -840,13 +854,13 @@ fn measured_listing(url: &str, project: &str) -> (Result<usize, Error>, usize) {
                 access_key: "AK".into(),
                 secret_key: "SK".into(),
                 deadline: Duration::from_secs(120),
+                retry: RetryPolicy {
+                    max_retries: 0,
+                    ..RetryPolicy::default()
+                },
                 ..ClientConfig::default()
             })
-            .unwrap()
-            .with_retry_policy(RetryPolicy {
-                max_retries: 0,
-                ..RetryPolicy::default()
-            });
+            .unwrap();
             let kept = Kept::new(&schema).unwrap();
             client
                 .list_tasks_into(
@@ -866,7 +880,7 @@ fn measured_listing(url: &str, project: &str) -> (Result<usize, Error>, usize) {
 /// bounded by the cap, not by what the bomb would decompress to.
 #[test]
 fn a_gzip_bomb_stops_at_the_decompressed_body_cap() {
-    use csms_provider::csms::client::MAX_BODY_BYTES;
+    use csms_provider::csms::transport::MAX_BODY_BYTES;
     use csms_provider::emulator::{Config, Emulator, Wire};
     let server = Elsewhere::start(|| {
         Box::pin(async {
@@ -899,7 +913,7 @@ fn a_gzip_bomb_stops_at_the_decompressed_body_cap() {
 /// of the read (pages, de-duplication, the encoded tasks) stays within what that cap implies.
 #[test]
 fn endless_pages_stop_at_the_task_cap_in_bounded_memory() {
-    use csms_provider::csms::pager::MAX_KEPT_TASKS;
+    use csms_provider::csms::pager::MAX_KEPT_ITEMS;
     let server = Elsewhere::start(|| {
         Box::pin(async {
             let server = ScriptedServer::start(|_, n| {
@@ -919,13 +933,13 @@ fn endless_pages_stop_at_the_task_cap_in_bounded_memory() {
     let (result, peak) = measured_listing(&server.url, "p");
     let e = result.unwrap_err();
     assert!(
-        matches!(e, Error::TooManyTasks { cap, kept: true } if cap == MAX_KEPT_TASKS),
+        matches!(e, Error::TooManyItems { cap, kept: true, .. } if cap == MAX_KEPT_ITEMS),
         "{e}"
     );
     // About 200 bytes of encoded task and 60 of index per task kept here; 1 KB would be a leak.
     assert!(
-        peak < MAX_KEPT_TASKS * 1024,
-        "the read allocated {} MiB for {MAX_KEPT_TASKS} tasks",
+        peak < MAX_KEPT_ITEMS * 1024,
+        "the read allocated {} MiB for {MAX_KEPT_ITEMS} tasks",
         peak >> 20
     );
 }

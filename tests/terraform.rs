@@ -238,7 +238,7 @@ async fn invalid_configs_are_refused_before_any_request() {
         (
             "task_id = \"t-1\"\n  status = \"FAILED\"",
             "task_id",
-            "Conflicting filters",
+            "Conflicting arguments",
         ),
     ];
     // One plan carries every case: Terraform validates each block and reports them all.
@@ -414,8 +414,9 @@ async fn lying_total_warns() {
     ]);
 }
 
-/// `providers schema -json` shows a description on every attribute and nested field, nested
-/// attributes as Terraform expects them, and the secrets as sensitive.
+/// `providers schema -json` shows a description on every attribute and nested field of the
+/// provider and every data source, at any depth, nested attributes as Terraform expects them,
+/// and the secrets as sensitive.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schema_json_describes_every_attribute() {
     let dir = Workdir::new(&[("main.tf", PROVIDER)]);
@@ -434,28 +435,30 @@ async fn schema_json_describes_every_attribute() {
     assert_eq!(attrs["secret_key"]["sensitive"], true);
     assert_eq!(attrs["security_token"]["sensitive"], true);
     let ds = &provider["data_source_schemas"]["csms_rotation_tasks"]["block"];
-    let mut described = 0;
-    for (scope, attrs) in [
-        ("provider", attrs),
-        ("data source", ds["attributes"].as_object().unwrap()),
-    ] {
-        for (name, attr) in attrs {
-            assert!(
-                attr["description"].as_str().is_some_and(|d| !d.is_empty()),
-                "{scope} attribute {name} lacks a description"
-            );
-            described += 1;
-            if let Some(nested) = attr.get("nested_type") {
-                for (field, f) in nested["attributes"].as_object().unwrap() {
-                    assert!(
-                        f["description"].as_str().is_some_and(|d| !d.is_empty()),
-                        "{name}.{field} lacks a description"
-                    );
-                    described += 1;
-                }
-            }
-        }
+    /// Counts `attrs` and their nested fields, at any depth, asserting each has a description.
+    fn described(scope: &str, attrs: &serde_json::Map<String, Json>) -> usize {
+        attrs
+            .iter()
+            .map(|(name, attr)| {
+                assert!(
+                    attr["description"].as_str().is_some_and(|d| !d.is_empty()),
+                    "{scope} attribute {name} lacks a description"
+                );
+                1 + attr.get("nested_type").map_or(0, |nested| {
+                    described(
+                        &format!("{scope} {name}"),
+                        nested["attributes"].as_object().unwrap(),
+                    )
+                })
+            })
+            .sum()
     }
+    let data_sources = provider["data_source_schemas"].as_object().unwrap();
+    let described = described("provider", attrs)
+        + data_sources
+            .iter()
+            .map(|(name, ds)| described(name, ds["block"]["attributes"].as_object().unwrap()))
+            .sum::<usize>();
     assert_eq!(
         ds["attributes"]["tasks"]["nested_type"]["nesting_mode"],
         "list"

@@ -157,15 +157,15 @@ fn client(url: &str, max_retries: u32, timeouts: Timeouts) -> Client {
         secret_key: SK.into(),
         deadline: Duration::from_secs(20),
         timeouts,
+        retry: RetryPolicy {
+            max_retries,
+            base: Duration::from_millis(10),
+            cap: Duration::from_millis(40),
+            retry_after_cap: Duration::from_secs(2),
+        },
         ..ClientConfig::default()
     })
     .unwrap()
-    .with_retry_policy(RetryPolicy {
-        max_retries,
-        base: Duration::from_millis(10),
-        cap: Duration::from_millis(40),
-        retry_after_cap: Duration::from_secs(2),
-    })
 }
 
 fn short() -> Timeouts {
@@ -242,6 +242,7 @@ async fn a_silent_endpoint_times_out_per_try_and_later_reads_fail_fast_with_its_
     assert_eq!(
         outcome
             .expect("a read after the verdict expired")
+            .items
             .tasks
             .len(),
         1
@@ -282,7 +283,7 @@ async fn a_slow_body_is_read_while_it_keeps_coming_and_a_stalled_one_fails() {
     .await;
     let c = client(&server.url(), 0, short());
     let listing = list_all(&c).await.expect("a slow page is read whole");
-    assert_eq!(listing.tasks.len(), 1);
+    assert_eq!(listing.items.tasks.len(), 1);
 
     server.set(Mode::Trickle {
         gap: Duration::from_millis(900),
@@ -305,7 +306,7 @@ async fn a_closed_keep_alive_connection_is_retried_at_once_without_counting() {
     let c = client(&server.url(), 0, short());
     assert_eq!(list_all(&c).await.unwrap().requests, 1);
     let second = list_all(&c).await.expect("retried on a new connection");
-    assert_eq!(second.tasks.len(), 1);
+    assert_eq!(second.items.tasks.len(), 1);
     assert_eq!(
         second.requests, 2,
         "the request that met the closed connection, and its resend"

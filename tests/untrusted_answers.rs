@@ -35,17 +35,20 @@ fn config(server: &ScriptedServer) -> ClientConfig {
 }
 
 fn client_of(cfg: ClientConfig) -> Client {
-    fast(Client::new(cfg).unwrap())
+    Client::new(fast(cfg)).unwrap()
 }
 
-/// `client` with retries a test can wait out.
-fn fast(client: Client) -> Client {
-    client.with_retry_policy(RetryPolicy {
-        max_retries: 3,
-        base: Duration::from_millis(5),
-        cap: Duration::from_millis(10),
-        retry_after_cap: Duration::from_millis(10),
-    })
+/// `cfg` with retries a test can wait out.
+fn fast(cfg: ClientConfig) -> ClientConfig {
+    ClientConfig {
+        retry: RetryPolicy {
+            max_retries: 3,
+            base: Duration::from_millis(5),
+            cap: Duration::from_millis(10),
+            retry_after_cap: Duration::from_millis(10),
+        },
+        ..cfg
+    }
 }
 
 /// A server answering every request with `reply`.
@@ -79,8 +82,8 @@ async fn hostile_task_fields_arrive_cleaned_with_one_warning_naming_tasks_and_fi
         .collect();
     let server = always(one_page(json!(tasks))).await;
     let listing = list_all(&client_of(config(&server))).await.unwrap();
-    assert_eq!(listing.tasks.len(), 8);
-    for t in &listing.tasks {
+    assert_eq!(listing.items.tasks.len(), 8);
+    for t in &listing.items.tasks {
         for field in [
             Some(&t.task_id),
             t.operate_type.as_ref(),
@@ -93,12 +96,12 @@ async fn hostile_task_fields_arrive_cleaned_with_one_warning_naming_tasks_and_fi
         }
     }
     assert_eq!(
-        listing.tasks[0].task_error_msg.as_deref(),
+        listing.items.tasks[0].task_error_msg.as_deref(),
         Some("line one\nError: forged\u{fffd}]0;owned\u{fffd}\u{fffd}\u{fffd}\u{fffd}2J\u{fffd}\u{fffd}"),
         "newlines stay, each unsafe character becomes U+FFFD"
     );
     assert_eq!(
-        listing.tasks[7].task_error_msg.as_deref(),
+        listing.items.tasks[7].task_error_msg.as_deref(),
         Some("fine\ttab")
     );
     let replaced: Vec<_> = listing
@@ -157,7 +160,7 @@ async fn a_task_time_out_of_range_warns_instead_of_a_silent_null() {
     let w = listing
         .warnings
         .iter()
-        .find(|w| matches!(w, ListingWarning::TaskTimeOutOfRange(_)))
+        .find(|w| matches!(w, ListingWarning::TimeOutOfRange { .. }))
         .unwrap_or_else(|| panic!("no warning: {:?}", listing.warnings));
     let d = from_warning(w);
     assert_eq!(d.summary, "Task time out of range");
@@ -297,7 +300,7 @@ async fn refusal_hint(status: u16, code: &str, source: Source) -> String {
     let cfg = config(&server);
     let keys = Credentials::new(&cfg.access_key, &cfg.secret_key, None);
     let credentials = std::sync::Arc::new(CredentialProvider::fixed(source, keys));
-    let client = fast(Client::with_credentials(cfg, credentials).unwrap());
+    let client = Client::with_credentials(fast(cfg), credentials).unwrap();
     let e = list_all(&client).await.unwrap_err();
     assert_eq!(server.count(), 1, "a {status} is not retried");
     from_read_error(&e, Some(client.key_source())).detail

@@ -5,8 +5,12 @@ use std::time::Duration;
 use reqwest::Url;
 
 use super::error::Error;
+use super::retry::RetryPolicy;
 use super::signer::SigningAlgorithm;
 
+/// Time to establish a TCP (and TLS) connection, for the clients that have no [`Timeouts`] of
+/// their own (the credential sources).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Domain of the public Huawei Cloud endpoints.
 pub const DEFAULT_CLOUD: &str = "myhuaweicloud.com";
 /// Domain of Huawei Cloud Europe, whose regions (`eu-west-101`, ...) are not under
@@ -14,8 +18,6 @@ pub const DEFAULT_CLOUD: &str = "myhuaweicloud.com";
 pub const EUROPE_CLOUD: &str = "myhuaweicloud.eu";
 /// Regions served under [`EUROPE_CLOUD`], by prefix, as the Go provider decides it.
 const EUROPE_REGION_PREFIX: &str = "eu-west-1";
-/// Retries of a failed request, as the provider documents.
-pub const DEFAULT_MAX_RETRIES: u32 = 5;
 /// Overall budget of one call (a whole listing, retries included), and the default of the data
 /// source's `timeouts { read }`: 100,000 tasks take about 10 s here, so this leaves room for slow
 /// links and throttling, while a service that keeps answering slowly cannot hold a plan for long.
@@ -79,8 +81,9 @@ pub struct ClientConfig {
     pub signing_algorithm: SigningAlgorithm,
     /// Skip TLS certificate verification.
     pub insecure: bool,
-    /// Retries of a failed request (429, 5xx gateway faults, connection errors).
-    pub max_retries: u32,
+    /// Retries of a failed request (429, 5xx gateway faults, connection errors) and the waits
+    /// between them.
+    pub retry: RetryPolicy,
     pub user_agent: String,
     /// Overall deadline of one call (a whole listing including retries; a project lookup),
     /// unless the caller gives its own.
@@ -102,7 +105,7 @@ impl Default for ClientConfig {
             security_token: None,
             signing_algorithm: SigningAlgorithm::HmacSha256,
             insecure: false,
-            max_retries: DEFAULT_MAX_RETRIES,
+            retry: RetryPolicy::default(),
             user_agent: concat!("terraform-provider-csms/", env!("CARGO_PKG_VERSION")).to_string(),
             deadline: DEFAULT_DEADLINE,
             timeouts: Timeouts::default(),
@@ -130,7 +133,7 @@ impl std::fmt::Debug for ClientConfig {
             )
             .field("signing_algorithm", &self.signing_algorithm)
             .field("insecure", &self.insecure)
-            .field("max_retries", &self.max_retries)
+            .field("retry", &self.retry)
             .field("user_agent", &self.user_agent)
             .field("deadline", &self.deadline)
             .field("timeouts", &self.timeouts)
@@ -199,6 +202,24 @@ fn resolve(
         (None, None) => Err(Error::Config(format!(
             "either a region or {what} must be set to know where to send requests"
         ))),
+    }
+}
+
+/// What makes `id` unusable as a project id, or `None` when it is fine. The id becomes one path
+/// segment of every request (`/v1/{project_id}/csms/tasks`) and the `X-Project-Id` header: `/`
+/// would split the segment, and `.` or `..` would be removed by URL normalisation (also when
+/// percent-encoded as `%2E`), moving the signed request to another path such as `/csms/tasks`.
+pub fn project_id_problem(id: &str) -> Option<&'static str> {
+    if id.is_empty() {
+        Some("is empty")
+    } else if id == "." || id == ".." {
+        Some("is `.` or `..`, which URL normalisation would remove from the request path")
+    } else if id.contains('/') {
+        Some("contains `/`, which would split the request path")
+    } else if !id.bytes().all(|b| b.is_ascii_graphic()) {
+        Some("may only contain printable ASCII characters (no spaces or control characters)")
+    } else {
+        None
     }
 }
 
@@ -367,7 +388,7 @@ mod tests {
     #[test]
     fn a_silent_endpoint_fails_a_read_well_under_two_minutes_by_default() {
         let (t, p) = (Timeouts::default(), crate::csms::RetryPolicy::default());
-        let tries = ClientConfig::default().max_retries + 1;
+        let tries = ClientConfig::default().retry.max_retries + 1;
         let backoff: Duration = (0..tries - 1).map(|r| p.ceiling(r)).sum();
         let worst = t.response * tries + backoff;
         assert_eq!(worst, Duration::from_millis(75_500));
@@ -382,8 +403,46 @@ mod tests {
     fn defaults() {
         let c = ClientConfig::default();
         assert_eq!(c.cloud(), "myhuaweicloud.com");
-        assert_eq!(c.max_retries, 5);
+        assert_eq!(c.retry.max_retries, 5);
         assert_eq!(c.deadline, Duration::from_secs(300));
         assert!(c.user_agent.starts_with("terraform-provider-csms/"));
+    }
+
+    #[test]
+    fn project_ids_that_would_move_or_break_the_path_are_refused() {
+        for ok in [
+            "0123456789abcdef0123456789abcdef",
+            "my-project",
+            "a.b",
+            "...",
+            "%2E",
+        ] {
+            assert_eq!(project_id_problem(ok), None, "{ok}");
+        }
+        for (bad, why) in [
+            ("", "empty"),
+            (".", "`.` or `..`"),
+            ("..", "`.` or `..`"),
+            ("a/b", "`/`"),
+            ("a b", "printable ASCII"),
+            ("p\u{1b}[2J", "printable ASCII"),
+            ("projet-é", "printable ASCII"),
+        ] {
+            let problem = project_id_problem(bad).unwrap_or_else(|| panic!("{bad:?} accepted"));
+            assert!(problem.contains(why), "{bad:?}: {problem}");
+        }
+    }
+
+    /// Why the check is needed: the `url` crate removes dot segments, also percent-encoded
+    /// ones, so a project id of `..` would send the signed request to `/v1/csms/tasks`'s parent.
+    #[test]
+    fn url_normalisation_removes_dot_segments_even_percent_encoded() {
+        let mut url = Url::parse("https://kms.example.com/").unwrap();
+        for segment in ["..", "%2E%2E", "%2e."] {
+            url.set_path(&format!("/v1/{segment}/csms/tasks"));
+            assert_eq!(url.path(), "/csms/tasks", "{segment}");
+        }
+        url.set_path("/v1/%2E%2E%2F/csms/tasks");
+        assert_eq!(url.path(), "/v1/%2E%2E%2F/csms/tasks");
     }
 }

@@ -75,10 +75,14 @@ pub enum Error {
     #[error("paging stopped: {0}")]
     Paging(String),
 
-    /// The listing grew past a cap: `kept` when the tasks kept (in the window) reached it, else
-    /// the distinct tasks listed.
-    #[error("{} more than {cap} tasks; stopped reading", if *kept { "the listing would keep" } else { "the service listed" })]
-    TooManyTasks { cap: usize, kept: bool },
+    /// The listing grew past a cap: `kept` when the items its sink kept reached it, else the
+    /// distinct items listed.
+    #[error("{} more than {cap} {}; stopped reading", if *kept { "the listing would keep" } else { "the service listed" }, kind.plural)]
+    TooManyItems {
+        kind: &'static ItemKind,
+        cap: usize,
+        kept: bool,
+    },
 
     /// The caller cancelled (e.g. Terraform's StopProvider).
     #[error("request cancelled")]
@@ -93,6 +97,8 @@ pub enum Error {
         deadline: Duration,
         pages: u32,
         requests: u32,
+        /// What the call was listing, when it was a listing (set by `Error::listing`).
+        listing: Option<&'static ItemKind>,
     },
 
     /// A request could not be built from the values it must carry (e.g. a project id from IAM
@@ -113,6 +119,30 @@ pub enum Error {
         #[source]
         source: Option<Box<Error>>,
     },
+}
+
+/// What a listing lists, as its errors, warnings and diagnostics name it: the engine
+/// ([`super::pager`]) knows items only through this and the endpoint's accessors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemKind {
+    /// One item: `"task"`.
+    pub singular: &'static str,
+    /// Several items, and the noun of counts and caps: `"tasks"`.
+    pub plural: &'static str,
+    /// The field that identifies an item on the wire, named where repeats are dropped:
+    /// `"task_id"`.
+    pub id_field: &'static str,
+    /// The items as a heading names them: `"rotation tasks"`.
+    pub title: &'static str,
+    /// The query's filters that make the service list fewer items, for the advice of a listing
+    /// too slow or too large: ``"`secret_name` or `status`"``; empty when it has none.
+    pub filters: &'static str,
+    /// What else keeps fewer items, ahead of `filters` in that advice (empty when nothing does):
+    /// ``"`since` keeps only recent tasks (while `latest` still covers every secret)"``.
+    pub keep_fewer: &'static str,
+    /// The attribute that sets the page size, for the advice when the service refuses the
+    /// default one: ``"`page_size`"``; empty when none does.
+    pub page_size: &'static str,
 }
 
 /// Why a TLS handshake failed, as far as the user can act on it.
@@ -191,6 +221,15 @@ impl Error {
             message: format!("not the documented JSON ({message})"),
             excerpt: excerpt(body),
         }
+    }
+
+    /// The error as a listing of `kind` reports it: a deadline that passed names what was being
+    /// listed, also when it passed during the project lookup before the first page.
+    pub(crate) fn listing(mut self, kind: &'static ItemKind) -> Self {
+        if let Error::DeadlineExceeded { listing, .. } = &mut self {
+            *listing = Some(kind);
+        }
+        self
     }
 
     /// The same error with its retry count set (service and transport errors only).

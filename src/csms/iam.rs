@@ -1,30 +1,42 @@
-//! The project id lookup: `GET {iam}/v3/projects?name={region}`, signed like every request, as
-//! the official SDKs and the Go provider do when no project id is configured.
+//! The project id: configured, or looked up through `GET {iam}/v3/projects?name={region}`,
+//! signed like every request, as the official SDKs and the Go provider do when no project id is
+//! configured.
 
 use reqwest::Url;
 use serde::Deserialize;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::client::{decode, Budget, Client, Get};
+use super::config::project_id_problem;
 use super::error::Error;
 use super::text;
+use super::transport::{decode, Budget, Client, Get};
 
-/// What makes `id` unusable as a project id, or `None` when it is fine. The id becomes one path
-/// segment of every request (`/v1/{project_id}/csms/tasks`) and the `X-Project-Id` header: `/`
-/// would split the segment, and `.` or `..` would be removed by URL normalisation (also when
-/// percent-encoded as `%2E`), moving the signed request to another path such as `/csms/tasks`.
-pub fn project_id_problem(id: &str) -> Option<&'static str> {
-    if id.is_empty() {
-        Some("is empty")
-    } else if id == "." || id == ".." {
-        Some("is `.` or `..`, which URL normalisation would remove from the request path")
-    } else if id.contains('/') {
-        Some("contains `/`, which would split the request path")
-    } else if !id.bytes().all(|b| b.is_ascii_graphic()) {
-        Some("may only contain printable ASCII characters (no spaces or control characters)")
-    } else {
-        None
+impl Client {
+    /// The project id: from the configuration, else looked up once through IAM and cached.
+    pub async fn project_id(&self) -> Result<String, Error> {
+        self.project_id_within(Instant::now() + self.deadline, &CancellationToken::new())
+            .await
+    }
+
+    /// [`project_id`](Self::project_id), with the lookup (if one is needed) bounded by
+    /// `deadline` and `cancel`: the calling read's own.
+    pub(crate) async fn project_id_within(
+        &self,
+        deadline: Instant,
+        cancel: &CancellationToken,
+    ) -> Result<String, Error> {
+        self.project_id
+            .get_or_try_init(|| async {
+                let Some((iam, region)) = &self.iam else {
+                    unreachable!(
+                        "with_credentials refuses a client with neither project_id nor region"
+                    )
+                };
+                lookup_project(self, iam, region, deadline, cancel).await
+            })
+            .await
+            .cloned()
     }
 }
 
@@ -46,7 +58,7 @@ struct Project {
 }
 
 /// Looks up the id of the project named `region`. Exactly one project must match.
-pub(crate) async fn lookup_project(
+async fn lookup_project(
     client: &Client,
     iam: &Url,
     region: &str,
@@ -128,40 +140,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn project_ids_that_would_move_or_break_the_path_are_refused() {
-        for ok in [
-            "0123456789abcdef0123456789abcdef",
-            "my-project",
-            "a.b",
-            "...",
-            "%2E",
-        ] {
-            assert_eq!(project_id_problem(ok), None, "{ok}");
-        }
-        for (bad, why) in [
-            ("", "empty"),
-            (".", "`.` or `..`"),
-            ("..", "`.` or `..`"),
-            ("a/b", "`/`"),
-            ("a b", "printable ASCII"),
-            ("p\u{1b}[2J", "printable ASCII"),
-            ("projet-é", "printable ASCII"),
-        ] {
-            let problem = project_id_problem(bad).unwrap_or_else(|| panic!("{bad:?} accepted"));
-            assert!(problem.contains(why), "{bad:?}: {problem}");
-        }
-    }
-
-    /// Why the check is needed: the `url` crate removes dot segments, also percent-encoded
-    /// ones, so a project id of `..` would send the signed request to `/v1/csms/tasks`'s parent.
-    #[test]
-    fn url_normalisation_removes_dot_segments_even_percent_encoded() {
-        let mut url = Url::parse("https://kms.example.com/").unwrap();
-        for segment in ["..", "%2E%2E", "%2e."] {
-            url.set_path(&format!("/v1/{segment}/csms/tasks"));
-            assert_eq!(url.path(), "/csms/tasks", "{segment}");
-        }
-        url.set_path("/v1/%2E%2E%2F/csms/tasks");
-        assert_eq!(url.path(), "/v1/%2E%2E%2F/csms/tasks");
+    fn the_project_id_future_is_send() {
+        fn is_send<T: Send>(_: T) {}
+        let client = Client::new(crate::csms::ClientConfig {
+            region: Some("cn-north-4".into()),
+            access_key: "AK".into(),
+            secret_key: "SK".into(),
+            ..crate::csms::ClientConfig::default()
+        })
+        .unwrap();
+        is_send(client.project_id());
     }
 }

@@ -1,21 +1,30 @@
 //! The CSMS API client, usable without Terraform: endpoint resolution, AK/SK signing, retries,
-//! error mapping, the all-pages listing and the IAM project lookup.
+//! error mapping, the listing engine with its endpoints, and the IAM project lookup.
 //!
 //! # Layout
-//! - [`config`]: [`ClientConfig`] and endpoint resolution (`https://kms.{region}.{cloud}`).
-//! - [`client`]: [`Client`], signed GETs over one reqwest connection pool, `list_tasks`,
-//!   `project_id`.
-//! - [`pager`]: [`TaskPager`], the paging rules (markers, stop rules, de-duplication, page and
-//!   task caps) and the aggregation (the `since` window through a [`TaskSink`], the newest task
-//!   per secret) without I/O; [`TaskQuery`] and [`Listing`].
+//! From the bottom up; a module uses only those above it in this list (`credentials` uses
+//! `config`, `error` and `signer`).
+//! - [`text`]: service text made inert (terminal controls, bidi and zero-width characters).
+//! - [`error`]: [`Error`], [`ServiceError`], [`ItemKind`] and the error-body shapes.
+//! - [`signer`]: SDK-HMAC-SHA256 and SDK-HMAC-SM3 signing.
+//! - [`config`]: [`ClientConfig`], endpoint resolution (`https://kms.{region}.{cloud}`) and the
+//!   project id rule.
 //! - [`retry`]: which failures are retried, backoff with full jitter, `Retry-After`, deadline.
-//! - [`error`]: [`Error`], [`ServiceError`] and the error-body shapes.
 //! - `health`: the shared, expiring verdict that an endpoint is down, so reads fail fast.
-//! - [`iam`]: the project id lookup by region.
 //! - [`credentials`]: where the keys come from (block, environment, KooCLI profile, ECS
 //!   metadata, assumed agency) and their renewal before expiry.
-//! - [`signer`], [`task`]: SDK-HMAC-SHA256 and SDK-HMAC-SM3 signing, and the API's task type.
-//! - [`text`]: service text made inert (terminal controls, bidi and zero-width characters).
+//! - [`transport`]: [`Client`], signed GETs over one reqwest connection pool, with retries,
+//!   budgets and the classification of answers; it knows no API operation.
+//! - `iam`: the project id, configured or looked up by region.
+//! - [`pager`]: the listing engine: an [`Endpoint`] states its query and page shape, the
+//!   [`Pager`] applies the paging rules (markers, stop rules, de-duplication, page and item
+//!   caps, warnings) and [`Client::list`] drives it, handing items to a [`Sink`].
+//! - [`task`], [`tasks`]: the API's task type, and the task listing on the engine
+//!   ([`TaskQuery`], the `since` window and the newest task per secret in [`Tasks`]).
+//! - [`secret`], [`secrets`]: the API's secret type (its times and rotation period), and the
+//!   secret listing on the engine.
+//! - [`rotation`]: whether a secret rotates on schedule: the per-secret fold of its tasks, the
+//!   due time and the verdict; pure.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), csms_provider::csms::Error> {
@@ -28,11 +37,10 @@
 //! })?;
 //! let query = TaskQuery { secret_name: Some("prod-db-password".into()), ..TaskQuery::default() };
 //! let listing = client.list_tasks(&query, &tokio_util::sync::CancellationToken::new()).await?;
-//! println!("{} tasks in {} pages", listing.tasks.len(), listing.pages);
+//! println!("{} tasks in {} pages", listing.items.tasks.len(), listing.pages);
 //! # Ok(()) }
 //! ```
 
-pub mod client;
 pub mod config;
 pub mod credentials;
 pub mod error;
@@ -40,16 +48,23 @@ mod health;
 mod iam;
 pub mod pager;
 pub mod retry;
+pub mod rotation;
+pub mod secret;
+pub mod secrets;
 pub mod signer;
 pub mod task;
+pub mod tasks;
 pub mod text;
+pub mod transport;
 
-pub use client::Client;
-pub use config::{ClientConfig, Timeouts};
+pub use config::{project_id_problem, ClientConfig, Timeouts};
 pub use credentials::{CredentialError, CredentialProvider, Credentials};
-pub use error::{Error, ServiceError};
-pub use iam::project_id_problem;
-pub use pager::{Listing, ListingWarning, TaskPager, TaskQuery, TaskSink};
+pub use error::{Error, ItemKind, ServiceError};
+pub use pager::{Endpoint, Listing, ListingWarning, Page, PageSize, Pager, Sink};
 pub use retry::RetryPolicy;
+pub use secret::{Secret, SecretPage};
+pub use secrets::SecretQuery;
 pub use signer::Signer;
 pub use task::{SecretTask, TaskPage};
+pub use tasks::{TaskQuery, TaskSink, Tasks};
+pub use transport::Client;

@@ -1,81 +1,120 @@
-//! The all-pages listing rules of `../shared/design.md` ("Listing every page"), as a state
-//! machine with no I/O: [`TaskPager`] says which query to send next and judges each page. The
-//! client drives it over HTTP; the unit tests below drive it with hand-made pages.
+//! The listing engine: the all-pages rules of `../shared/design.md` ("Listing every page") for
+//! any marker-paged endpoint, as the aws-sdk paginators do it: one pager owns the loop.
+//!
+//! An [`Endpoint`] states only what is its own: its path and filters, its page sizes, where a
+//! page keeps its items, next marker and total, an item's id, and how to make an item's text
+//! inert. [`Pager`] does the rest without I/O: markers, the page-size fallback, the stop rules
+//! (a marker that does not advance, an empty page that claims more, repeated ids dropped), the
+//! caps on pages and items, and the warnings. [`Client::list`] drives it over HTTP within a
+//! deadline, with cancellation and retries, and hands every new item to a [`Sink`], where the
+//! endpoint's caller aggregates (so memory follows what the sink keeps, not what was listed).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt;
 use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
-use super::error::{Error, ServiceError};
-use super::task::{clean_task, AlteredTasks, SecretTask, TaskPage};
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::error::{Error, ItemKind, ServiceError};
 use super::text::or_dash;
+use super::transport::{decode, Budget, Client, Get};
 
-/// Page size asked for when the caller sets none: the documented maximum.
-pub const DEFAULT_PAGE_SIZE: u32 = 1000;
-/// Page size after the service refused [`DEFAULT_PAGE_SIZE`]: the API's own default.
-pub const FALLBACK_PAGE_SIZE: u32 = 50;
-/// Largest page size the API documents.
-pub const MAX_PAGE_SIZE: u32 = 1000;
-/// Hard cap on pages of one listing (100 million tasks at 1000 per page), so a server that keeps
+/// Hard cap on pages of one listing (100 million items at 1000 per page), so a server that keeps
 /// inventing markers cannot hold a plan for ever. Lowered to `total + 10` once the service
-/// reports `total`, since every page that makes progress brings at least one new task.
+/// reports `total`, since every page that makes progress brings at least one new item.
 pub const MAX_PAGES: u32 = 100_000;
-/// Default cap on the tasks one listing keeps. At about 1 KB of provider memory per kept task
+/// Cap on the items one listing's sink keeps. At about 1 KB of provider memory per kept task
 /// (its encoded state, the copy gRPC makes of it, the index), this keeps the provider near a
 /// quarter of a GB; Terraform itself needs several times more for a state that size. Narrow the
-/// listing with `since`, `secret_name` or `status` instead of raising it.
-pub const MAX_KEPT_TASKS: usize = 250_000;
-/// Cap on the distinct tasks one listing reads, kept or not: each costs 16 bytes of
-/// de-duplication state, and a service that invents tasks for ever must not grow it for ever.
-pub const MAX_LISTED_TASKS: usize = 2_000_000;
+/// listing instead of raising it.
+pub const MAX_KEPT_ITEMS: usize = 250_000;
+/// Cap on the distinct items one listing reads, kept or not: each costs 16 bytes of
+/// de-duplication state, and a service that invents items for ever must not grow it for ever.
+pub const MAX_LISTED_ITEMS: usize = 2_000_000;
 
-/// What to list. With `task_id`, only `task_id` is sent (the API allows no other criteria with
-/// it; the provider refuses such configurations before calling).
+/// One marker-paged list operation of the API under `/v1/{project_id}/`. The value is the
+/// query: what its filters are and how large its pages.
+pub trait Endpoint: Send + Sync {
+    /// A page's body as the service sends it.
+    type Body: DeserializeOwned + Send;
+    /// One listed item.
+    type Item: Send;
+    /// How errors, warnings and logs name the items.
+    const KIND: &'static ItemKind;
+    /// The path after `/v1/{project_id}/`, one decoded segment each: `["csms", "tasks"]`.
+    const PATH: &'static [&'static str];
+
+    /// The query pairs of every request besides `limit` and `marker` (its filters).
+    fn filters(&self) -> Vec<(String, String)>;
+    /// The `limit` to ask for, and what to ask for once if the service refuses it.
+    fn page_size(&self) -> PageSize;
+    /// Whether the filters name one item (e.g. `task_id`): they are then sent alone, without
+    /// `limit` or `marker`, and one page is read whatever it says about more.
+    fn single_item(&self) -> bool {
+        false
+    }
+    /// Where a page keeps its items, its next marker and (if the endpoint has one) its total.
+    fn page(body: Self::Body) -> Page<Self::Item>;
+    /// The item's id: repeats of an id are dropped, warnings name items by it.
+    fn id(item: &Self::Item) -> &str;
+    /// Makes the item's text inert (see [`super::text`]) and says what did not pass unchanged.
+    fn clean(item: &mut Self::Item) -> Inspection;
+}
+
+/// The `limit` of a listing's requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSize {
+    pub limit: u32,
+    /// Asked for once, when the service answers 400 to the first request: only when the caller
+    /// left the page size to the endpoint's default.
+    pub fallback: Option<u32>,
+}
+
+/// One page as the engine reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Empty or absent ends the listing.
+    pub next_marker: Option<String>,
+    /// The count of all items the service reports, if the endpoint reports one.
+    pub total: Option<i64>,
+}
+
+/// What cleaning an item changed, for the warnings that say so.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TaskQuery {
-    pub secret_name: Option<String>,
-    /// `SUCCESS` or `FAILED`.
-    pub status: Option<String>,
-    pub task_id: Option<String>,
-    /// 1..=1000 (API `limit`). Unset: 1000, falling back to 50 if the service refuses it.
-    pub page_size: Option<u32>,
-    /// Keep only tasks created at or after this instant (epoch milliseconds). Every page is
-    /// still read, and [`Listing::latest`] still covers every task.
-    pub since: Option<i64>,
+pub struct Inspection {
+    /// Text fields in which characters were replaced by U+FFFD.
+    pub replaced: Vec<&'static str>,
+    /// Time fields the service sent outside what RFC 3339 can express, each with the timestamp
+    /// made from it that is therefore null: `("task_time", "created_at")`.
+    pub out_of_range: Vec<(&'static str, &'static str)>,
 }
 
-/// Where a listing puts the tasks it keeps, as they arrive: a `Vec`, or a caller's compact store
-/// (the provider encodes each task for Terraform at once instead of holding the decoded one).
-pub trait TaskSink {
-    fn keep(&mut self, task: SecretTask);
+/// Where a listing puts the items: each new item (cleaned, its id not seen before in this
+/// listing) as its page arrives. The sink decides what to keep: a `Vec`, a window, the newest
+/// per group, a caller's compact encoding.
+pub trait Sink<T> {
+    /// Takes `item`; returns whether it was kept, which counts against [`MAX_KEPT_ITEMS`].
+    fn take(&mut self, item: T) -> bool;
 }
 
-impl TaskSink for Vec<SecretTask> {
-    fn keep(&mut self, task: SecretTask) {
-        self.push(task);
+impl<T> Sink<T> for Vec<T> {
+    fn take(&mut self, item: T) -> bool {
+        self.push(item);
+        true
     }
 }
 
-/// Whether `a` is newer than `b`: later `task_time` (a task without one is oldest), ties by the
-/// smaller `task_id`, the order the provider lists tasks in.
-pub fn newer(a: &SecretTask, b: &SecretTask) -> bool {
-    (a.task_time, std::cmp::Reverse(&a.task_id)) > (b.task_time, std::cmp::Reverse(&b.task_id))
-}
-
-/// The API's rule for `limit`: a whole number from 1 to [`MAX_PAGE_SIZE`].
-pub fn page_size(n: f64) -> Option<u32> {
-    (n.fract() == 0.0 && (1.0..=f64::from(MAX_PAGE_SIZE)).contains(&n)).then_some(n as u32)
-}
-
-/// Every task of a query.
+/// Every item of a query, as its sink holds them, and how the listing went.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Listing<S = Vec<SecretTask>> {
-    /// The tasks kept (all, or those in the `since` window), in service order, without repeats
-    /// (first occurrence of each `task_id` kept).
-    pub tasks: S,
-    /// The newest task of each secret over every task listed, in or out of the window, by
-    /// secret name. Tasks without a `secret_name` are in none.
-    pub latest: BTreeMap<String, SecretTask>,
-    /// Distinct tasks the service listed, kept or not.
+pub struct Listing<S> {
+    /// The sink, holding what it kept.
+    pub items: S,
+    /// Distinct items the service listed, kept or not.
     pub listed: usize,
     /// `total` as the service reported it on the first page that had one.
     pub total: Option<i64>,
@@ -88,119 +127,164 @@ pub struct Listing<S = Vec<SecretTask>> {
     pub warnings: Vec<ListingWarning>,
 }
 
+impl<S> Listing<S> {
+    /// The same listing with its sink turned into what the caller wants to hold.
+    pub fn map<T>(self, f: impl FnOnce(S) -> T) -> Listing<T> {
+        Listing {
+            items: f(self.items),
+            listed: self.listed,
+            total: self.total,
+            pages: self.pages,
+            requests: self.requests,
+            warnings: self.warnings,
+        }
+    }
+}
+
 /// A listing that succeeded but deserves the user's attention.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListingWarning {
     /// The service refused the default page size; the listing went on with a smaller one.
     PageSizeRefused {
+        kind: &'static ItemKind,
         refused: u32,
         used: u32,
         error: ServiceError,
     },
-    /// Tasks that came back on more than one page were dropped (first occurrence kept).
-    DuplicatesDropped(u64),
-    /// The service's `total` disagrees with the distinct tasks it listed.
-    TotalMismatch { reported: i64, listed: usize },
+    /// Items that came back on more than one page were dropped (first occurrence kept).
+    DuplicatesDropped { kind: &'static ItemKind, count: u64 },
+    /// The service's `total` disagrees with the distinct items it listed.
+    TotalMismatch {
+        kind: &'static ItemKind,
+        reported: i64,
+        listed: usize,
+    },
     /// Text fields held terminal controls or invisible formatting characters, replaced by
     /// U+FFFD before reaching Terraform.
-    ServiceTextReplaced(AlteredTasks),
-    /// A `task_time` outside what RFC 3339 can express: `created_at` is null for those tasks.
-    TaskTimeOutOfRange(AlteredTasks),
+    ServiceTextReplaced(AlteredItems),
+    /// Times outside what RFC 3339 can express: the timestamps made from them (`nulled`) are
+    /// null for those items.
+    TimeOutOfRange {
+        items: AlteredItems,
+        nulled: BTreeSet<&'static str>,
+    },
 }
 
-impl std::fmt::Display for ListingWarning {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for ListingWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ListingWarning::PageSizeRefused { refused, used, error } => write!(
+            ListingWarning::PageSizeRefused {
+                refused,
+                used,
+                error,
+                ..
+            } => write!(
                 f,
                 "the service refused limit={refused} ({error}); listing with limit={used} instead"
             ),
-            ListingWarning::DuplicatesDropped(n) => write!(
+            ListingWarning::DuplicatesDropped { kind, count } => write!(
                 f,
-                "dropped {n} tasks that the service returned more than once (same task_id on several pages)"
+                "dropped {count} {} that the service returned more than once (same {} on several pages)",
+                kind.plural, kind.id_field
             ),
-            ListingWarning::TotalMismatch { reported, listed } => write!(
+            ListingWarning::TotalMismatch {
+                kind,
+                reported,
+                listed,
+            } => write!(
                 f,
-                "the service reported total={reported} but {listed} distinct tasks were listed"
+                "the service reported total={reported} but {listed} distinct {} were listed",
+                kind.plural
             ),
-            ListingWarning::ServiceTextReplaced(tasks) => write!(
+            ListingWarning::ServiceTextReplaced(items) => write!(
                 f,
-                "the service sent terminal control or invisible formatting characters in {tasks}; \
+                "the service sent terminal control or invisible formatting characters in {items}; \
                  each was replaced by U+FFFD (\u{fffd})"
             ),
-            ListingWarning::TaskTimeOutOfRange(tasks) => write!(
-                f,
-                "the service sent a task_time outside the years 0000 to 9999 in {tasks}, so their \
-                 created_at is null"
-            ),
+            ListingWarning::TimeOutOfRange { items, nulled } => {
+                let fields: Vec<&str> = items.fields.iter().copied().collect();
+                let nulled: Vec<&str> = nulled.iter().copied().collect();
+                write!(
+                    f,
+                    "the service sent a {} outside the years 0000 to 9999 in {items}, so their {} {} null",
+                    fields.join(" or "),
+                    nulled.join(" and "),
+                    if nulled.len() == 1 { "is" } else { "are" }
+                )
+            }
         }
     }
 }
 
-/// Makes `task` inert for Terraform ([`clean_task`]) and notes in the listing's warnings what
-/// did not pass unchanged: one warning for replaced text, one for times `created_at` cannot
-/// express, each naming the first few tasks.
-fn inspect(task: &mut SecretTask, warnings: &mut Vec<ListingWarning>) {
-    let cleaned = clean_task(task);
-    if !cleaned.is_empty() {
-        note(
-            warnings,
-            ListingWarning::ServiceTextReplaced,
-            &task.task_id,
-            &cleaned,
-        );
-    }
-    if task.time_out_of_range() {
-        note(
-            warnings,
-            ListingWarning::TaskTimeOutOfRange,
-            &task.task_id,
-            &["task_time"],
-        );
-    }
+/// Item ids a warning names before it says "and N more".
+pub const IDS_SHOWN: usize = 5;
+
+/// Items of one listing that reached Terraform other than as the service sent them: how many,
+/// the first few ids (already cleaned), and which fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlteredItems {
+    pub kind: &'static ItemKind,
+    pub count: usize,
+    /// The first [`IDS_SHOWN`] ids, in the order the service listed them.
+    pub first_ids: Vec<String>,
+    pub fields: BTreeSet<&'static str>,
 }
 
-/// Records a task in the warning `kind` builds, adding that warning on first use.
-fn note(
-    warnings: &mut Vec<ListingWarning>,
-    kind: fn(AlteredTasks) -> ListingWarning,
-    task_id: &str,
-    fields: &[&'static str],
-) {
-    let probe = kind(AlteredTasks::default());
-    let same = |w: &ListingWarning| std::mem::discriminant(w) == std::mem::discriminant(&probe);
-    let at = match warnings.iter().position(same) {
-        Some(at) => at,
-        None => {
-            warnings.push(probe);
-            warnings.len() - 1
+impl AlteredItems {
+    pub fn new(kind: &'static ItemKind) -> Self {
+        AlteredItems {
+            kind,
+            count: 0,
+            first_ids: Vec::new(),
+            fields: BTreeSet::new(),
         }
-    };
-    if let ListingWarning::ServiceTextReplaced(tasks) | ListingWarning::TaskTimeOutOfRange(tasks) =
-        &mut warnings[at]
-    {
-        tasks.record(task_id, fields);
+    }
+
+    pub fn record(&mut self, id: &str, fields: impl IntoIterator<Item = &'static str>) {
+        self.count += 1;
+        if self.first_ids.len() < IDS_SHOWN {
+            self.first_ids.push(id.to_string());
+        }
+        self.fields.extend(fields);
     }
 }
 
-/// The paging state of one listing, and the aggregation of what it keeps: tasks go to the sink
-/// `S` as pages arrive, so memory follows the tasks kept plus one entry per secret.
+impl fmt::Display for AlteredItems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let noun = if self.count == 1 {
+            self.kind.singular
+        } else {
+            self.kind.plural
+        };
+        write!(f, "{} {noun} (", self.count)?;
+        for (i, id) in self.first_ids.iter().enumerate() {
+            write!(f, "{}{id:?}", if i > 0 { ", " } else { "" })?;
+        }
+        let more = self.count - self.first_ids.len();
+        if more > 0 {
+            write!(f, " and {more} more")?;
+        }
+        let fields: Vec<&str> = self.fields.iter().copied().collect();
+        write!(f, "; fields: {})", fields.join(", "))
+    }
+}
+
+/// The paging state of one listing of `E`, handing new items to the sink `S`.
 #[derive(Debug)]
-pub struct TaskPager<S = Vec<SecretTask>> {
-    query: TaskQuery,
+pub struct Pager<E, S> {
+    endpoint: E,
     limit: u32,
-    /// Whether a 400 on the first request may still be answered by asking for 50.
-    fallback_allowed: bool,
+    /// The page size still to fall back to on a 400 to the first request.
+    fallback: Option<u32>,
     marker: Option<String>,
     /// Markers already sent, with the page number they were sent for.
     used_markers: HashMap<String, u32>,
-    /// 128-bit hashes of the task ids listed (two independently keyed hashes: a collision,
-    /// which would drop a task, is as unlikely as a hash can make it).
+    /// 128-bit hashes of the ids listed (two independently keyed hashes: a collision, which
+    /// would drop an item, is as unlikely as a hash can make it).
     seen: HashSet<u128>,
     hashers: (RandomState, RandomState),
-    tasks: S,
+    sink: S,
     kept: usize,
-    latest: HashMap<String, SecretTask>,
     max_kept: usize,
     max_listed: usize,
     total: Option<i64>,
@@ -211,29 +295,22 @@ pub struct TaskPager<S = Vec<SecretTask>> {
     done: bool,
 }
 
-impl TaskPager {
-    pub fn new(query: TaskQuery) -> Self {
-        TaskPager::with_sink(query, Vec::new())
-    }
-}
-
-impl<S: TaskSink> TaskPager<S> {
-    /// A pager that hands the tasks it keeps to `tasks`.
-    pub fn with_sink(query: TaskQuery, tasks: S) -> Self {
-        let single = query.task_id.is_some();
-        TaskPager {
-            limit: query.page_size.unwrap_or(DEFAULT_PAGE_SIZE),
-            fallback_allowed: query.page_size.is_none() && !single,
-            query,
+impl<E: Endpoint, S: Sink<E::Item>> Pager<E, S> {
+    /// A pager for the query `endpoint`, handing the items it lists to `sink`.
+    pub fn new(endpoint: E, sink: S) -> Self {
+        let size = endpoint.page_size();
+        Pager {
+            limit: size.limit,
+            fallback: size.fallback.filter(|_| !endpoint.single_item()),
+            endpoint,
             marker: None,
             used_markers: HashMap::new(),
             seen: HashSet::new(),
             hashers: (RandomState::new(), RandomState::new()),
-            tasks,
+            sink,
             kept: 0,
-            latest: HashMap::new(),
-            max_kept: MAX_KEPT_TASKS,
-            max_listed: MAX_LISTED_TASKS,
+            max_kept: MAX_KEPT_ITEMS,
+            max_listed: MAX_LISTED_ITEMS,
             total: None,
             pages: 0,
             duplicates: 0,
@@ -243,13 +320,14 @@ impl<S: TaskSink> TaskPager<S> {
         }
     }
 
-    /// Lowers the page cap (tests, or callers with tighter budgets).
+    /// Lowers the page cap.
+    #[cfg(test)]
     pub fn with_max_pages(mut self, max_pages: u32) -> Self {
         self.max_pages = max_pages.max(1);
         self
     }
 
-    /// Lowers or raises the caps on tasks kept and listed.
+    /// Lowers or raises the caps on items kept and listed.
     #[cfg(test)]
     pub fn with_caps(mut self, max_kept: usize, max_listed: usize) -> Self {
         self.max_kept = max_kept;
@@ -267,15 +345,9 @@ impl<S: TaskSink> TaskPager<S> {
         if self.done {
             return None;
         }
-        if let Some(id) = &self.query.task_id {
-            return Some(vec![("task_id".into(), id.clone())]);
-        }
-        let mut q = Vec::with_capacity(4);
-        if let Some(name) = &self.query.secret_name {
-            q.push(("secret_name".into(), name.clone()));
-        }
-        if let Some(status) = &self.query.status {
-            q.push(("status".into(), status.clone()));
+        let mut q = self.endpoint.filters();
+        if self.endpoint.single_item() {
+            return Some(q);
         }
         q.push(("limit".into(), self.limit.to_string()));
         if let Some(m) = &self.marker {
@@ -285,36 +357,38 @@ impl<S: TaskSink> TaskPager<S> {
     }
 
     /// The service answered `err` to the current request. Returns `true` when the pager falls
-    /// back to [`FALLBACK_PAGE_SIZE`] and the caller should ask again: only for a 400 on the
-    /// first request of a listing whose page size the caller left unset, and only once.
+    /// back to the endpoint's smaller page size and the caller should ask again: only for a 400
+    /// to the first request, and only once.
     pub fn limit_rejected(&mut self, err: &ServiceError) -> bool {
-        if err.status != 400 || !self.fallback_allowed || self.pages > 0 {
+        if err.status != 400 || self.pages > 0 {
             return false;
         }
-        self.fallback_allowed = false;
-        let warning = ListingWarning::PageSizeRefused {
-            refused: self.limit,
-            used: FALLBACK_PAGE_SIZE,
-            error: err.clone(),
+        let Some(used) = self.fallback.take() else {
+            return false;
         };
-        tracing::warn!("{warning}");
-        self.warnings.push(warning);
-        self.limit = FALLBACK_PAGE_SIZE;
+        self.warnings.push(ListingWarning::PageSizeRefused {
+            kind: E::KIND,
+            refused: self.limit,
+            used,
+            error: err.clone(),
+        });
+        self.limit = used;
         true
     }
 
     /// Takes in the page answered to [`next_query`](Self::next_query). Errors on a marker that
-    /// does not advance and on the page cap.
-    pub fn accept(&mut self, page: TaskPage) -> Result<(), Error> {
+    /// does not advance, on an empty page that claims more, and on the caps.
+    pub fn accept(&mut self, page: Page<E::Item>) -> Result<(), Error> {
+        let kind = E::KIND;
         self.pages += 1;
-        self.fallback_allowed = false;
+        self.fallback = None;
         if self.total.is_none() {
             self.total = page.total;
         }
-        let received = page.tasks.len();
+        let received = page.items.len();
         let mut added = 0usize;
-        for mut task in page.tasks {
-            let id = &task.task_id;
+        for mut item in page.items {
+            let id = E::id(&item);
             let hash = (u128::from(self.hashers.0.hash_one(id)) << 64)
                 | u128::from(self.hashers.1.hash_one(id));
             if !self.seen.insert(hash) {
@@ -323,13 +397,24 @@ impl<S: TaskSink> TaskPager<S> {
             }
             added += 1;
             if self.seen.len() > self.max_listed {
-                return Err(Error::TooManyTasks {
+                return Err(Error::TooManyItems {
+                    kind,
                     cap: self.max_listed,
                     kept: false,
                 });
             }
-            inspect(&mut task, &mut self.warnings);
-            self.take(task)?;
+            let inspection = E::clean(&mut item);
+            self.note(E::id(&item), inspection);
+            if self.sink.take(item) {
+                self.kept += 1;
+                if self.kept > self.max_kept {
+                    return Err(Error::TooManyItems {
+                        kind,
+                        cap: self.max_kept,
+                        kept: true,
+                    });
+                }
+            }
         }
         let next = page.next_marker.filter(|m| !m.is_empty());
         tracing::debug!(
@@ -339,32 +424,33 @@ impl<S: TaskSink> TaskPager<S> {
             marker = %or_dash(self.marker.as_deref()),
             next_marker = %or_dash(next.as_deref()),
             total = %or_dash(page.total),
-            "read a page of rotation tasks"
+            "read a page of {}",
+            kind.title
         );
         if let Some(m) = self.marker.take() {
             self.used_markers.insert(m, self.pages);
         }
+        let single = self.endpoint.single_item();
         let listed = self.seen.len();
         let collected_all = self.total.is_some_and(|t| listed as i64 >= t);
         let short = self.total.filter(|&t| listed < t as usize && t >= 0);
-        if let (0, Some(_), Some(total), None) = (received, &next, short, &self.query.task_id) {
+        if let (0, Some(_), Some(total), false) = (received, &next, short, single) {
             // Ending here would return a partial list as if complete; going on would trust a
             // marker that brought nothing.
             return Err(Error::Paging(format!(
-                "page {} was empty but named a next_marker while total={total} says {} more tasks \
+                "page {} was empty but named a next_marker while total={total} says {} more {} \
                  remain; no partial list is returned",
                 self.pages,
                 total as usize - listed,
+                kind.plural,
             )));
         }
-        // A full page that names a next marker may hide more tasks even when `total` says
+        // A full page that names a next marker may hide more items even when `total` says
         // everything has been collected: a `total` that lies low must not cut the list short.
         // One more request settles it (an honest service answers it with an empty page).
         let full = received >= self.limit as usize;
         let next = match next {
-            Some(m) if received > 0 && (!collected_all || full) && self.query.task_id.is_none() => {
-                m
-            }
+            Some(m) if received > 0 && (!collected_all || full) && !single => m,
             _ => {
                 self.done = true;
                 return Ok(());
@@ -378,18 +464,20 @@ impl<S: TaskSink> TaskPager<S> {
             };
             return Err(Error::Paging(format!(
                 "the marker did not advance: page {} returned next_marker {next:?}, {what} (page {used_for}); \
-                 the service is repeating pages, stopped after {} distinct tasks",
+                 the service is repeating pages, stopped after {} distinct {}",
                 self.pages,
-                self.seen.len()
+                self.seen.len(),
+                kind.plural,
             )));
         }
         let cap = self.cap();
         if self.pages >= cap {
             return Err(Error::Paging(format!(
-                "page cap reached: read {} pages ({} distinct tasks{}) and the service still returns a next_marker; \
+                "page cap reached: read {} pages ({} distinct {}{}) and the service still returns a next_marker; \
                  cap {cap} pages{}",
                 self.pages,
                 self.seen.len(),
+                kind.plural,
                 self.total.map(|t| format!(" of total {t}")).unwrap_or_default(),
                 if self.total.is_some() { ", derived from total" } else { "" },
             )));
@@ -407,49 +495,63 @@ impl<S: TaskSink> TaskPager<S> {
         }
     }
 
-    /// Keeps `task` if it is in the window, and makes it its secret's newest if it is.
-    fn take(&mut self, task: SecretTask) -> Result<(), Error> {
-        let in_window = match self.query.since {
-            Some(since) => task.task_time.is_some_and(|t| t >= since),
-            None => true,
-        };
-        if let Some(name) = task.secret_name.as_deref() {
-            match self.latest.get_mut(name) {
-                Some(newest) if newer(&task, newest) => *newest = task.clone(),
-                Some(_) => {}
-                None => {
-                    self.latest.insert(name.to_string(), task.clone());
-                }
+    /// Notes in the warnings what did not pass unchanged: one warning for replaced text, one
+    /// for times out of range, each naming the first few items.
+    fn note(&mut self, id: &str, inspection: Inspection) {
+        if !inspection.replaced.is_empty() {
+            let at = self.warning_at(
+                |w| matches!(w, ListingWarning::ServiceTextReplaced(_)),
+                || ListingWarning::ServiceTextReplaced(AlteredItems::new(E::KIND)),
+            );
+            if let ListingWarning::ServiceTextReplaced(items) = &mut self.warnings[at] {
+                items.record(id, inspection.replaced);
             }
         }
-        if in_window {
-            if self.kept == self.max_kept {
-                return Err(Error::TooManyTasks {
-                    cap: self.max_kept,
-                    kept: true,
-                });
+        if !inspection.out_of_range.is_empty() {
+            let at = self.warning_at(
+                |w| matches!(w, ListingWarning::TimeOutOfRange { .. }),
+                || ListingWarning::TimeOutOfRange {
+                    items: AlteredItems::new(E::KIND),
+                    nulled: BTreeSet::new(),
+                },
+            );
+            if let ListingWarning::TimeOutOfRange { items, nulled } = &mut self.warnings[at] {
+                items.record(id, inspection.out_of_range.iter().map(|(field, _)| *field));
+                nulled.extend(inspection.out_of_range.iter().map(|(_, made)| *made));
             }
-            self.kept += 1;
-            self.tasks.keep(task);
         }
-        Ok(())
     }
 
-    /// Whether no request is left to send.
-    pub fn is_done(&self) -> bool {
-        self.done
+    /// Where the warning `is` finds is, added by `new` on first use.
+    fn warning_at(
+        &mut self,
+        is: impl Fn(&ListingWarning) -> bool,
+        new: impl FnOnce() -> ListingWarning,
+    ) -> usize {
+        match self.warnings.iter().position(is) {
+            Some(at) => at,
+            None => {
+                self.warnings.push(new());
+                self.warnings.len() - 1
+            }
+        }
     }
 
-    /// The listing, with its warnings; `requests` is the caller's count of HTTP requests.
+    /// The listing, with its warnings (logged here, once each); `requests` is the caller's
+    /// count of HTTP requests.
     pub fn finish(mut self, requests: u32) -> Listing<S> {
+        let kind = E::KIND;
         if self.duplicates > 0 {
-            self.warnings
-                .push(ListingWarning::DuplicatesDropped(self.duplicates));
+            self.warnings.push(ListingWarning::DuplicatesDropped {
+                kind,
+                count: self.duplicates,
+            });
         }
         let listed = self.seen.len();
         if let Some(t) = self.total {
             if t != listed as i64 {
                 self.warnings.push(ListingWarning::TotalMismatch {
+                    kind,
                     reported: t,
                     listed,
                 });
@@ -459,8 +561,7 @@ impl<S: TaskSink> TaskPager<S> {
             tracing::warn!("{w}");
         }
         Listing {
-            tasks: self.tasks,
-            latest: self.latest.into_iter().collect(),
+            items: self.sink,
             listed,
             total: self.total,
             pages: self.pages,
@@ -470,22 +571,141 @@ impl<S: TaskSink> TaskPager<S> {
     }
 }
 
+impl Client {
+    /// Lists every item of the query `endpoint`, page after page (see [`Pager`]), handing each
+    /// new item to `sink` as its page arrives, within `timeout`; `cancel` stops it between and
+    /// during requests.
+    pub async fn list<E: Endpoint, S: Sink<E::Item> + Send>(
+        &self,
+        endpoint: E,
+        timeout: Duration,
+        cancel: &CancellationToken,
+        sink: S,
+    ) -> Result<Listing<S>, Error> {
+        self.list_pages(
+            endpoint,
+            Budget::new(Instant::now() + timeout, cancel),
+            sink,
+        )
+        .await
+        .map_err(|e| e.listing(E::KIND))
+    }
+
+    async fn list_pages<E: Endpoint, S: Sink<E::Item> + Send>(
+        &self,
+        endpoint: E,
+        budget: Budget<'_>,
+        sink: S,
+    ) -> Result<Listing<S>, Error> {
+        let project = self
+            .project_id_within(budget.deadline, budget.cancel)
+            .await?;
+        let segments: Vec<&str> = ["v1", project.as_str()]
+            .into_iter()
+            .chain(E::PATH.iter().copied())
+            .collect();
+        let mut pager = Pager::new(endpoint, sink);
+        while let Some(q) = pager.next_query() {
+            let request = Get {
+                base: &self.endpoint,
+                segments: &segments,
+                query: &q,
+                project: Some(&project),
+            };
+            let answer = match self.get(&request, &budget).await {
+                Ok(a) => a,
+                Err(Error::Service(e)) if pager.limit_rejected(&e) => continue,
+                Err(e) => return Err(e),
+            };
+            let body: E::Body = decode(&answer)?;
+            drop(answer);
+            pager.accept(E::page(body))?;
+            budget.pages.store(pager.pages(), Ordering::Relaxed);
+        }
+        Ok(pager.finish(budget.requests.load(Ordering::Relaxed)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::csms::text;
 
-    fn task(id: &str) -> SecretTask {
-        SecretTask {
-            task_id: id.into(),
-            ..SecretTask::default()
+    /// An endpoint shaped like ListSecrets: items are names (their own id), no `total` unless a
+    /// test gives one, the filters of `filters`.
+    struct Names {
+        filters: Vec<(String, String)>,
+        size: PageSize,
+        single: bool,
+    }
+
+    impl Endpoint for Names {
+        type Body = Vec<String>;
+        type Item = String;
+        const KIND: &'static ItemKind = &crate::csms::secrets::SECRETS;
+        const PATH: &'static [&'static str] = &["secrets"];
+
+        fn filters(&self) -> Vec<(String, String)> {
+            self.filters.clone()
+        }
+        fn page_size(&self) -> PageSize {
+            self.size
+        }
+        fn single_item(&self) -> bool {
+            self.single
+        }
+        fn page(body: Vec<String>) -> Page<String> {
+            page(
+                &body.iter().map(String::as_str).collect::<Vec<_>>(),
+                None,
+                None,
+            )
+        }
+        fn id(item: &String) -> &str {
+            item
+        }
+        fn clean(item: &mut String) -> Inspection {
+            let mut inspection = Inspection::default();
+            if text::clean_in_place(item, text::clean_line) {
+                inspection.replaced.push("name");
+            }
+            if item.starts_with("far") {
+                inspection.out_of_range.push(("create_time", "created_at"));
+            }
+            inspection
         }
     }
 
-    fn page(ids: &[&str], next: Option<&str>, total: Option<i64>) -> TaskPage {
-        TaskPage {
-            total,
-            tasks: ids.iter().map(|i| task(i)).collect(),
+    fn names() -> Names {
+        Names {
+            filters: Vec::new(),
+            size: PageSize {
+                limit: 1000,
+                fallback: Some(50),
+            },
+            single: false,
+        }
+    }
+
+    fn sized(limit: u32) -> Names {
+        Names {
+            size: PageSize {
+                limit,
+                fallback: None,
+            },
+            ..names()
+        }
+    }
+
+    fn pager(endpoint: Names) -> Pager<Names, Vec<String>> {
+        Pager::new(endpoint, Vec::new())
+    }
+
+    fn page(ids: &[&str], next: Option<&str>, total: Option<i64>) -> Page<String> {
+        Page {
+            items: ids.iter().map(|i| i.to_string()).collect(),
             next_marker: next.map(String::from),
+            total,
         }
     }
 
@@ -496,18 +716,12 @@ mod tests {
             .collect()
     }
 
-    fn ids(l: &Listing) -> Vec<&str> {
-        l.tasks.iter().map(|t| t.task_id.as_str()).collect()
-    }
-
     #[test]
-    fn task_id_is_sent_alone_and_reads_one_page() {
-        let mut p = TaskPager::new(TaskQuery {
-            task_id: Some("t-1".into()),
-            secret_name: Some("s".into()),
-            status: Some("FAILED".into()),
-            page_size: Some(10),
-            since: None,
+    fn a_single_item_query_sends_its_filters_alone_and_reads_one_page() {
+        let mut p = pager(Names {
+            filters: q(&[("task_id", "t-1")]),
+            single: true,
+            ..sized(10)
         });
         assert_eq!(p.next_query(), Some(q(&[("task_id", "t-1")])));
         p.accept(page(&["t-1"], Some("t-1"), Some(1))).unwrap();
@@ -516,10 +730,9 @@ mod tests {
 
     #[test]
     fn limit_is_always_sent_and_marker_with_it_after_the_first_page() {
-        let mut p = TaskPager::new(TaskQuery {
-            secret_name: Some("db".into()),
-            status: Some("SUCCESS".into()),
-            ..TaskQuery::default()
+        let mut p = pager(Names {
+            filters: q(&[("secret_name", "db"), ("status", "SUCCESS")]),
+            ..names()
         });
         assert_eq!(
             p.next_query(),
@@ -539,91 +752,130 @@ mod tests {
                 ("marker", "b")
             ]))
         );
-        let mut p = TaskPager::new(TaskQuery {
-            page_size: Some(2),
-            ..TaskQuery::default()
-        });
+        let mut p = pager(sized(2));
         assert_eq!(p.next_query(), Some(q(&[("limit", "2")])));
         p.accept(page(&["a", "b"], Some("b"), None)).unwrap();
         assert_eq!(p.next_query(), Some(q(&[("limit", "2"), ("marker", "b")])));
     }
 
+    /// ListSecrets has no `total` and may answer fewer items than asked: a short page with a
+    /// next marker is followed, and the listing ends on an absent or empty marker.
+    #[test]
+    fn without_total_short_pages_are_followed_until_the_marker_ends() {
+        let mut p = pager(sized(3));
+        p.accept(page(&["a"], Some("a"), None)).unwrap();
+        assert!(
+            p.next_query().is_some(),
+            "a short page with a marker is followed"
+        );
+        p.accept(page(&["b", "c"], Some("c"), None)).unwrap();
+        p.accept(page(&["d"], Some(""), None)).unwrap();
+        assert!(p.next_query().is_none());
+        let l = p.finish(3);
+        assert_eq!(l.items, ["a", "b", "c", "d"]);
+        assert_eq!((l.listed, l.total, l.pages), (4, None, 3));
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    }
+
     /// An empty page that names a next marker ends nothing while `total` says more remain.
     #[test]
     fn an_empty_page_with_a_marker_short_of_total_is_an_error() {
-        let mut p = TaskPager::new(TaskQuery::default());
+        let mut p = pager(names());
         let e = p.accept(page(&[], Some("m"), Some(1_000_000))).unwrap_err();
-        assert!(e.to_string().contains("1000000 more tasks remain"), "{e}");
-        let mut p = TaskPager::new(TaskQuery::default());
+        assert!(e.to_string().contains("1000000 more secrets remain"), "{e}");
+        let mut p = pager(names());
         p.accept(page(&["a"], Some("a"), Some(2))).unwrap();
         assert!(p.accept(page(&[], Some("a2"), Some(2))).is_err());
     }
 
+    /// The sink decides what it keeps; only what it keeps counts against the cap on items
+    /// kept, while every distinct item counts against the cap on items listed.
     #[test]
-    fn caps_on_tasks_kept_and_listed_stop_the_listing() {
-        let mut p = TaskPager::new(TaskQuery::default()).with_caps(2, 10);
+    fn caps_on_items_kept_and_listed_stop_the_listing() {
+        let mut p = pager(names()).with_caps(2, 10);
         let e = p
             .accept(page(&["a", "b", "c"], Some("c"), None))
             .unwrap_err();
         assert!(
-            matches!(e, Error::TooManyTasks { cap: 2, kept: true }),
-            "{e}"
-        );
-        let windowed = TaskQuery {
-            since: Some(5),
-            ..TaskQuery::default()
-        };
-        let mut p = TaskPager::new(windowed).with_caps(2, 3);
-        let e = p
-            .accept(page(&["a", "b", "c", "d"], Some("d"), None))
-            .unwrap_err();
-        assert!(
             matches!(
                 e,
-                Error::TooManyTasks {
-                    cap: 3,
-                    kept: false
+                Error::TooManyItems {
+                    cap: 2,
+                    kept: true,
+                    ..
                 }
             ),
             "{e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "the listing would keep more than 2 secrets; stopped reading"
+        );
+
+        struct EveryOther(u32);
+        impl Sink<String> for EveryOther {
+            fn take(&mut self, _: String) -> bool {
+                self.0 += 1;
+                self.0.is_multiple_of(2)
+            }
+        }
+        let mut p = Pager::new(names(), EveryOther(0)).with_caps(2, 5);
+        p.accept(page(&["a", "b", "c", "d", "e"], Some("e"), None))
+            .unwrap();
+        let e = p.accept(page(&["f"], Some("f"), None)).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::TooManyItems {
+                    cap: 5,
+                    kept: false,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "the service listed more than 5 secrets; stopped reading"
         );
     }
 
     #[test]
     fn stops_on_empty_page_absent_or_empty_marker_or_total_reached() {
-        for (last, expect_pages) in [
-            (page(&[], Some("zz"), None), 2),
-            (page(&["c"], None, None), 2),
-            (page(&["c"], Some(""), None), 2),
+        for last in [
+            page(&[], Some("zz"), None),
+            page(&["c"], None, None),
+            page(&["c"], Some(""), None),
         ] {
-            let mut p = TaskPager::new(TaskQuery::default());
+            let mut p = pager(names());
             p.accept(page(&["a", "b"], Some("b"), None)).unwrap();
             p.accept(last).unwrap();
-            assert!(p.is_done());
-            assert_eq!(p.finish(2).pages, expect_pages);
+            assert!(p.next_query().is_none());
+            assert_eq!(p.finish(2).pages, 2);
         }
-        let mut p = TaskPager::new(TaskQuery::default());
+        let mut p = pager(names());
         p.accept(page(&["a", "b"], Some("b"), Some(3))).unwrap();
         p.accept(page(&["c"], Some("c"), Some(3))).unwrap();
-        assert!(p.is_done(), "total reached");
+        assert!(p.next_query().is_none(), "total reached");
         let l = p.finish(2);
-        assert_eq!(ids(&l), ["a", "b", "c"]);
+        assert_eq!(l.items, ["a", "b", "c"]);
         assert!(l.warnings.is_empty(), "{:?}", l.warnings);
     }
 
     #[test]
     fn sticky_marker_is_a_paging_error() {
-        let mut p = TaskPager::new(TaskQuery::default());
+        let mut p = pager(names());
         p.accept(page(&["a"], Some("a"), None)).unwrap();
         let e = p.accept(page(&["b"], Some("a"), None)).unwrap_err();
         assert!(matches!(e, Error::Paging(_)));
         assert!(e.to_string().contains("did not advance"), "{e}");
         assert!(e.to_string().contains("requested with"), "{e}");
+        assert!(e.to_string().contains("after 2 distinct secrets"), "{e}");
     }
 
     #[test]
     fn looping_marker_is_a_paging_error() {
-        let mut p = TaskPager::new(TaskQuery::default());
+        let mut p = pager(names());
         p.accept(page(&["a"], Some("A"), None)).unwrap();
         p.accept(page(&["b"], Some("B"), None)).unwrap();
         let e = p.accept(page(&["c"], Some("A"), None)).unwrap_err();
@@ -633,38 +885,50 @@ mod tests {
 
     #[test]
     fn overlapping_pages_are_deduplicated_with_a_warning() {
-        let mut p = TaskPager::new(TaskQuery::default());
+        let mut p = pager(names());
         p.accept(page(&["a", "b"], Some("b"), Some(4))).unwrap();
         p.accept(page(&["b", "c"], Some("c"), Some(4))).unwrap();
         p.accept(page(&["c", "d"], Some("d"), Some(4))).unwrap();
-        assert!(p.is_done());
+        assert!(p.next_query().is_none());
         let l = p.finish(3);
-        assert_eq!(ids(&l), ["a", "b", "c", "d"]);
-        assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
-        assert_eq!(l.warnings, [ListingWarning::DuplicatesDropped(2)]);
+        assert_eq!(l.items, ["a", "b", "c", "d"]);
+        assert_eq!(
+            l.warnings,
+            [ListingWarning::DuplicatesDropped {
+                kind: &crate::csms::secrets::SECRETS,
+                count: 2
+            }]
+        );
+        assert_eq!(
+            l.warnings[0].to_string(),
+            "dropped 2 secrets that the service returned more than once (same name on several pages)"
+        );
     }
 
     #[test]
     fn a_total_that_lies_low_does_not_cut_the_list_short() {
-        let mut p = TaskPager::new(TaskQuery {
-            page_size: Some(2),
-            ..TaskQuery::default()
-        });
+        let mut p = pager(sized(2));
         p.accept(page(&["a", "b"], Some("b"), Some(1))).unwrap();
-        assert!(!p.is_done(), "a full page with a marker is followed");
+        assert!(
+            p.next_query().is_some(),
+            "a full page with a marker is followed"
+        );
         p.accept(page(&["c"], Some("c"), Some(1))).unwrap();
-        assert!(p.is_done(), "a short page past total ends the listing");
+        assert!(
+            p.next_query().is_none(),
+            "a short page past total ends the listing"
+        );
         let l = p.finish(2);
-        assert_eq!(ids(&l), ["a", "b", "c"]);
+        assert_eq!(l.items, ["a", "b", "c"]);
         assert_eq!(
             l.warnings[0].to_string(),
-            "the service reported total=1 but 3 distinct tasks were listed"
+            "the service reported total=1 but 3 distinct secrets were listed"
         );
     }
 
     #[test]
     fn total_mismatch_is_a_warning() {
-        let mut p = TaskPager::new(TaskQuery::default());
+        let mut p = pager(names());
         p.accept(page(&["a"], Some("a"), Some(5))).unwrap();
         p.accept(page(&[], None, Some(5))).unwrap();
         let l = p.finish(2);
@@ -672,6 +936,7 @@ mod tests {
         assert_eq!(
             l.warnings,
             [ListingWarning::TotalMismatch {
+                kind: &crate::csms::secrets::SECRETS,
                 reported: 5,
                 listed: 1
             }]
@@ -680,30 +945,31 @@ mod tests {
 
     #[test]
     fn empty_result() {
-        let mut p = TaskPager::new(TaskQuery::default());
+        let mut p = pager(names());
         p.accept(page(&[], None, Some(0))).unwrap();
         let l = p.finish(1);
-        assert!(l.tasks.is_empty() && l.warnings.is_empty());
+        assert!(l.items.is_empty() && l.warnings.is_empty());
         assert_eq!((l.pages, l.total), (1, Some(0)));
     }
 
     #[test]
     fn page_cap_without_total() {
-        let mut p = TaskPager::new(TaskQuery::default()).with_max_pages(5);
+        let mut p = pager(names()).with_max_pages(5);
         for i in 0..4 {
             p.accept(page(&[&format!("t{i}")], Some(&format!("m{i}")), None))
                 .unwrap();
         }
         let e = p.accept(page(&["t4"], Some("m4"), None)).unwrap_err();
         assert!(
-            e.to_string().contains("page cap reached: read 5 pages"),
+            e.to_string()
+                .contains("page cap reached: read 5 pages (5 distinct secrets)"),
             "{e}"
         );
     }
 
     #[test]
     fn page_cap_derived_from_total_stops_pages_of_repeats() {
-        let mut p = TaskPager::new(TaskQuery::default());
+        let mut p = pager(names());
         let mut err = None;
         for i in 0..100 {
             if let Err(e) = p.accept(page(&["same"], Some(&format!("m{i}")), Some(3))) {
@@ -717,29 +983,34 @@ mod tests {
     }
 
     #[test]
-    fn limit_fallback_only_for_unset_page_size_first_request_400_once() {
+    fn limit_fallback_only_when_the_endpoint_has_one_first_request_400_once() {
         let bad = ServiceError {
             status: 400,
             ..ServiceError::default()
         };
-        let mut p = TaskPager::new(TaskQuery::default());
+        let mut p = pager(names());
         assert!(p.limit_rejected(&bad));
         assert_eq!(p.next_query(), Some(q(&[("limit", "50")])));
         assert!(!p.limit_rejected(&bad), "only once");
         let l = p.finish(2);
+        assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
         assert!(
             l.warnings[0].to_string().contains("limit=1000"),
             "{:?}",
             l.warnings
         );
 
-        let mut p = TaskPager::new(TaskQuery {
-            page_size: Some(1000),
-            ..TaskQuery::default()
-        });
-        assert!(!p.limit_rejected(&bad), "explicit page_size is kept");
+        assert!(
+            !pager(sized(1000)).limit_rejected(&bad),
+            "no fallback: an explicit page size is kept"
+        );
+        let single = Names {
+            single: true,
+            ..names()
+        };
+        assert!(!pager(single).limit_rejected(&bad), "no limit was sent");
 
-        let mut p = TaskPager::new(TaskQuery::default());
+        let mut p = pager(names());
         assert!(!p.limit_rejected(&ServiceError {
             status: 401,
             ..ServiceError::default()
@@ -748,17 +1019,45 @@ mod tests {
         assert!(!p.limit_rejected(&bad), "not after the first page");
     }
 
+    /// Cleaned text and times out of range each make one warning, naming the items by their
+    /// cleaned id and the fields involved.
     #[test]
-    fn page_size_rule() {
-        for (n, ok) in [
-            (0.0, None),
-            (1.0, Some(1)),
-            (1000.0, Some(1000)),
-            (1001.0, None),
-            (10.5, None),
-            (-1.0, None),
-        ] {
-            assert_eq!(page_size(n), ok, "{n}");
+    fn what_cleaning_changed_is_one_warning_per_kind_of_change() {
+        let mut p = pager(names());
+        p.accept(page(
+            &["ok", "a\u{1b}[2J", "far-1", "b\u{202e}", "far-2"],
+            None,
+            None,
+        ))
+        .unwrap();
+        let l = p.finish(1);
+        assert_eq!(l.items[1], "a\u{fffd}[2J");
+        let shown: Vec<String> = l.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "the service sent terminal control or invisible formatting characters in 2 \
+                 secrets (\"a\u{fffd}[2J\", \"b\u{fffd}\"; fields: name); each was replaced by \
+                 U+FFFD (\u{fffd})",
+                "the service sent a create_time outside the years 0000 to 9999 in 2 secrets \
+                 (\"far-1\", \"far-2\"; fields: create_time), so their created_at is null",
+            ]
+        );
+    }
+
+    #[test]
+    fn altered_items_name_the_first_few_and_count_the_rest() {
+        let mut a = AlteredItems::new(&crate::csms::secrets::SECRETS);
+        for i in 0..7 {
+            a.record(&format!("t-{i}"), ["description"]);
         }
+        a.record("t-7", ["name"]);
+        assert_eq!(
+            a.to_string(),
+            r#"8 secrets ("t-0", "t-1", "t-2", "t-3", "t-4" and 3 more; fields: description, name)"#
+        );
+        let mut one = AlteredItems::new(&crate::csms::secrets::SECRETS);
+        one.record("x", ["name"]);
+        assert_eq!(one.to_string(), r#"1 secret ("x"; fields: name)"#);
     }
 }

@@ -227,6 +227,7 @@ mod tests {
                 deadline: Duration::ZERO,
                 pages: 0,
                 requests: 0,
+                listing: None,
             },
         }
     }

@@ -313,9 +313,24 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// `X-Sdk-Date` for now: `YYYYMMDDTHHMMSSZ`, UTC.
+pub fn sdk_date() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    now.format(&fmt).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sdk_date_shape() {
+        let d = sdk_date();
+        assert_eq!(d.len(), 16, "{d}");
+        assert_eq!(&d[8..9], "T");
+        assert!(d.ends_with('Z'));
+    }
 
     const AK: &str = "AKTESTEXAMPLE0000001";
     const SK: &str = "SKtestExampleSecretKey0123456789abcdefgh";

@@ -1,7 +1,6 @@
 //! The API's `SecretTask`, shared by the client (decoding) and the emulator (encoding) so that
 //! both speak exactly the documented field names.
 
-use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::de::{self, MapAccess, Visitor};
@@ -126,45 +125,6 @@ pub fn clean_task(task: &mut SecretTask) -> Vec<&'static str> {
         }
     }
     altered
-}
-
-/// Task ids a warning names before it says "and N more".
-pub const IDS_SHOWN: usize = 5;
-
-/// Tasks of one listing that reached Terraform other than as the service sent them: how many,
-/// the first few ids (already cleaned), and which fields.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct AlteredTasks {
-    pub count: usize,
-    /// The first [`IDS_SHOWN`] task ids, in the order the service listed them.
-    pub first_ids: Vec<String>,
-    pub fields: BTreeSet<&'static str>,
-}
-
-impl AlteredTasks {
-    pub fn record(&mut self, task_id: &str, fields: &[&'static str]) {
-        self.count += 1;
-        if self.first_ids.len() < IDS_SHOWN {
-            self.first_ids.push(task_id.to_string());
-        }
-        self.fields.extend(fields);
-    }
-}
-
-impl fmt::Display for AlteredTasks {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let noun = if self.count == 1 { "task" } else { "tasks" };
-        write!(f, "{} {noun} (", self.count)?;
-        for (i, id) in self.first_ids.iter().enumerate() {
-            write!(f, "{}{id:?}", if i > 0 { ", " } else { "" })?;
-        }
-        let more = self.count - self.first_ids.len();
-        if more > 0 {
-            write!(f, " and {more} more")?;
-        }
-        let fields: Vec<&str> = self.fields.iter().copied().collect();
-        write!(f, "; fields: {})", fields.join(", "))
-    }
 }
 
 /// `^[a-zA-Z0-9._-]{1,64}$`: CreateSecret's rule for secret names. The ListSecretTask page
@@ -305,19 +265,6 @@ mod tests {
         }
         assert!(!at(0).time_out_of_range());
         assert!(!SecretTask::default().time_out_of_range());
-    }
-
-    #[test]
-    fn altered_tasks_name_the_first_few_and_count_the_rest() {
-        let mut a = AlteredTasks::default();
-        for i in 0..7 {
-            a.record(&format!("t-{i}"), &["task_error_msg"]);
-        }
-        a.record("t-7", &["secret_name"]);
-        assert_eq!(
-            a.to_string(),
-            r#"8 tasks ("t-0", "t-1", "t-2", "t-3", "t-4" and 3 more; fields: secret_name, task_error_msg)"#
-        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::data::{self, DataSpec};
 use super::metadata::InstanceAgency;
 use super::Config;
+use crate::csms::secret::Secret;
 use crate::csms::task::SecretTask;
 use crate::csms::Signer;
 
@@ -22,14 +23,16 @@ pub const DEFAULT_DOMAIN_NAME: &str = "csms-emulator";
 /// Domain (account) id of the default account: 32 hex digits, like a real one.
 pub const DEFAULT_DOMAIN_ID: &str = "d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0";
 
-/// One project: the tasks of one account in one region.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One project: the secrets and rotation tasks of one account in one region.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Project {
     /// The region, also the project's name in IAM (`GET /v3/projects?name=`).
     pub region: String,
     pub project_id: String,
-    /// The data set, in stored (response) order.
+    /// The rotation tasks, in stored (response) order.
     pub tasks: Vec<SecretTask>,
+    /// The secrets, in stored (response) order; names are unique.
+    pub secrets: Vec<Secret>,
 }
 
 /// An account (IAM domain) besides the default one.
@@ -83,6 +86,7 @@ impl Directory {
             region: config.region.clone(),
             project_id: config.project_id.clone(),
             tasks: config.tasks.clone(),
+            secrets: config.secrets.clone(),
         }];
         default_projects.extend(config.regions.iter().cloned());
         let default = Entry {
@@ -130,6 +134,13 @@ impl Directory {
                     .is_some()
                 {
                     return Err(format!("project id {:?} is used twice", p.project_id));
+                }
+                let mut secret_names = HashSet::new();
+                if let Some(s) = p.secrets.iter().find(|s| !secret_names.insert(&s.name)) {
+                    return Err(format!(
+                        "project {:?} has two secrets named {:?} (markers need unique names)",
+                        p.project_id, s.name
+                    ));
                 }
             }
         }
@@ -221,7 +232,9 @@ fn signer(credentials: &Option<(String, String)>) -> Option<Signer> {
 
 /// The `--accounts FILE` format: more projects of the default account, more accounts, and the
 /// agencies between them. Each project's data is `tasks` (SecretTask objects), `generate` (with
-/// an optional `seed`), or, when neither is given, the demo set.
+/// an optional `seed`), or, when neither is given, the demo set; its secrets are `secrets`
+/// (Secret objects), else those of the demo set or one per generated secret name (none for
+/// explicit `tasks`).
 ///
 /// ```json
 /// {"regions": [{"region": "cn-south-1", "project_id": "p-south", "generate": 40, "seed": 3}],
@@ -247,6 +260,7 @@ struct ProjectSpec {
     region: String,
     project_id: String,
     tasks: Option<Vec<SecretTask>>,
+    secrets: Option<Vec<Secret>>,
     generate: Option<usize>,
     #[serde(default = "default_seed")]
     seed: u64,
@@ -325,15 +339,20 @@ impl ProjectSpec {
             project_id: self.project_id.clone(),
             ..DataSpec::default()
         };
-        let tasks = match (self.tasks, self.generate) {
-            (Some(tasks), _) => tasks,
-            (None, Some(n)) => data::generate_with(n, self.seed, &spec),
-            (None, None) => data::demo(&spec),
+        let (tasks, secrets) = match (self.tasks, self.generate) {
+            (Some(tasks), _) => (tasks, Vec::new()),
+            (None, Some(n)) => {
+                let tasks = data::generate_with(n, self.seed, &spec);
+                let secrets = data::secrets_for(&tasks, &spec);
+                (tasks, secrets)
+            }
+            (None, None) => (data::demo(&spec), data::demo_secrets(&spec)),
         };
         Project {
             region: self.region,
             project_id: self.project_id,
             tasks,
+            secrets: self.secrets.unwrap_or(secrets),
         }
     }
 }
@@ -348,7 +367,7 @@ mod tests {
             regions: vec![Project {
                 region: "cn-south-1".into(),
                 project_id: "pa-south".into(),
-                tasks: Vec::new(),
+                ..Project::default()
             }],
             accounts: vec![Account {
                 domain_name: "team-b".into(),
@@ -357,7 +376,7 @@ mod tests {
                 projects: vec![Project {
                     region: "cn-north-4".into(),
                     project_id: "pb".into(),
-                    tasks: Vec::new(),
+                    ..Project::default()
                 }],
             }],
             agencies: vec![Agency {
@@ -406,6 +425,13 @@ mod tests {
         let mut c = two_accounts();
         c.accounts[0].domain_name = DEFAULT_DOMAIN_NAME.into();
         assert!(Directory::new(&c).err().unwrap().contains("domain name"));
+        let mut c = two_accounts();
+        let twice = Secret {
+            name: "db".into(),
+            ..Secret::default()
+        };
+        c.accounts[0].projects[0].secrets = vec![twice.clone(), twice];
+        assert!(Directory::new(&c).err().unwrap().contains("two secrets"));
         let mut c = two_accounts();
         c.agencies[0].trusted_domain_name = "nobody".into();
         assert!(Directory::new(&c)

@@ -8,8 +8,8 @@ use super::accounts::AccountsFile;
 use super::{data, Config, DataSpec, InstanceAgency, MetadataTokens};
 
 pub const USAGE: &str = "\
-csms-emulator: a local Huawei Cloud CSMS (ListSecretTask and the IAM project lookup), with
-the credential services around it: ECS metadata keys and IAM's assume-role exchange
+csms-emulator: a local Huawei Cloud CSMS (ListSecretTask, ListSecrets and the IAM project
+lookup), with the credential services around it: ECS metadata keys and IAM's assume-role exchange
 
 USAGE: csms-emulator [OPTIONS]
 
@@ -24,6 +24,8 @@ Server:
   --secret-key SK          (without both, unsigned requests act as the default account)
   --max-limit N            largest accepted `limit` [default: 1000]
   --last-page-marker       send next_marker on the last page too
+  --secrets-per-page N     at most N secrets per ListSecrets page, whatever its limit
+                           [default: as many as asked]
 
 Accounts and credentials (the flags above describe the default account). The key that
 signs a request decides its account. Keys issued by the metadata service or by assume-role
@@ -42,7 +44,7 @@ X-Security-Token and expire:
                             \"agencies\": [{\"name\": \"audit\", \"domain_name\": \"team-b\",
                                           \"trusted_domain_name\": \"csms-emulator\"}]}
                            (keys are optional; a project without tasks or generate gets
-                           the demo set)
+                           the demo set; \"secrets\": [...] gives a project's secrets)
   --metadata MODE          ECS metadata at /meta-data/latest/api/token and
                            /openstack/latest/securitykey: token (session token required),
                            optional, no-token (PUT answers 404), no-token-405, off
@@ -55,13 +57,19 @@ X-Security-Token and expire:
 
 Data (one of; default --demo):
   --demo                   the demo set: prod-db-password's latest rotation SUCCEEDED,
-                           legacy-api-key's latest rotation FAILED
-  --generate N             N generated tasks (deterministic for a --seed and the hour)
+                           legacy-api-key's latest rotation FAILED, ldap-bind-password
+                           overdue, and a secret for every other rotation verdict
+  --generate N             N generated tasks (deterministic for a --seed and the hour), with
+                           a weekly rotating secret per secret name
+  --secrets M              with --generate: M generated secrets (names numbered), the N
+                           tasks one rotation period apart among the rotating ones
   --seed S                 generator seed [default: 42]
   --span-days D            generated tasks spread over the D days before now [default: 28]
-  --data FILE              a JSON array of SecretTask objects
+  --data FILE              a JSON array of SecretTask objects (no secrets unless
+                           --secrets-data)
+  --secrets-data FILE      with --data: a JSON array of Secret objects
 
-Faults (ListSecretTask only; N counts its requests from 1; composable):
+Faults (ListSecretTask and ListSecrets; N counts each one's requests from 1; composable):
   --fail-every N[:STATUS]  answer every Nth request with STATUS [default status: 500]
   --html-errors            ... with an HTML page instead of a JSON error body
   --throttle-every N       every Nth request: 429 APIGW.0308 with Retry-After
@@ -73,13 +81,13 @@ Faults (ListSecretTask only; N counts its requests from 1; composable):
   --truncate-every N       every Nth request: half the body, then the connection closes
   --reset-every N          every Nth request: half the body, then the connection is reset
   --empty-every N          every Nth request: 200 with an empty body
-  --total-delta K          add K (may be negative) to every page's `total`
+  --total-delta K          add K (may be negative) to every task page's `total`
 
 Wire (every response):
   --no-gzip                never compress [default: gzip when Accept-Encoding allows it]
   --bandwidth-kbps N       pace each connection's writes at N kilobits per second
   --gzip-unasked           fault: gzip every response, even when not asked to
-  --gzip-bomb MIB          fault: every ListSecretTask page is a gzip bomb, MIB MiB of JSON
+  --gzip-bomb MIB          fault: every listing page is a gzip bomb, MIB MiB of JSON
                            once decompressed (about MIB KiB sent)
 
   -h, --help               this text
@@ -108,6 +116,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     let mut seed = 42u64;
     let mut span_days = 28u32;
     let mut accounts = None;
+    let mut generated_secrets: Option<usize> = None;
+    let mut secrets_file: Option<PathBuf> = None;
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
@@ -129,6 +139,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "--secret-key" => sk = Some(value()?),
             "--max-limit" => config.max_limit = positive(&flag, &value()?)?,
             "--last-page-marker" => config.last_page_marker = true,
+            "--secrets-per-page" => config.secrets_per_page = Some(positive(&flag, &value()?)?),
             "--domain-name" => config.domain_name = value()?,
             "--accounts" => accounts = Some(PathBuf::from(value()?)),
             "--metadata" => {
@@ -159,6 +170,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
                 let n = number(&flag, &value()?)?;
                 set_source(&mut source, Source::Generate(n))?
             }
+            "--secrets" => generated_secrets = Some(positive(&flag, &value()?)? as usize),
+            "--secrets-data" => secrets_file = Some(value()?.into()),
             "--seed" => seed = number(&flag, &value()?)?,
             "--span-days" => span_days = positive(&flag, &value()?)?,
             "--data" => set_source(&mut source, Source::File(value()?.into()))?,
@@ -211,10 +224,34 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
         span_days,
         ..DataSpec::default()
     };
-    config.tasks = match source.unwrap_or(Source::Demo) {
-        Source::Demo => data::demo(&spec),
-        Source::Generate(n) => data::generate_with(n, seed, &spec),
-        Source::File(path) => data::load(&path)?,
+    let source = source.unwrap_or(Source::Demo);
+    match (&source, generated_secrets, &secrets_file) {
+        (Source::Generate(_), _, None)
+        | (Source::File(_), None, _)
+        | (Source::Demo, None, None) => {}
+        (_, Some(_), _) => return Err("--secrets goes with --generate".into()),
+        (_, _, Some(_)) => return Err("--secrets-data goes with --data".into()),
+    }
+    (config.tasks, config.secrets) = match source {
+        Source::Demo => (data::demo(&spec), data::demo_secrets(&spec)),
+        Source::Generate(n) => match generated_secrets {
+            Some(m) => {
+                let set = data::generate_account(m, n, seed, &spec);
+                (set.tasks, set.secrets)
+            }
+            None => {
+                let tasks = data::generate_with(n, seed, &spec);
+                let secrets = data::secrets_for(&tasks, &spec);
+                (tasks, secrets)
+            }
+        },
+        Source::File(path) => (
+            data::load(&path)?,
+            match secrets_file {
+                Some(path) => data::load_secrets(&path)?,
+                None => Vec::new(),
+            },
+        ),
     };
     if let Some(path) = accounts {
         AccountsFile::load(&path)?.apply(&mut config)?;
@@ -342,6 +379,45 @@ mod tests {
     }
 
     #[test]
+    fn secret_flags_fill_the_config() {
+        let (_, c) = run(&[]).unwrap();
+        assert!(c.secrets.iter().any(|s| s.name == "ldap-bind-password"));
+        assert_eq!(c.secrets_per_page, None);
+        let (_, c) = run(&["--generate", "50", "--secrets-per-page", "7"]).unwrap();
+        assert_eq!(c.secrets_per_page, Some(7));
+        let names: std::collections::BTreeSet<_> = c
+            .tasks
+            .iter()
+            .filter_map(|t| t.secret_name.clone())
+            .collect();
+        let secrets: std::collections::BTreeSet<_> =
+            c.secrets.iter().map(|s| s.name.clone()).collect();
+        assert_eq!(names, secrets, "one secret per generated secret name");
+        let (_, c) = run(&["--generate", "300", "--secrets", "40", "--seed", "3"]).unwrap();
+        assert_eq!((c.secrets.len(), c.tasks.len()), (40, 300));
+        let dir = tempfile::tempdir().unwrap();
+        let (tasks, secrets) = (dir.path().join("t.json"), dir.path().join("s.json"));
+        std::fs::write(&tasks, r#"[{"task_id":"t1","secret_name":"db"}]"#).unwrap();
+        std::fs::write(&secrets, r#"[{"name":"db","auto_rotation":true}]"#).unwrap();
+        let (_, c) = run(&[
+            "--data",
+            tasks.to_str().unwrap(),
+            "--secrets-data",
+            secrets.to_str().unwrap(),
+        ])
+        .unwrap();
+        assert_eq!(c.secrets[0].auto_rotation, Some(true));
+        std::fs::write(&secrets, r#"[{"name":"db"},{"name":"db"}]"#).unwrap();
+        let e = run(&[
+            "--data",
+            tasks.to_str().unwrap(),
+            "--secrets-data",
+            secrets.to_str().unwrap(),
+        ]);
+        assert!(e.unwrap_err().contains("twice"));
+    }
+
+    #[test]
     fn wire_flags() {
         let (_, c) = run(&[]).unwrap();
         assert!(c.wire.gzip && !c.wire.gzip_unasked);
@@ -382,6 +458,12 @@ mod tests {
             (&["--listen"][..], "needs a value"),
             (&["--demo=1"][..], "takes no value"),
             (&["--data", "/nonexistent/x.json"][..], "cannot read"),
+            (&["--secrets", "5"][..], "goes with --generate"),
+            (
+                &["--generate", "5", "--secrets-data", "x"][..],
+                "goes with --data",
+            ),
+            (&["--secrets-per-page", "0"][..], "at least 1"),
         ] {
             let e = run(args).unwrap_err();
             assert!(e.contains(needle), "{args:?}: {e}");

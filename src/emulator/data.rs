@@ -1,7 +1,11 @@
-//! Data sets: generated (deterministic per seed), the demo set, or a JSON file.
+//! Data sets: generated (deterministic per seed), the demo set, or a JSON file; tasks and the
+//! secrets they rotate.
 //!
-//! Stored order is never time order: clients must sort, as they must against the real service.
+//! Stored order is never time order nor name order: clients must sort, as they must against the
+//! real service. Secrets' times are milliseconds, as the service's examples show, except where a
+//! demo secret uses seconds, as the SDK documents, so that clients read both.
 
+use crate::csms::secret::Secret;
 use crate::csms::task::SecretTask;
 
 /// Project id used when none is configured (32 hex digits, like a real one).
@@ -134,27 +138,260 @@ pub fn demo(spec: &DataSpec) -> Vec<SecretTask> {
     tasks
 }
 
+/// The secrets of the demo set, one per verdict a rotation check can give at the data set's
+/// `now_ms` with the default one-hour grace:
+///
+/// | secret | rotation | verdict |
+/// |---|---|---|
+/// | `prod-db-password` (RDS-FG), `staging-db-password` (times in seconds), `payments-api-key` | weekly or monthly, last success a day or two ago | HEALTHY |
+/// | `legacy-api-key` | weekly; its newest task FAILED | FAILED |
+/// | `ldap-bind-password` | monthly, last rotated 60 days ago, no task since and no `next_rotation_time`: the schedule silently stopped | OVERDUE |
+/// | `reporting_readonly` | `rotation_period` `"1mo"`, which is no period, and no `next_rotation_time` | UNKNOWN |
+/// | `smtp-relay-password` | `auto_rotation` off | NOT_ROTATING |
+/// | `ci-deploy-token` | rotation on but the secret `DISABLED` | NOT_ROTATING |
+///
+/// A name that is not here (`does-not-exist`) is MISSING when a check names it.
+pub fn demo_secrets(spec: &DataSpec) -> Vec<Secret> {
+    let tasks = demo(spec);
+    let last_success = |name: &str| {
+        tasks
+            .iter()
+            .filter(|t| {
+                t.secret_name.as_deref() == Some(name)
+                    && t.task_status.as_deref() == Some("SUCCESS")
+            })
+            .filter_map(|t| t.task_time)
+            .max()
+    };
+    let mut rng = fastrand::Rng::with_seed(0x5EC2);
+    let now = spec.now_ms;
+    let mut rotating = |name: &str, period: &str, period_ms: i64| {
+        let rotated = last_success(name).expect("demo secrets with tasks have a success");
+        let mut s = secret(&mut rng, spec, name, now - 200 * DAY_MS);
+        s.auto_rotation = Some(true);
+        s.rotation_period = Some(period.into());
+        s.rotation_time = Some(rotated);
+        s.next_rotation_time = Some(rotated + period_ms);
+        s
+    };
+    let mut prod = rotating("prod-db-password", "7d", 7 * DAY_MS);
+    prod.secret_type = Some("RDS-FG".into());
+    prod.rotation_config = Some(
+        r#"{"InstanceId":"6c1a2b3c4d5e4f60a1b2c3d4e5f60718in01","SecretSubType":"MultiUser"}"#
+            .into(),
+    );
+    prod.event_subscriptions = Some(vec!["prod-rotation-events".into()]);
+    let mut staging = rotating("staging-db-password", "168h", 7 * DAY_MS);
+    for t in [
+        &mut staging.create_time,
+        &mut staging.update_time,
+        &mut staging.rotation_time,
+        &mut staging.next_rotation_time,
+    ] {
+        *t = t.map(|ms| ms / 1000);
+    }
+    let payments = rotating("payments-api-key", "30d", 30 * DAY_MS);
+    let legacy = rotating("legacy-api-key", "7d", 7 * DAY_MS);
+    let mut reporting = rotating("reporting_readonly", "1mo", 0);
+    reporting.next_rotation_time = None;
+    let mut ldap = secret(&mut rng, spec, "ldap-bind-password", now - 400 * DAY_MS);
+    ldap.auto_rotation = Some(true);
+    ldap.rotation_period = Some("30d".into());
+    ldap.rotation_time = Some(now - 60 * DAY_MS);
+    let mut smtp = secret(&mut rng, spec, "smtp-relay-password", now - 90 * DAY_MS);
+    smtp.auto_rotation = Some(false);
+    let mut ci = secret(&mut rng, spec, "ci-deploy-token", now - 30 * DAY_MS);
+    ci.auto_rotation = Some(true);
+    ci.rotation_period = Some("30d".into());
+    ci.state = Some("DISABLED".into());
+    ci.next_rotation_time = Some(0);
+    let mut secrets = vec![prod, legacy, staging, payments, reporting, ldap, smtp, ci];
+    rng.shuffle(&mut secrets);
+    secrets
+}
+
+/// One secret per secret name of `tasks`, rotating weekly and consistent with them: rotated at
+/// its newest successful task (or created a year before `spec.now_ms` when it has none), next
+/// rotation a week later. What the verdicts then are follows from the tasks.
+pub fn secrets_for(tasks: &[SecretTask], spec: &DataSpec) -> Vec<Secret> {
+    let mut last_success = std::collections::BTreeMap::new();
+    for t in tasks {
+        if let Some(name) = &t.secret_name {
+            let entry = last_success.entry(name.as_str()).or_insert(None);
+            if t.task_status.as_deref() == Some("SUCCESS") {
+                *entry = (*entry).max(t.task_time);
+            }
+        }
+    }
+    let mut rng = fastrand::Rng::with_seed(0x5EC3);
+    last_success
+        .into_iter()
+        .map(|(name, rotated)| {
+            let created = spec.now_ms - 365 * DAY_MS;
+            let mut s = secret(&mut rng, spec, name, created);
+            s.auto_rotation = Some(true);
+            s.rotation_period = Some("7d".into());
+            s.rotation_time = rotated;
+            s.next_rotation_time = Some(rotated.unwrap_or(created) + 7 * DAY_MS);
+            s
+        })
+        .collect()
+}
+
+/// Secrets and their rotation tasks.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DataSet {
+    pub secrets: Vec<Secret>,
+    pub tasks: Vec<SecretTask>,
+}
+
+/// A large account, the same for the same `seed` and `spec`: `secrets` secrets (names from the
+/// pool with a number, `prod-db-password-00042`) and `tasks` tasks among the rotating ones, each
+/// secret's tasks one rotation period apart back from its newest. About 85% rotate (the rest have
+/// `auto_rotation` off or are `DISABLED`), periods of 7, 30 or 90 days; about 5% of the rotating
+/// secrets stalled (newest task older than period + grace), 5% with a FAILED newest task, 1% with
+/// an unreadable period, and a fifth without `next_rotation_time` (due time from the history).
+/// Both lists in random stored order.
+pub fn generate_account(secrets: usize, tasks: usize, seed: u64, spec: &DataSpec) -> DataSet {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let now = spec.now_ms;
+    let mut all = Vec::with_capacity(secrets);
+    for i in 0..secrets {
+        let name = format!("{}-{i:05}", SECRET_POOL[i % SECRET_POOL.len()]);
+        let created = now - rng.i64(400..800) * DAY_MS;
+        let mut s = secret(&mut rng, spec, &name, created);
+        s.auto_rotation = Some(rng.u8(..100) >= 10);
+        if rng.u8(..100) < 5 {
+            s.state = Some("DISABLED".into());
+        }
+        let (period, days) = [("7d", 7), ("30d", 30), ("90d", 90), ("720h", 30)][rng.usize(..4)];
+        s.rotation_period = Some(if rng.u8(..100) == 0 { "1mo" } else { period }.into());
+        all.push((s, days * DAY_MS));
+    }
+    let rotating: Vec<usize> = (0..all.len()).filter(|&i| all[i].0.rotates()).collect();
+    let mut out = Vec::with_capacity(tasks);
+    for (k, &i) in rotating.iter().enumerate() {
+        let count = tasks / rotating.len() + usize::from(k < tasks % rotating.len());
+        let (s, period_ms) = &mut all[i];
+        let stalled = rng.u8(..100) < 5;
+        let newest = if stalled {
+            now - *period_ms - rng.i64(2..30) * DAY_MS
+        } else {
+            now - rng.i64(0..*period_ms)
+        };
+        let newest_failed = rng.u8(..100) < 5;
+        let mut rotated = None;
+        for j in 0..count {
+            let time = newest - j as i64 * *period_ms;
+            let time = time - time.rem_euclid(1000);
+            let failed = if j == 0 {
+                newest_failed
+            } else {
+                rng.u8(..7) == 0
+            };
+            if !failed {
+                rotated = rotated.max(Some(time));
+            }
+            out.push(task(&mut rng, spec, &s.name, failed, time));
+        }
+        s.rotation_time = rotated;
+        if rng.u8(..5) != 0 {
+            s.next_rotation_time =
+                Some(rotated.unwrap_or(s.create_time.unwrap_or(now)) + *period_ms);
+        }
+    }
+    let mut secrets: Vec<Secret> = all.into_iter().map(|(s, _)| s).collect();
+    rng.shuffle(&mut secrets);
+    rng.shuffle(&mut out);
+    DataSet {
+        secrets,
+        tasks: out,
+    }
+}
+
+/// A secret named `name` created at `created_ms`: `ENABLED`, `COMMON`, in the default enterprise
+/// project, rotated by a FunctionGraph function named after it; no rotation settings yet.
+fn secret(rng: &mut fastrand::Rng, spec: &DataSpec, name: &str, created_ms: i64) -> Secret {
+    Secret {
+        id: Some(uuid(rng)),
+        name: name.into(),
+        state: Some("ENABLED".into()),
+        kms_key_id: Some(uuid(rng)),
+        description: Some(format!("{name}, managed by the platform team")),
+        create_time: Some(created_ms),
+        update_time: Some(created_ms + DAY_MS),
+        scheduled_delete_time: Some(0),
+        secret_type: Some("COMMON".into()),
+        auto_rotation: None,
+        rotation_period: None,
+        rotation_config: None,
+        rotation_time: None,
+        next_rotation_time: None,
+        event_subscriptions: None,
+        enterprise_project_id: Some("0".into()),
+        rotation_func_urn: Some(function_urn(spec, name)),
+    }
+}
+
+fn uuid(rng: &mut fastrand::Rng) -> String {
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        rng.u32(..),
+        rng.u16(..),
+        rng.u16(..0x1000),
+        0x8000 | rng.u16(..0x4000),
+        rng.u64(..1 << 48)
+    )
+}
+
+fn function_urn(spec: &DataSpec, secret: &str) -> String {
+    format!(
+        "urn:fss:{}:{}:function:default:rotate-{secret}:latest",
+        spec.region, spec.project_id
+    )
+}
+
 /// Reads a JSON array of `SecretTask` objects (the API's field names).
 pub fn load(path: &std::path::Path) -> Result<Vec<SecretTask>, String> {
+    load_unique(
+        path,
+        "SecretTask",
+        |t: &SecretTask| t.task_id.clone(),
+        "task_id",
+    )
+}
+
+/// Reads a JSON array of `Secret` objects (the API's field names).
+pub fn load_secrets(path: &std::path::Path) -> Result<Vec<Secret>, String> {
+    load_unique(path, "Secret", |s: &Secret| s.name.clone(), "name")
+}
+
+/// A JSON array of `kind` objects whose `key` (`id_name`) is unique: markers name items by it.
+fn load_unique<T: serde::de::DeserializeOwned>(
+    path: &std::path::Path,
+    kind: &str,
+    key: impl Fn(&T) -> String,
+    id_name: &str,
+) -> Result<Vec<T>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let tasks: Vec<SecretTask> = serde_json::from_str(&text).map_err(|e| {
+    let items: Vec<T> = serde_json::from_str(&text).map_err(|e| {
         format!(
-            "{} is not a JSON array of SecretTask objects: {e}",
+            "{} is not a JSON array of {kind} objects: {e}",
             path.display()
         )
     })?;
     let mut seen = std::collections::HashSet::new();
-    for t in &tasks {
-        if !seen.insert(t.task_id.as_str()) {
+    for item in &items {
+        let id = key(item);
+        if !seen.insert(id.clone()) {
             return Err(format!(
-                "{}: task_id {:?} appears twice (markers need unique ids)",
+                "{}: {id_name} {id:?} appears twice (markers need unique ids)",
                 path.display(),
-                t.task_id
             ));
         }
     }
-    Ok(tasks)
+    Ok(items)
 }
 
 enum Outcome {
@@ -169,14 +406,7 @@ fn task(
     failed: bool,
     time_ms: i64,
 ) -> SecretTask {
-    let task_id = format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        rng.u32(..),
-        rng.u16(..),
-        rng.u16(..0x1000),
-        0x8000 | rng.u16(..0x4000),
-        rng.u64(..1 << 48)
-    );
+    let task_id = uuid(rng);
     let operate_type = if secret.contains("password") || secret.contains("readonly") {
         "MULTI_USER"
     } else {
@@ -190,10 +420,7 @@ fn task(
     SecretTask {
         task_id,
         secret_name: Some(secret.to_string()),
-        rotation_func_urn: Some(format!(
-            "urn:fss:{}:{}:function:default:rotate-{secret}:latest",
-            spec.region, spec.project_id
-        )),
+        rotation_func_urn: Some(function_urn(spec, secret)),
         task_status: Some(if failed { "FAILED" } else { "SUCCESS" }.to_string()),
         operate_type: Some(operate_type.to_string()),
         task_time: Some(time_ms),
@@ -206,7 +433,8 @@ fn task(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::listing::valid_secret_name;
+    use crate::csms::rotation::{Check, Histories, Verdict};
+    use crate::emulator::tasks::valid_secret_name;
     use std::collections::{HashMap, HashSet};
 
     fn spec() -> DataSpec {
@@ -270,6 +498,107 @@ mod tests {
         assert_eq!(status("legacy-api-key"), "FAILED");
         assert!(latest["legacy-api-key"].task_error_code.is_some());
         assert_eq!(demo(&spec()), tasks, "deterministic");
+    }
+
+    /// Judges every secret of `secrets` over `tasks` at `spec.now_ms` with an hour's grace.
+    fn verdicts(
+        secrets: &[Secret],
+        tasks: &[SecretTask],
+        spec: &DataSpec,
+    ) -> std::collections::BTreeMap<String, Verdict> {
+        let mut histories = Histories::default();
+        for t in tasks {
+            histories.add(t.clone());
+        }
+        let check = Check {
+            as_of: time::OffsetDateTime::from_unix_timestamp(spec.now_ms / 1000).unwrap(),
+            grace: time::Duration::hours(1),
+        };
+        secrets
+            .iter()
+            .map(|s| {
+                let h = histories
+                    .by_secret
+                    .get(&s.name)
+                    .cloned()
+                    .unwrap_or_default();
+                (s.name.clone(), check.judge(&s.name, Some(s), &h).verdict)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn demo_secrets_cover_every_verdict_but_missing() {
+        use Verdict::*;
+        let s = spec();
+        let got = verdicts(&demo_secrets(&s), &demo(&s), &s);
+        let want = [
+            ("ci-deploy-token", NotRotating),
+            ("ldap-bind-password", Overdue),
+            ("legacy-api-key", Failed),
+            ("payments-api-key", Healthy),
+            ("prod-db-password", Healthy),
+            ("reporting_readonly", Unknown),
+            ("smtp-relay-password", NotRotating),
+            ("staging-db-password", Healthy),
+        ];
+        assert_eq!(
+            got.iter()
+                .map(|(n, v)| (n.as_str(), *v))
+                .collect::<Vec<_>>(),
+            want
+        );
+        let staging = demo_secrets(&s)
+            .into_iter()
+            .find(|x| x.name == "staging-db-password")
+            .unwrap();
+        assert!(
+            staging.create_time.unwrap() < crate::csms::secret::MILLIS_FROM,
+            "seconds"
+        );
+        assert_eq!(demo_secrets(&s), demo_secrets(&s), "deterministic");
+    }
+
+    #[test]
+    fn generated_accounts_scale_and_mix_the_verdicts() {
+        let s = spec();
+        let set = generate_account(10_000, 100_000, 9, &s);
+        assert_eq!((set.secrets.len(), set.tasks.len()), (10_000, 100_000));
+        let names: HashSet<_> = set.secrets.iter().map(|x| x.name.as_str()).collect();
+        assert_eq!(names.len(), 10_000, "names are unique");
+        assert!(names.iter().all(|n| valid_secret_name(n)));
+        let ids: HashSet<_> = set.tasks.iter().map(|t| t.task_id.as_str()).collect();
+        assert_eq!(ids.len(), 100_000, "task ids are unique");
+        let small = generate_account(600, 6_000, 9, &s);
+        assert_eq!(small, generate_account(600, 6_000, 9, &s));
+        let mut counts: HashMap<Verdict, usize> = HashMap::new();
+        for v in verdicts(&small.secrets, &small.tasks, &s).into_values() {
+            *counts.entry(v).or_default() += 1;
+        }
+        for v in [
+            Verdict::Healthy,
+            Verdict::Failed,
+            Verdict::Overdue,
+            Verdict::Unknown,
+            Verdict::NotRotating,
+        ] {
+            assert!(counts.get(&v).is_some_and(|n| *n > 0), "{v}: {counts:?}");
+        }
+        assert!(counts[&Verdict::Healthy] > 600 / 2, "{counts:?}");
+    }
+
+    #[test]
+    fn secrets_for_generated_tasks_name_every_secret_once() {
+        let s = spec();
+        let tasks = generate_with(200, 4, &s);
+        let secrets = secrets_for(&tasks, &s);
+        let from_tasks: HashSet<_> = tasks
+            .iter()
+            .filter_map(|t| t.secret_name.as_deref())
+            .collect();
+        let named: HashSet<_> = secrets.iter().map(|x| x.name.as_str()).collect();
+        assert_eq!(from_tasks, named);
+        assert!(secrets.iter().all(Secret::rotates));
     }
 
     #[test]

@@ -21,7 +21,8 @@ use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use hyper::{HeaderMap, Response, StatusCode};
 use time::OffsetDateTime;
 
-use super::server::{json_response, ResBody, Shared};
+use super::http::{json_response, ResBody};
+use super::state::Shared;
 
 /// The header that asks for a session token, with its lifetime in seconds.
 pub const TOKEN_TTL_HEADER: &str = "x-metadata-token-ttl-seconds";

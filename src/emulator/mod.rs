@@ -1,6 +1,7 @@
 //! A local CSMS for demos, tests, benchmarks and users' offline checks: ListSecretTask
-//! (`GET /v1/{project_id}/csms/tasks`) and the IAM project lookup (`GET /v3/projects?name=`),
-//! with AK/SK signature checking and fault injection, over plain HTTP/1.1.
+//! (`GET /v1/{project_id}/csms/tasks`), ListSecrets (`GET /v1/{project_id}/secrets`) and the IAM
+//! project lookup (`GET /v3/projects?name=`), with AK/SK signature checking and fault injection,
+//! over plain HTTP/1.1.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -12,17 +13,21 @@
 //! ```
 //!
 //! # Layout
-//! - [`listing`]: the ListSecretTask query semantics (filters, `limit`, `marker`, `total`,
-//!   `next_marker`), pure functions.
+//! - `server`: the accept loop, connections and the route table; [`run`] and [`Emulator`] are
+//!   its API. It imports the endpoints; nothing imports it.
+//! - One module per endpoint: [`tasks`] (ListSecretTask), [`secrets`] (ListSecrets), `projects`
+//!   (IAM's project lookup), `sts` (IAM's assume-role exchange), [`metadata`] (the ECS metadata
+//!   service). The listings' query semantics are pure functions there.
+//! - [`paging`]: `limit`, exclusive markers and `next_marker`, as both listings page.
+//! - [`faults`]: [`Faults`] and how they bend a listing's answer.
+//! - `http`: bodies, JSON and error responses, the cut-body fault, query parsing; `state`: what
+//!   the server shares between connections (configuration, directory, keys, counters).
 //! - [`auth`]: signature verification with the client's own [`Signer`](crate::csms::Signer).
 //! - [`accounts`]: accounts, their projects per region, agencies, and the `--accounts` file.
 //! - `keys`: temporary keys and the authentication of each request (which account it acts as).
-//! - [`metadata`]: the ECS metadata service (session token, `securitykey`).
-//! - `sts`: IAM's assume-role exchange.
 //! - `counters`: what [`Stats::credentials`] counts.
 //! - [`data`]: the generated, demo and file data sets.
 //! - [`error`]: error bodies and the error codes the emulator answers with.
-//! - `server`: the HTTP server, routing and faults; [`run`] and [`Emulator`] are its API.
 //! - [`wire`]: gzip when asked, bandwidth pacing and byte counting on the way to the socket;
 //!   the gzip faults.
 //! - [`cli`]: the `csms-emulator` command line, parsed into a [`Config`].
@@ -33,11 +38,17 @@ pub mod cli;
 mod counters;
 pub mod data;
 pub mod error;
+pub mod faults;
+mod http;
 mod keys;
-pub mod listing;
 pub mod metadata;
+pub mod paging;
+mod projects;
+pub mod secrets;
 mod server;
+mod state;
 mod sts;
+pub mod tasks;
 pub mod wire;
 
 use std::collections::BTreeMap;
@@ -49,19 +60,21 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+pub use crate::csms::secret::Secret;
 pub use crate::csms::task::SecretTask;
 pub use accounts::{Account, Agency, Project, DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME};
 pub use counters::CredentialStats;
 pub use data::{demo, generate, generate_with, DataSpec, DEFAULT_PROJECT_ID, DEFAULT_REGION};
 pub use error::ApiError;
+pub use faults::Faults;
 pub use keys::TemporaryKey;
 pub use metadata::{InstanceAgency, Metadata, MetadataTokens};
 pub use wire::Wire;
 
 /// What the emulator serves and how.
 ///
-/// `project_id`, `region`, `credentials`, `tasks` and `domain_name` describe the *default
-/// account*; `regions` and `accounts` add projects and accounts (see [`accounts`]).
+/// `project_id`, `region`, `credentials`, `tasks`, `secrets` and `domain_name` describe the
+/// *default account*; `regions` and `accounts` add projects and accounts (see [`accounts`]).
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The default account's project in `region` (unknown projects get 404 `CSMS.0005`).
@@ -75,8 +88,13 @@ pub struct Config {
     pub max_limit: u32,
     /// Send `next_marker` on the last page too, as the real service may.
     pub last_page_marker: bool,
-    /// The data set of `project_id`, in stored (response) order.
+    /// At most this many secrets on a ListSecrets page, whatever its `limit` asks for: the
+    /// service documents no maximum and may answer with fewer. `None`: as many as asked.
+    pub secrets_per_page: Option<u32>,
+    /// The rotation tasks of `project_id`, in stored (response) order.
     pub tasks: Vec<SecretTask>,
+    /// The secrets of `project_id`, in stored (response) order; names are unique.
+    pub secrets: Vec<Secret>,
     /// The default account's domain (account) name, as assume-role and agencies name it.
     pub domain_name: String,
     /// More projects of the default account, in other regions.
@@ -96,8 +114,8 @@ pub struct Config {
 }
 
 impl Default for Config {
-    /// Default project, region and domain, open (no credentials), `max_limit` 1000, no tasks,
-    /// no other accounts, metadata with required tokens serving the default account, no faults,
+    /// Default project, region and domain, open (no credentials), `max_limit` 1000, no tasks or
+    /// secrets, secret pages as large as asked, no other accounts, metadata with required tokens serving the default account, no faults,
     /// gzip when asked, no pacing.
     fn default() -> Self {
         Config {
@@ -106,7 +124,9 @@ impl Default for Config {
             credentials: None,
             max_limit: 1000,
             last_page_marker: false,
+            secrets_per_page: None,
             tasks: Vec::new(),
+            secrets: Vec::new(),
             domain_name: DEFAULT_DOMAIN_NAME.into(),
             regions: Vec::new(),
             accounts: Vec::new(),
@@ -117,48 +137,6 @@ impl Default for Config {
             wire: Wire::default(),
         }
     }
-}
-
-/// Faults injected into ListSecretTask responses (never into the IAM lookup or into error
-/// responses the request earns on its own: a bad signature or bad parameter is answered first).
-///
-/// The `*_every: Some(n)` faults hit ListSecretTask requests number n, 2n, 3n, ... (counting
-/// from 1, every tasks request counts, including failed ones). When several hit the same request
-/// the first in this order wins: `throttle_every` and `throttle_percent`, `fail_every`, `reset_every`,
-/// `truncate_every`, `empty_every`. `latency`, the marker faults and `total_delta` apply to
-/// every request (the marker faults and `total_delta` to every successful page).
-#[derive(Debug, Clone, Default)]
-pub struct Faults {
-    /// `(n, status)`: answer every nth request with `status` and a JSON error body
-    /// (429/502/503/504 with the gateway's codes, others with `CSMS.0{status}`).
-    pub fail_every: Option<(u32, u16)>,
-    /// With `fail_every`: answer with an HTML error page (`text/html`) instead of JSON, as a
-    /// load balancer in front of the service would.
-    pub html_errors: bool,
-    /// Every nth request: 429 `APIGW.0308` with `Retry-After: retry_after_secs`.
-    pub throttle_every: Option<u32>,
-    /// Each request, independently with this probability in percent (1..=100): the same 429 as
-    /// `throttle_every`. A gateway throttling a share of the traffic, not a pattern.
-    pub throttle_percent: Option<u8>,
-    /// `Retry-After` seconds of throttled responses.
-    pub retry_after_secs: u32,
-    /// Delay before answering each request.
-    pub latency: Duration,
-    /// `next_marker` never advances: a page fetched with marker M says `next_marker` M again
-    /// (the first page is normal). Takes precedence over `looping_marker`.
-    pub sticky_marker: bool,
-    /// `next_marker` loops: the third and later pages, and the last page, point back to the end
-    /// of the first page, so pages 2, 3, 2, 3, ... repeat forever.
-    pub looping_marker: bool,
-    /// Every nth request: 200 with the full `Content-Length` but only half the JSON body, then
-    /// the connection is closed (FIN).
-    pub truncate_every: Option<u32>,
-    /// Every nth request: like `truncate_every`, but the connection is reset (RST).
-    pub reset_every: Option<u32>,
-    /// Every nth request: 200 with an empty body (`Content-Length: 0`).
-    pub empty_every: Option<u32>,
-    /// Added to every page's `total` (a lying service); the result is at least 0.
-    pub total_delta: i64,
 }
 
 /// Counters since start, so tests can prove paging, retries and connection reuse.
@@ -186,14 +164,14 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    server::serve(listener, Arc::new(server::Shared::new(config)?), shutdown).await
+    server::serve(listener, Arc::new(state::Shared::new(config)?), shutdown).await
 }
 
 /// A running emulator on `127.0.0.1`, for tests and embedding. Dropping it stops the server
 /// (without waiting); [`Emulator::shutdown`] stops it and waits.
 pub struct Emulator {
     addr: SocketAddr,
-    shared: Arc<server::Shared>,
+    shared: Arc<state::Shared>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<io::Result<()>>>,
 }
@@ -202,7 +180,7 @@ impl Emulator {
     /// Binds `127.0.0.1:0` and serves `config` on a background task. An inconsistent `config`
     /// (two accounts with one key, an agency naming an unknown account, ...) is `InvalidInput`.
     pub async fn start(config: Config) -> io::Result<Emulator> {
-        let shared = Arc::new(server::Shared::new(config)?);
+        let shared = Arc::new(state::Shared::new(config)?);
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -230,9 +208,14 @@ impl Emulator {
         &self.shared.config.project_id
     }
 
-    /// The data set, in stored order.
+    /// The default project's tasks, in stored order.
     pub fn tasks(&self) -> &[SecretTask] {
         &self.shared.config.tasks
+    }
+
+    /// The default project's secrets, in stored order.
+    pub fn secrets(&self) -> &[Secret] {
+        &self.shared.config.secrets
     }
 
     /// A temporary key of the account named `domain_name`, valid for `lifetime`, as ECS metadata

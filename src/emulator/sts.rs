@@ -16,8 +16,9 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::accounts::{AgencyRefusal, DomainRef};
+use super::http::{json_response, ResBody};
 use super::keys::Caller;
-use super::server::{json_response, ResBody, Shared};
+use super::state::Shared;
 
 /// Shortest and longest `duration_seconds`, and the default when absent.
 pub const MIN_DURATION_SECS: u64 = 900;

@@ -20,7 +20,7 @@ use hyper::Response;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
-use super::server::{bytes_of, full, ResBody};
+use super::http::{bytes_of, full, ResBody};
 
 /// How responses travel: compression and pacing (part of [`Config`](super::Config)).
 #[derive(Debug, Clone)]

@@ -48,7 +48,7 @@ fn nested_block(attr: &Attribute) -> pb::schema::NestedBlock {
     };
     pb::schema::NestedBlock {
         type_name: attr.name.to_string(),
-        block: Some(block(0, attr.description, members)),
+        block: Some(block(0, &attr.documentation(), members)),
         nesting: nesting.into(),
         min_items: 0,
         max_items,
@@ -72,13 +72,13 @@ fn attribute(attr: &Attribute) -> pb::schema::Attribute {
         name: attr.name.to_string(),
         r#type: ty,
         nested_type,
-        description: attr.description.to_string(),
+        description: attr.documentation(),
         required: attr.usage == Usage::Required,
         optional: matches!(attr.usage, Usage::Optional | Usage::OptionalComputed),
         computed: matches!(attr.usage, Usage::Computed | Usage::OptionalComputed),
         sensitive: attr.sensitive,
         description_kind: pb::StringKind::Markdown.into(),
-        deprecated: attr.deprecated,
+        deprecated: false,
         write_only: false,
     }
 }
@@ -99,6 +99,7 @@ fn cty_type(ty: &Type) -> serde_json::Value {
         Type::Number => json!("number"),
         Type::Bool => json!("bool"),
         Type::List(element) => json!(["list", cty_type(element)]),
+        Type::Set(element) => json!(["set", cty_type(element)]),
         Type::Map(element) => json!(["map", cty_type(element)]),
         Type::Object(fields) => {
             let fields: serde_json::Map<_, _> = fields

@@ -11,20 +11,25 @@
 //!   health) and the serve loop; `debug`: `-debug` mode's reattach line; `log`: hclog lines.
 //! - [`codec`] and [`convert`]: the request decoder (DynamicValue msgpack/JSON) and the
 //!   conversions of schemas and diagnostics to tfplugin6 messages; [`proto`]: the generated code.
-//! - [`value`], [`schema`], [`diag`]: the small types a provider is written against; [`state`]:
-//!   the schema-directed writer of data source states.
+//! - [`value`], [`schema`], [`diag`]: the small types a provider is written against; [`input`]
+//!   and [`state`]: the schema-checked reader of configurations and writer of states;
+//!   [`validate`]: the validators an attribute declares, run from the schema; [`duration`]:
+//!   Terraform's duration syntax.
 
 pub mod codec;
 pub mod convert;
 mod debug;
 pub mod diag;
+pub mod duration;
 pub mod handshake;
+pub mod input;
 mod log;
 pub mod proto;
 pub mod schema;
 mod server;
 pub mod state;
 pub mod tls;
+pub mod validate;
 pub mod value;
 
 use std::future::Future;
@@ -33,9 +38,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 pub use diag::{Diagnostic, PathStep, Severity};
+pub use input::{Input, InputError};
 pub use schema::{AttrType, Attribute, BlockNesting, Nesting, Schema, Type, Usage};
 pub use state::{Fragment, Fragments, ObjectWriter, SchemaMismatch, State};
 pub use tokio_util::sync::CancellationToken;
+pub use validate::{Rule, Validator};
 pub use value::{Attr, Value};
 
 /// What a data-source-only provider implements: its own block and the data sources it lists.

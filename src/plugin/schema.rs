@@ -2,6 +2,8 @@
 //! server. Nested attributes are first-class because they carry a description on every field,
 //! which plain object types cannot.
 
+pub use super::validate::Validator;
+
 /// A primitive or collection type, encoded for Terraform as cty JSON (`"string"`,
 /// `["list","string"]`, `["object",{...}]`).
 #[derive(Debug, Clone, PartialEq)]
@@ -10,6 +12,8 @@ pub enum Type {
     Number,
     Bool,
     List(Box<Type>),
+    /// Arrives as a list (cty msgpack encodes sets as arrays), its elements distinct.
+    Set(Box<Type>),
     Map(Box<Type>),
     Object(Vec<(String, Type)>),
 }
@@ -69,8 +73,9 @@ pub struct Attribute {
     /// Markdown; rendered into the Registry docs and `providers schema -json`.
     pub description: &'static str,
     pub sensitive: bool,
-    /// Terraform does not warn about deprecated attributes by itself: the provider must, too.
-    pub deprecated: bool,
+    /// The checks of a configured value: validation runs them and the docs state them, so a
+    /// constraint is written once, here (see [`super::validate`]).
+    pub validators: Vec<Validator>,
 }
 
 impl Attribute {
@@ -81,12 +86,27 @@ impl Attribute {
             usage,
             description,
             sensitive: false,
-            deprecated: false,
+            validators: Vec::new(),
         }
     }
     pub fn sensitive(mut self) -> Self {
         self.sensitive = true;
         self
+    }
+    /// Adds a check of the configured value.
+    pub fn validate(mut self, validator: Validator) -> Self {
+        self.validators.push(validator);
+        self
+    }
+    /// The description with the constraints of [`Attribute::validators`] appended: what
+    /// Terraform and the docs show.
+    pub fn documentation(&self) -> String {
+        let mut out = self.description.trim_end().to_string();
+        for validator in &self.validators {
+            out.push(' ');
+            out.push_str(&validator.describe());
+        }
+        out
     }
 }
 
@@ -102,6 +122,7 @@ pub struct Schema {
 impl Schema {
     /// A configuration object as Terraform sends it: every attribute present, null unless set
     /// in `pairs`. For tests of validation and reads.
+    #[cfg(test)]
     pub fn config(&self, pairs: &[(&str, crate::plugin::Value)]) -> crate::plugin::Value {
         let mut fields: std::collections::BTreeMap<String, crate::plugin::Value> = self
             .attributes
@@ -112,5 +133,38 @@ impl Schema {
             fields.insert(name.to_string(), value.clone());
         }
         crate::plugin::Value::Object(fields)
+    }
+}
+
+/// Short constructors for the tests' schemas.
+#[cfg(test)]
+impl Schema {
+    pub(crate) fn of(attributes: Vec<Attribute>) -> Schema {
+        Schema {
+            version: 0,
+            description: "D.",
+            attributes,
+        }
+    }
+}
+
+#[cfg(test)]
+impl Attribute {
+    pub(crate) fn plain(name: &'static str, ty: Type, usage: Usage) -> Attribute {
+        Attribute::new(name, AttrType::Plain(ty), usage, "D.")
+    }
+
+    /// An optional block.
+    pub(crate) fn block(
+        name: &'static str,
+        nesting: BlockNesting,
+        children: Vec<Attribute>,
+    ) -> Attribute {
+        Attribute::new(
+            name,
+            AttrType::Block(nesting, children),
+            Usage::Optional,
+            "D.",
+        )
     }
 }

@@ -104,6 +104,88 @@ impl<'a, 'w> ObjectWriter<'a, 'w> {
         }
     }
 
+    /// A bool attribute; `None` is null.
+    pub fn bool(&mut self, name: &str, value: Option<bool>) {
+        if self.key(name, |ty| matches!(ty, AttrType::Plain(Type::Bool))) {
+            match value {
+                Some(b) => {
+                    let _ = rmp::encode::write_bool(&mut self.out, b);
+                }
+                None => self.null(),
+            }
+        }
+    }
+
+    /// A list or set of strings; `None` is null. A set's strings must be distinct.
+    pub fn strings<S: AsRef<str>>(
+        &mut self,
+        name: &str,
+        value: Option<impl ExactSizeIterator<Item = S>>,
+    ) {
+        let strings = |ty: &AttrType| matches!(ty, AttrType::Plain(Type::List(e) | Type::Set(e)) if **e == Type::String);
+        if self.key(name, strings) {
+            match value {
+                Some(items) => {
+                    let _ = rmp::encode::write_array_len(&mut self.out, len_u32(items.len()));
+                    for s in items {
+                        let _ = rmp::encode::write_str(&mut self.out, s.as_ref());
+                    }
+                }
+                None => self.null(),
+            }
+        }
+    }
+
+    /// A map of strings. Keys must be distinct, as a map's are.
+    pub fn string_map<K: AsRef<str>, V: AsRef<str>>(
+        &mut self,
+        name: &str,
+        entries: impl ExactSizeIterator<Item = (K, V)>,
+    ) {
+        let fits =
+            |ty: &AttrType| matches!(ty, AttrType::Plain(Type::Map(e)) if **e == Type::String);
+        if self.key(name, fits) {
+            let _ = rmp::encode::write_map_len(&mut self.out, len_u32(entries.len()));
+            for (k, v) in entries {
+                let _ = rmp::encode::write_str(&mut self.out, k.as_ref());
+                let _ = rmp::encode::write_str(&mut self.out, v.as_ref());
+            }
+        }
+    }
+
+    /// A map of numbers holding integers. Keys must be distinct, as a map's are.
+    pub fn int_map<K: AsRef<str>>(
+        &mut self,
+        name: &str,
+        entries: impl ExactSizeIterator<Item = (K, i64)>,
+    ) {
+        let fits =
+            |ty: &AttrType| matches!(ty, AttrType::Plain(Type::Map(e)) if **e == Type::Number);
+        if self.key(name, fits) {
+            let _ = rmp::encode::write_map_len(&mut self.out, len_u32(entries.len()));
+            for (k, v) in entries {
+                let _ = rmp::encode::write_str(&mut self.out, k.as_ref());
+                let _ = rmp::encode::write_sint(&mut self.out, v);
+            }
+        }
+    }
+
+    /// A single nested attribute: one object written by `fill`, or null for `None`.
+    pub fn object<T>(
+        &mut self,
+        name: &str,
+        item: Option<T>,
+        fill: impl FnOnce(&mut ObjectWriter<'_, '_>, T),
+    ) {
+        let Some(nested) = self.nested(name, Nesting::Single) else {
+            return;
+        };
+        match item {
+            Some(item) => self.nested_object(nested, |o| fill(o, item)),
+            None => self.null(),
+        }
+    }
+
     /// A nested list attribute with one object per item, written by `each`.
     pub fn list<T>(
         &mut self,
@@ -356,6 +438,16 @@ mod tests {
                     Usage::Optional,
                     "d",
                 ),
+                plain("ok", Type::Bool),
+                plain("tags", Type::Set(Box::new(Type::String))),
+                plain("reasons", Type::Map(Box::new(Type::String))),
+                plain("counts", Type::Map(Box::new(Type::Number))),
+                Attribute::new(
+                    "first",
+                    AttrType::Nested(Nesting::Single, vec![plain("name", Type::String)]),
+                    Usage::Computed,
+                    "d",
+                ),
             ],
         }
     }
@@ -369,7 +461,9 @@ mod tests {
         let state = State::write(&schema(), |o| o.string("id", Some("x"))).unwrap();
         let v = decoded(&state);
         assert_eq!(v.get("id"), &Value::String("x".into()));
-        for null in ["total", "items", "by_name", "timeouts"] {
+        for null in [
+            "total", "items", "by_name", "timeouts", "ok", "tags", "reasons", "counts", "first",
+        ] {
             assert_eq!(v.get(null), &Value::Null, "{null}");
         }
         assert_eq!(v.get("rules"), &Value::List(vec![]));
@@ -402,6 +496,35 @@ mod tests {
             &Value::String("b".into())
         );
         assert_eq!(v.get("timeouts").get("read"), &Value::String("5s".into()));
+    }
+
+    #[test]
+    fn bools_string_sets_maps_and_single_objects() {
+        let state = State::write(&schema(), |o| {
+            o.bool("ok", Some(false));
+            o.strings("tags", Some(["a", "b"].iter()));
+            o.string_map("reasons", [("x", "why")].into_iter());
+            o.int_map("counts", [("A", 0), ("B", 7)].into_iter());
+            o.object("first", Some("n"), |o, n| o.string("name", Some(n)));
+        })
+        .unwrap();
+        let v = decoded(&state);
+        assert_eq!(v.get("ok"), &Value::Bool(false));
+        assert_eq!(
+            v.get("tags"),
+            &Value::List(vec![Value::String("a".into()), Value::String("b".into())])
+        );
+        assert_eq!(v.get("reasons").get("x"), &Value::String("why".into()));
+        assert_eq!(v.get("counts").get("A"), &Value::Number(0.0));
+        assert_eq!(v.get("counts").get("B"), &Value::Number(7.0));
+        assert_eq!(v.get("first").get("name"), &Value::String("n".into()));
+        let none = State::write(&schema(), |o| {
+            o.object("first", None::<&str>, |o, n| o.string("name", Some(n)));
+            o.strings("tags", None::<std::slice::Iter<&str>>);
+        })
+        .unwrap();
+        assert_eq!(decoded(&none).get("first"), &Value::Null);
+        assert_eq!(decoded(&none).get("tags"), &Value::Null);
     }
 
     /// Names, types and repeats are checked against the schema; in release builds a mismatch is

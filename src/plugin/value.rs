@@ -40,14 +40,15 @@ impl<T> Attr<T> {
             _ => None,
         }
     }
-}
 
-/// Why an attribute could not be read as the type the schema promises.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("attribute {attribute:?}: expected {expected}")]
-pub struct TypeMismatch {
-    pub attribute: String,
-    pub expected: &'static str,
+    /// A set value converted by `f`, which may fail; null and unknown stay as they are.
+    pub fn try_map<U, E>(self, f: impl FnOnce(T) -> Result<U, E>) -> Result<Attr<U>, E> {
+        Ok(match self {
+            Attr::Set(v) => Attr::Set(f(v)?),
+            Attr::Null => Attr::Null,
+            Attr::Unknown => Attr::Unknown,
+        })
+    }
 }
 
 impl Value {
@@ -60,7 +61,9 @@ impl Value {
         Value::Object(fields.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 
-    /// The attribute `name` of an object; a missing attribute reads as null.
+    /// The attribute `name` of an object; a missing attribute reads as null. Schema-free, for
+    /// values whose shape is known otherwise (a decoded state); a configuration is read through
+    /// [`super::Input`], which refuses names its schema lacks.
     pub fn get(&self, name: &str) -> &Value {
         match self {
             Value::Object(m) => m.get(name).unwrap_or(&Value::Null),
@@ -75,45 +78,6 @@ impl Value {
             Value::List(items) => items.iter().any(Value::contains_unknown),
             Value::Object(m) => m.values().any(Value::contains_unknown),
             _ => false,
-        }
-    }
-
-    /// Reads attribute `name` as a string.
-    pub fn string_attr(&self, name: &str) -> Result<Attr<String>, TypeMismatch> {
-        match self.get(name) {
-            Value::Unknown => Ok(Attr::Unknown),
-            Value::Null => Ok(Attr::Null),
-            Value::String(s) => Ok(Attr::Set(s.clone())),
-            _ => Err(TypeMismatch {
-                attribute: name.to_string(),
-                expected: "a string",
-            }),
-        }
-    }
-
-    /// Reads attribute `name` as a number.
-    pub fn number_attr(&self, name: &str) -> Result<Attr<f64>, TypeMismatch> {
-        match self.get(name) {
-            Value::Unknown => Ok(Attr::Unknown),
-            Value::Null => Ok(Attr::Null),
-            Value::Number(n) => Ok(Attr::Set(*n)),
-            _ => Err(TypeMismatch {
-                attribute: name.to_string(),
-                expected: "a number",
-            }),
-        }
-    }
-
-    /// Reads attribute `name` as a bool.
-    pub fn bool_attr(&self, name: &str) -> Result<Attr<bool>, TypeMismatch> {
-        match self.get(name) {
-            Value::Unknown => Ok(Attr::Unknown),
-            Value::Null => Ok(Attr::Null),
-            Value::Bool(b) => Ok(Attr::Set(*b)),
-            _ => Err(TypeMismatch {
-                attribute: name.to_string(),
-                expected: "a bool",
-            }),
         }
     }
 }

@@ -12,10 +12,11 @@ use crate::csms::credentials::{
     AgencyDomain, AgencySettings, ChainInputs, MetadataSettings, SharedFileSettings, StaticKeys,
 };
 use crate::csms::signer::SigningAlgorithm;
-use crate::csms::{project_id_problem, ClientConfig};
+use crate::csms::{project_id_problem, ClientConfig, RetryPolicy};
 use crate::plugin::diag::has_error;
 use crate::plugin::{
-    Attr, AttrType, Attribute, BlockNesting, Diagnostic, PathStep, Schema, Type, Usage, Value,
+    Attr, AttrType, Attribute, BlockNesting, Diagnostic, Input, PathStep, Schema, Type, Usage,
+    Value,
 };
 
 /// One provider argument.
@@ -241,12 +242,14 @@ impl Settings {
         diags: &mut Vec<Diagnostic>,
     ) -> Settings {
         let mut settings = Settings::default();
+        let schema = schema();
+        let input = Input::new(&schema, config);
         for argument in ARGUMENTS {
             match argument.check {
                 Check::Block(arguments) => {
-                    settings.read_block(config, argument.name, arguments, env, diags)
+                    settings.read_block(&input, argument.name, arguments, env, diags)
                 }
-                _ => settings.read_into(config, argument, env, diags, |why| {
+                _ => settings.read_into(&input, argument, env, diags, |why| {
                     invalid(argument.name, why)
                 }),
             }
@@ -258,19 +261,24 @@ impl Settings {
     /// An unknown block skips them all.
     fn read_block(
         &mut self,
-        config: &Value,
+        input: &Input<'_>,
         name: &'static str,
         arguments: &'static [Argument],
         env: &dyn Fn(&str) -> Option<String>,
         diags: &mut Vec<Diagnostic>,
     ) {
-        let block = match config.get(name) {
-            Value::Unknown => return,
-            Value::List(items) => items.first().cloned(),
-            _ => None,
+        let block = match input.objects(name) {
+            Ok(Attr::Unknown) => return,
+            Ok(Attr::Set(items)) => items.into_iter().next(),
+            Ok(Attr::Null) => None,
+            Err(e) => {
+                diags.push(e.diagnostic());
+                return;
+            }
         };
         let present = block.is_some();
-        let block = block.unwrap_or(Value::Null);
+        let attributes: Vec<Attribute> = arguments.iter().map(Argument::attribute).collect();
+        let block = block.unwrap_or_else(|| Input::of(&attributes, &Value::Null));
         for argument in arguments {
             self.read_into(&block, argument, env, diags, |why| {
                 let mut path = vec![PathStep::Attribute(name.to_string())];
@@ -290,7 +298,7 @@ impl Settings {
 
     fn read_into(
         &mut self,
-        config: &Value,
+        config: &Input<'_>,
         argument: &Argument,
         env: &dyn Fn(&str) -> Option<String>,
         diags: &mut Vec<Diagnostic>,
@@ -349,23 +357,23 @@ impl Settings {
 
 /// One argument, checked: `Ok(None)` when unset or unknown.
 fn read_one(
-    config: &Value,
+    config: &Input<'_>,
     argument: &Argument,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<(Setting, Origin)>, String> {
     let name = argument.name;
     let from_block = match argument.check.ty() {
         Type::Bool => config
-            .bool_attr(name)
-            .map(|a| try_map(a, |b| Ok(Setting::Flag(b)))),
+            .bool(name)
+            .map(|a| a.try_map(|b| Ok(Setting::Flag(b)))),
         Type::Number => config
-            .number_attr(name)
-            .map(|a| try_map(a, |n| check_count(argument, n).map(Setting::Count))),
+            .number(name)
+            .map(|a| a.try_map(|n| check_count(argument, n).map(Setting::Count))),
         _ => config
-            .string_attr(name)
-            .map(|a| try_map(a, |s| check_string(argument, s))),
+            .string(name)
+            .map(|a| a.try_map(|s| check_string(argument, s))),
     }
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| e.diagnostic().detail)?;
     match from_block? {
         Attr::Set(value) => Ok(Some((value, Origin::Block))),
         Attr::Unknown => Ok(None),
@@ -394,18 +402,6 @@ fn read_one(
             Ok(Some((value, Origin::Environment(var))))
         }
     }
-}
-
-/// A set value, checked into a [`Setting`]; null and unknown stay as they are.
-fn try_map<T>(
-    attr: Attr<T>,
-    check: impl FnOnce(T) -> Result<Setting, String>,
-) -> Result<Attr<Setting>, String> {
-    Ok(match attr {
-        Attr::Set(v) => Attr::Set(check(v)?),
-        Attr::Null => Attr::Null,
-        Attr::Unknown => Attr::Unknown,
-    })
 }
 
 /// Checks what can be checked from the configuration alone. Unknown values skip their checks;
@@ -494,7 +490,12 @@ pub fn resolve(
         iam_endpoint: settings.text(&IAM_ENDPOINT),
         signing_algorithm: settings.algorithm(&SIGNING_ALGORITHM).unwrap_or_default(),
         insecure,
-        max_retries: settings.count(&MAX_RETRIES).unwrap_or(defaults.max_retries),
+        retry: RetryPolicy {
+            max_retries: settings
+                .count(&MAX_RETRIES)
+                .unwrap_or(defaults.retry.max_retries),
+            ..defaults.retry.clone()
+        },
         user_agent,
         ..defaults
     };
@@ -819,7 +820,7 @@ mod tests {
         assert_eq!(
             (
                 r.client.region.as_deref(),
-                r.client.max_retries,
+                r.client.retry.max_retries,
                 r.client.insecure
             ),
             (Some("ap-southeast-1"), 2, true)

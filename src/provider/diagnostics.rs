@@ -3,8 +3,8 @@
 
 use crate::csms::credentials::Source;
 use crate::csms::error::TlsTrouble;
-use crate::csms::{text, Error, ListingWarning, ServiceError};
-use crate::plugin::{Diagnostic, SchemaMismatch};
+use crate::csms::{text, Client, Error, ItemKind, ListingWarning, ServiceError};
+use crate::plugin::{Diagnostic, Failed, SchemaMismatch};
 
 /// A client error met before any key was used (configuration), or where the keys' origin is
 /// not known.
@@ -57,16 +57,28 @@ fn render(err: &Error, keys: Option<&Source>) -> Diagnostic {
             " No partial list is returned, so that no assertion runs on incomplete data. Try again later; \
              if it persists, report it to the service's support.",
         ),
-        Error::DeadlineExceeded { .. } => (
-            "Reading rotation tasks timed out",
-            " The service is slow or unreachable; try again later, allow more time with `timeouts { read = \"...\" }` \
-             (default 5m), or narrow the query with `secret_name` or `status`.",
-        ),
-        Error::TooManyTasks { .. } => (
-            "Too many rotation tasks",
-            " Narrow the data source: `since` keeps only recent tasks (while `latest` still covers every \
-             secret), `secret_name` or `status` filter on the service's side. No partial list is returned.",
-        ),
+        Error::DeadlineExceeded { listing, .. } => {
+            let (summary, filters) = match listing {
+                Some(kind) => (format!("Reading {} timed out", kind.title), kind.filters),
+                None => ("Request timed out".to_string(), ""),
+            };
+            let narrow = match filters {
+                "" => String::new(),
+                filters => format!(", or narrow the query with {filters}"),
+            };
+            let hint = format!(
+                " The service is slow or unreachable; try again later, allow more time with \
+                 `timeouts {{ read = \"...\" }}` (default 5m){narrow}."
+            );
+            return Diagnostic::error(summary, format!("{}.{hint}", capitalize(&err.to_string())));
+        }
+        Error::TooManyItems { kind, .. } => {
+            let hint = format!(" {}No partial list is returned.", narrowing(kind));
+            return Diagnostic::error(
+                format!("Too many {}", kind.title),
+                format!("{}.{hint}", capitalize(&err.to_string())),
+            );
+        }
         Error::Cancelled => ("Read cancelled", " Terraform asked the provider to stop before every page was read."),
         Error::Config(_) => ("Invalid provider configuration", " Fix the provider block or the HW_* environment variables."),
         Error::Request { .. } => (
@@ -75,6 +87,24 @@ fn render(err: &Error, keys: Option<&Source>) -> Diagnostic {
         ),
     };
     Diagnostic::error(summary, format!("{}.{hint}", capitalize(&err.to_string())))
+}
+
+/// How to make a listing of `kind` keep fewer items, as a sentence, or nothing.
+fn narrowing(kind: &ItemKind) -> String {
+    let filters = (!kind.filters.is_empty())
+        .then(|| format!("{} filter on the service's side", kind.filters));
+    let ways: Vec<String> = [
+        (!kind.keep_fewer.is_empty()).then(|| kind.keep_fewer.to_string()),
+        filters,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if ways.is_empty() {
+        String::new()
+    } else {
+        format!("Narrow the data source: {}. ", ways.join(", "))
+    }
 }
 
 /// What to do about a refused TLS handshake: about certificate trust, never about proxies.
@@ -110,40 +140,87 @@ pub fn provider_bug(err: &SchemaMismatch) -> Diagnostic {
     )
 }
 
+/// A read's listing that failed, as the read's failure; the hint names where `client`'s keys
+/// came from.
+pub fn listing_failed(err: &Error, client: &Client) -> Failed {
+    Failed::from(from_read_error(err, Some(client.key_source())))
+}
+
+/// A read's state that its schema refuses, as the read's failure.
+pub fn state_failed(err: &SchemaMismatch) -> Failed {
+    Failed::from(provider_bug(err))
+}
+
+/// The warnings of a read's listings.
+pub fn from_warnings<'a>(
+    warnings: impl IntoIterator<Item = &'a ListingWarning>,
+) -> Vec<Diagnostic> {
+    warnings.into_iter().map(from_warning).collect()
+}
+
 /// A listing that succeeded with something the user should know.
 pub fn from_warning(warning: &ListingWarning) -> Diagnostic {
     let (summary, hint) = match warning {
-        ListingWarning::PageSizeRefused { .. } => (
-            "Page size reduced",
-            " Every page was still read. Set `page_size` to a value the service accepts to skip the \
-             refused first request.",
+        ListingWarning::PageSizeRefused { kind, .. } => (
+            "Page size reduced".to_string(),
+            if kind.page_size.is_empty() {
+                " Every page was still read.".to_string()
+            } else {
+                format!(
+                    " Every page was still read. Set {} to a value the service accepts to skip the \
+                     refused first request.",
+                    kind.page_size
+                )
+            },
         ),
-        ListingWarning::DuplicatesDropped(_) => (
-            "Duplicate tasks dropped",
-            " Each task appears once in `tasks`; the service repeated some across pages.",
+        ListingWarning::DuplicatesDropped { kind, .. } => (
+            format!("Duplicate {} dropped", kind.plural),
+            format!(
+                " Each {} appears once in `{}`; the service repeated some across pages.",
+                kind.singular, kind.plural
+            ),
         ),
-        ListingWarning::TotalMismatch { .. } => (
-            "Task count differs from the reported total",
-            " Every page the service offered was read; `tasks` holds what it returned. Tasks created \
-             or deleted during the read cause this; if it persists, the service's `total` is wrong.",
+        ListingWarning::TotalMismatch { kind, .. } => (
+            format!("{} count differs from the reported total", capitalize(kind.singular)),
+            format!(
+                " Every page the service offered was read; `{}` holds what it returned. {} created \
+                 or deleted during the read cause this; if it persists, the service's `total` is wrong.",
+                kind.plural,
+                capitalize(kind.plural)
+            ),
         ),
-        ListingWarning::ServiceTextReplaced(_) => (
-            "Unprintable characters replaced in task data",
+        ListingWarning::ServiceTextReplaced(items) => (
+            format!("Unprintable characters replaced in {} data", items.kind.singular),
             " Such characters can rewrite what a terminal shows (escape sequences, carriage returns) or \
              hide text (bidi overrides, zero-width characters); the provider never passes them on. The \
              other characters of those fields are as the service sent them. A proxy between you and \
-             the service may have altered the answer.",
+             the service may have altered the answer."
+                .to_string(),
         ),
-        ListingWarning::TaskTimeOutOfRange(_) => (
-            "Task time out of range",
-            " `task_time` keeps the number the service sent; conditions that use `created_at` with \
-             `timecmp()` fail on null for these tasks, so wrap them in `try()` if they must tolerate it.",
+        ListingWarning::TimeOutOfRange { items, nulled } => (
+            format!("{} time out of range", capitalize(items.kind.singular)),
+            format!(
+                " {} the number the service sent; conditions that use {} with `timecmp()` fail on null \
+                 for these {}, so wrap them in `try()` if they must tolerate it.",
+                match items.fields.len() {
+                    1 => format!("{} keeps", quoted(&items.fields)),
+                    _ => format!("{} keep", quoted(&items.fields)),
+                },
+                quoted(nulled),
+                items.kind.plural
+            ),
         ),
     };
     Diagnostic::warning(
         summary,
         format!("{}.{hint}", capitalize(&warning.to_string())),
     )
+}
+
+/// Field names in backticks, joined by "or".
+fn quoted<'a>(names: impl IntoIterator<Item = &'a &'static str>) -> String {
+    let names: Vec<String> = names.into_iter().map(|n| format!("`{n}`")).collect();
+    names.join(" or ")
 }
 
 fn service(summary: &str, e: &ServiceError, context: &str, keys: Option<&Source>) -> Diagnostic {
@@ -224,6 +301,7 @@ pub(super) fn capitalize(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::csms::tasks::TASKS;
 
     fn service_error(status: u16) -> ServiceError {
         ServiceError {
@@ -371,12 +449,17 @@ mod tests {
     fn each_warning_has_its_own_summary() {
         let warnings = [
             ListingWarning::PageSizeRefused {
+                kind: &TASKS,
                 refused: 1000,
                 used: 50,
                 error: service_error(400),
             },
-            ListingWarning::DuplicatesDropped(2),
+            ListingWarning::DuplicatesDropped {
+                kind: &TASKS,
+                count: 2,
+            },
             ListingWarning::TotalMismatch {
+                kind: &TASKS,
                 reported: 127,
                 listed: 120,
             },
@@ -397,6 +480,63 @@ mod tests {
                 .starts_with("The service reported total=127 but 120"),
             "{}",
             d.detail
+        );
+    }
+
+    /// A refused page size points at the attribute that sets it only where one does.
+    #[test]
+    fn a_refused_page_size_names_page_size_only_where_it_exists() {
+        let warning = |kind| {
+            from_warning(&ListingWarning::PageSizeRefused {
+                kind,
+                refused: 1000,
+                used: 50,
+                error: service_error(400),
+            })
+        };
+        assert!(warning(&TASKS).detail.contains("Set `page_size`"));
+        let secrets = warning(&crate::csms::secrets::SECRETS).detail;
+        assert!(
+            secrets.contains("Every page was still read.") && !secrets.contains("page_size"),
+            "{secrets}"
+        );
+    }
+
+    /// Listing errors and warnings are worded from the item kind: a second endpoint needs no
+    /// edit here.
+    #[test]
+    fn listing_diagnostics_name_the_item_kind() {
+        use crate::csms::secrets::SECRETS;
+        let too_many = from_error(&Error::TooManyItems {
+            kind: &SECRETS,
+            cap: 5,
+            kept: true,
+        });
+        assert_eq!(too_many.summary, "Too many secrets");
+        assert_eq!(
+            too_many.detail,
+            "The listing would keep more than 5 secrets; stopped reading. No partial list is returned."
+        );
+        let slow = from_error(&Error::DeadlineExceeded {
+            deadline: std::time::Duration::from_secs(5),
+            pages: 2,
+            requests: 3,
+            listing: Some(&SECRETS),
+        });
+        assert_eq!(slow.summary, "Reading secrets timed out");
+        assert!(slow.detail.ends_with("(default 5m)."), "{}", slow.detail);
+        let repeated = from_warning(&ListingWarning::DuplicatesDropped {
+            kind: &SECRETS,
+            count: 1,
+        });
+        assert_eq!(repeated.summary, "Duplicate secrets dropped");
+        assert!(
+            repeated.detail.contains("same name on several pages")
+                && repeated
+                    .detail
+                    .contains("Each secret appears once in `secrets`"),
+            "{}",
+            repeated.detail
         );
     }
 

@@ -1,5 +1,6 @@
-//! The `csms` provider block and the `csms_rotation_tasks` data source, written against the
-//! small types of [`crate::plugin`] so they read like the HCL they serve.
+//! The `csms` provider block and the data sources `csms_rotation_tasks`, `csms_secrets` and
+//! `csms_secret_rotations`, written against the small types of [`crate::plugin`] so they read
+//! like the HCL they serve.
 //!
 //! The credentials are resolved and the [`Clients`] built once in `configure`, and shared by
 //! every read through a [`ClientSlot`]; Terraform reads data sources in parallel, so reads only
@@ -8,9 +9,11 @@
 pub mod authentication;
 pub mod clients;
 pub mod config;
+pub mod data_source;
 pub mod diagnostics;
 pub mod rotation_tasks;
-pub mod timeouts;
+pub mod secret_rotations;
+pub mod secrets;
 
 use std::sync::{Arc, RwLock};
 
@@ -69,9 +72,11 @@ impl Provider for CsmsProvider {
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
-        vec![Arc::new(rotation_tasks::RotationTasks::new(
-            self.client.clone(),
-        ))]
+        vec![
+            Arc::new(rotation_tasks::RotationTasks::new(self.client.clone())),
+            Arc::new(secrets::Secrets::new(self.client.clone())),
+            Arc::new(secret_rotations::SecretRotations::new(self.client.clone())),
+        ]
     }
 
     fn validate(&self, config: &Value) -> Vec<Diagnostic> {
@@ -113,7 +118,7 @@ impl Provider for CsmsProvider {
         );
         // Keys no header can carry are refused here, naming the argument, not at every request.
         let checked = match resolved.credentials.current().await {
-            Ok(keys) => csms::client::check_keys(&keys).map_err(|e| diagnostics::from_error(&e)),
+            Ok(keys) => csms::transport::check_keys(&keys).map_err(|e| diagnostics::from_error(&e)),
             Err(e) => Err(authentication::error(&e, agency_origin)),
         };
         if let Err(diagnostic) = checked {

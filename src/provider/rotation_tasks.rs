@@ -1,18 +1,14 @@
 //! `data "csms_rotation_tasks"`: every rotation task matching a query, newest first, plus the
 //! newest task per secret, so that `postcondition` and `check` blocks can assert on them.
 
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
-
-use super::timeouts::{self, TimeoutsBlock};
+use super::data_source::{self, Block};
 use super::{diagnostics, ClientSlot};
-use crate::csms::pager::{page_size, MAX_PAGE_SIZE};
-use crate::csms::task::valid_secret_name;
-use crate::csms::{Listing, SecretTask, TaskQuery, TaskSink};
+use crate::csms::tasks::MAX_PAGE_SIZE;
+use crate::csms::{Listing, SecretTask, TaskQuery, TaskSink, Tasks};
 use crate::plugin::{
-    Attr, AttrType, Attribute, BoxFuture, DataSource, Diagnostic, Failed, Fragment, Fragments,
-    Nesting, ObjectWriter, Read, ReadRequest, ReadResult, Schema, SchemaMismatch, State, Type,
-    Usage, Value,
+    AttrType, Attribute, BoxFuture, DataSource, Diagnostic, Failed, Fragment, Fragments, Input,
+    Nesting, ObjectWriter, Read, ReadRequest, ReadResult, Rule, Schema, SchemaMismatch, State,
+    Type, Usage, Validator, Value,
 };
 
 pub const TYPE_NAME: &str = "csms_rotation_tasks";
@@ -26,69 +22,79 @@ pub fn schema() -> Schema {
     let computed = |name, ty, description| {
         Attribute::new(name, AttrType::Plain(ty), Usage::Computed, description)
     };
+    let mut attributes = vec![
+        optional("secret_name", Type::String, "Only tasks of this secret (API `secret_name`).")
+            .validate(Validator::Rule(data_source::SECRET_NAME)),
+        optional("status", Type::String, "Only tasks with this status (API `status`).")
+            .validate(Validator::OneOf(&STATUSES)),
+        optional("task_id", Type::String, "Only this task (API `task_id`).")
+            .validate(Validator::Rule(Rule {
+                prose: "1 to 128 characters, no control characters.",
+                check: check_task_id,
+            }))
+            .validate(Validator::ConflictsWith {
+                others: &["secret_name", "status"],
+                why: "task_id selects one task and the API accepts no other criteria with it.",
+            }),
+        optional(
+            "page_size",
+            Type::Number,
+            "Tasks per request (API `limit`). Unset: 1000, falling back to 50 if the service \
+             rejects it. Every page is read either way; this only trades requests for response size.",
+        )
+        .validate(Validator::IntRange {
+            min: 1,
+            max: i64::from(MAX_PAGE_SIZE),
+        }),
+        optional(
+            "since",
+            Type::String,
+            "Keep in `tasks` only the tasks created at or after this time, e.g. \
+             `timeadd(plantimestamp(), \"-720h\")`. Every page is still read and `latest` still covers every \
+             secret, with its newest task even when that is older (so a freshness check on `latest` fails \
+             instead of passing on nothing); `total` stays the service's count. Large accounts: the plan \
+             then carries only the window.",
+        )
+        .validate(Validator::Rfc3339),
+        computed("id", Type::String, "Identifies the query; the same for the same filters."),
+        computed("total", Type::Number, "Number of tasks the service reports for the query; 0 when the filters match nothing."),
+        Attribute::new(
+            "tasks",
+            AttrType::Nested(Nesting::List, task_attributes()),
+            Usage::Computed,
+            "Every task matching the query, newest first (`task_time` descending, then `task_id`).",
+        ),
+        Attribute::new(
+            "latest",
+            AttrType::Nested(Nesting::Map, task_attributes()),
+            Usage::Computed,
+            "The newest task of each secret *among the tasks matching the filters*, keyed by `secret_name`. \
+             With `status = \"SUCCESS\"` it holds each secret's newest success, so asserting on it always \
+             passes: filter by `secret_name` alone to ask whether the newest rotation succeeded. A secret \
+             without a matching task (never rotated, or a wrong name) has no entry: read it with `try()` or \
+             `lookup()`.",
+        ),
+    ];
+    attributes.extend(data_source::common_attributes());
     Schema {
         version: 0,
         description: "Lists the secret rotation tasks of CSMS (API `ListSecretTask`), reading every page, newest \
             first. Use `latest` in a `postcondition` or `check` block to fail or warn when the newest rotation of \
             a secret did not succeed.",
-        attributes: vec![
-            optional(
-                "secret_name",
-                Type::String,
-                "Only tasks of this secret (API `secret_name`); 1 to 64 characters of `a-z A-Z 0-9 . _ -`.",
-            ),
-            optional("status", Type::String, "Only tasks with this status: `SUCCESS` or `FAILED` (API `status`)."),
-            optional(
-                "task_id",
-                Type::String,
-                "Only this task (API `task_id`). Cannot be combined with `secret_name` or `status`.",
-            ),
-            optional(
-                "page_size",
-                Type::Number,
-                "Tasks per request, 1 to 1000 (API `limit`). Unset: 1000, falling back to 50 if the service \
-                 rejects it. Every page is read either way; this only trades requests for response size.",
-            ),
-            optional(
-                "region",
-                Type::String,
-                "Region to read, e.g. `eu-west-101`, instead of the provider's: `for_each` over regions \
-                 with one provider block. The region's project is looked up through IAM (once per region), \
-                 as the provider's credentials; the provider's `project_id` applies to its own region only.",
-            ),
-            optional(
-                "since",
-                Type::String,
-                "Keep in `tasks` only the tasks created at or after this RFC 3339 timestamp, e.g. \
-                 `timeadd(plantimestamp(), \"-720h\")`. Every page is still read and `latest` still covers every \
-                 secret, with its newest task even when that is older (so a freshness check on `latest` fails \
-                 instead of passing on nothing); `total` stays the service's count. Large accounts: the plan \
-                 then carries only the window.",
-            ),
-            computed("id", Type::String, "Identifies the query; the same for the same filters."),
-            computed("total", Type::Number, "Number of tasks the service reports for the query; 0 when the filters match nothing."),
-            Attribute::new(
-                "tasks",
-                AttrType::Nested(Nesting::List, task_attributes()),
-                Usage::Computed,
-                "Every task matching the query, newest first (`task_time` descending, then `task_id`).",
-            ),
-            Attribute::new(
-                "latest",
-                AttrType::Nested(Nesting::Map, task_attributes()),
-                Usage::Computed,
-                "The newest task of each secret *among the tasks matching the filters*, keyed by `secret_name`. \
-                 With `status = \"SUCCESS\"` it holds each secret's newest success, so asserting on it always \
-                 passes: filter by `secret_name` alone to ask whether the newest rotation succeeded. A secret \
-                 without a matching task (never rotated, or a wrong name) has no entry: read it with `try()` or \
-                 `lookup()`.",
-            ),
-            timeouts::attribute(),
-        ],
+        attributes,
     }
 }
 
-fn task_attributes() -> Vec<Attribute> {
+fn check_task_id(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > 128 || id.chars().any(char::is_control) {
+        Err("task_id must be a task ID: 1 to 128 characters, no control characters.".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// The task object, shared by every data source that shows a task.
+pub fn task_attributes() -> Vec<Attribute> {
     let field = |name, ty, description| {
         Attribute::new(name, AttrType::Plain(ty), Usage::Computed, description)
     };
@@ -124,41 +130,20 @@ impl RotationTasks {
     }
 
     async fn read_tasks(&self, request: ReadRequest<'_>) -> ReadResult {
-        let Block {
-            query,
-            timeouts,
-            region,
-        } = Block::read(&request.config).map_err(Failed::new)?;
-        let client = self.client.get(region.as_deref())?;
-        let kept =
-            Kept::new(request.schema).map_err(|e| Failed::from(diagnostics::provider_bug(&e)))?;
+        let block = Block::read(request.schema, &request.config, filters).map_err(Failed::new)?;
+        let client = self.client.get(block.region.as_deref())?;
+        let kept = Kept::new(request.schema).map_err(|e| diagnostics::state_failed(&e))?;
+        let query = &block.own.query;
         let listing = client
-            .list_tasks_into(
-                &query,
-                TimeoutsBlock::read_or_default(timeouts.as_ref()),
-                &request.cancel,
-                kept,
-            )
+            .list_tasks_into(query, block.deadline(), &request.cancel, kept)
             .await
-            .map_err(|e| {
-                Failed::from(diagnostics::from_read_error(&e, Some(client.key_source())))
-            })?;
-        let mut warnings: Vec<Diagnostic> = listing
-            .warnings
-            .iter()
-            .map(diagnostics::from_warning)
-            .collect();
+            .map_err(|e| diagnostics::listing_failed(&e, &client))?;
+        let mut warnings = diagnostics::from_warnings(&listing.warnings);
         if listing.listed == 0 {
-            warnings.extend(nothing_matched(&query));
+            warnings.extend(nothing_matched(query));
         }
-        let since = request.config.string_attr("since").ok().and_then(Attr::set);
-        let echo = Echo {
-            region: region.as_deref(),
-            since: since.as_deref(),
-            timeouts: timeouts.as_ref(),
-        };
-        let state = state(request.schema, &query, &echo, listing)
-            .map_err(|e| Failed::from(diagnostics::provider_bug(&e)))?;
+        let state =
+            state(request.schema, &block, listing).map_err(|e| diagnostics::state_failed(&e))?;
         Ok(Read { state, warnings })
     }
 }
@@ -173,7 +158,7 @@ impl DataSource for RotationTasks {
     }
 
     fn validate(&self, config: &Value) -> Vec<Diagnostic> {
-        Block::read(config).err().unwrap_or_default()
+        Block::validate(&schema(), config, filters)
     }
 
     fn read<'a>(&'a self, request: ReadRequest<'a>) -> BoxFuture<'a, ReadResult> {
@@ -181,161 +166,33 @@ impl DataSource for RotationTasks {
     }
 }
 
-/// The data source block, read and checked once for validate and read alike.
-struct Block {
-    query: TaskQuery,
-    timeouts: Option<TimeoutsBlock>,
-    region: Option<String>,
+/// The block's own part: the query, and `since` as written, for the state's echo.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filters {
+    pub query: TaskQuery,
+    pub since: Option<String>,
 }
 
-impl Block {
-    /// Every problem of the block at once, each on its attribute.
-    fn read(config: &Value) -> Result<Block, Vec<Diagnostic>> {
-        let (query, timeouts, region) = (query(config), timeouts::read(config), region(config));
-        match (query, timeouts, region) {
-            (Ok(query), Ok(timeouts), Ok(region)) => Ok(Block {
-                query,
-                timeouts,
-                region,
-            }),
-            (query, timeouts, region) => {
-                let mut diags = query.err().unwrap_or_default();
-                diags.extend(timeouts.err());
-                diags.extend(region.err().unwrap_or_default());
-                Err(diags)
-            }
-        }
-    }
-}
-
-/// Reads and checks the block. Unknown values skip their checks (validate may see them; a read
-/// never does). No request is ever sent for a block that fails here.
-pub fn query(config: &Value) -> Result<TaskQuery, Vec<Diagnostic>> {
-    let mut diags = Vec::new();
-    let mut string = |name: &str| match config.string_attr(name) {
-        Ok(attr) => attr,
-        Err(e) => {
-            diags.push(Diagnostic::error(format!("Invalid {name}"), e.to_string()).at(name));
-            Attr::Null
-        }
-    };
-    let (secret_name, status, task_id) =
-        (string("secret_name"), string("status"), string("task_id"));
-    if let Attr::Set(name) = &secret_name {
-        if !valid_secret_name(name) {
-            diags.push(
-                Diagnostic::error(
-                    "Invalid secret_name",
-                    format!(
-                        "{:?} is not a secret name: CSMS secret names are 1 to 64 characters of letters, digits, `.`, `_` and `-`.",
-                        name
-                    ),
-                )
-                .at("secret_name"),
-            );
-        }
-    }
-    if let Attr::Set(s) = &status {
-        if !STATUSES.contains(&s.as_str()) {
-            diags.push(
-                Diagnostic::error(
-                    "Invalid status",
-                    format!("status is {s:?}; it must be \"SUCCESS\" or \"FAILED\" (upper case)."),
-                )
-                .at("status"),
-            );
-        }
-    }
-    if let Attr::Set(id) = &task_id {
-        if id.is_empty() || id.len() > 128 || id.chars().any(char::is_control) {
-            diags.push(
-                Diagnostic::error(
-                    "Invalid task_id",
-                    "task_id must be a task ID: 1 to 128 characters, no control characters.",
-                )
-                .at("task_id"),
-            );
-        }
-        let others: Vec<&str> = [("secret_name", &secret_name), ("status", &status)]
-            .into_iter()
-            .filter(|(_, a)| !matches!(a, Attr::Null))
-            .map(|(n, _)| n)
-            .collect();
-        if !others.is_empty() {
-            diags.push(
-                Diagnostic::error(
-                    "Conflicting filters",
-                    format!(
-                        "task_id selects one task and the API accepts no other criteria with it. Remove {} or task_id.",
-                        others.join(" and ")
-                    ),
-                )
-                .at("task_id"),
-            );
-        }
-    }
-    let since = match config.string_attr("since") {
-        Ok(Attr::Set(text)) => match OffsetDateTime::parse(&text, &Rfc3339) {
-            Ok(t) => Some((t.unix_timestamp_nanos() / 1_000_000) as i64),
-            Err(e) => {
-                diags.push(
-                    Diagnostic::error(
-                        "Invalid since",
-                        format!(
-                            "since is {text:?}, which is not an RFC 3339 timestamp ({e}). Write it like \
-                             \"2026-11-01T00:00:00Z\", or compute it: since = timeadd(plantimestamp(), \"-720h\")."
-                        ),
-                    )
-                    .at("since"),
-                );
-                None
-            }
+/// Reads the block's own attributes, once its validators passed. Unknown values (validate
+/// may see them) read as unset.
+pub fn filters(input: &Input<'_>) -> Result<Filters, Vec<Diagnostic>> {
+    let since = input.string("since")?.set();
+    Ok(Filters {
+        query: TaskQuery {
+            secret_name: input.string("secret_name")?.set(),
+            status: input.string("status")?.set(),
+            task_id: input.string("task_id")?.set(),
+            page_size: input
+                .integer("page_size")?
+                .set()
+                .and_then(|n| u32::try_from(n).ok()),
+            since: input
+                .timestamp("since")?
+                .set()
+                .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64),
         },
-        Ok(_) => None,
-        Err(e) => {
-            diags.push(Diagnostic::error("Invalid since", e.to_string()).at("since"));
-            None
-        }
-    };
-    let page_size = match config.number_attr("page_size") {
-        Ok(Attr::Set(n)) => page_size(n).or_else(|| {
-            diags.push(
-                Diagnostic::error(
-                    "Invalid page_size",
-                    format!("page_size is {n}; it must be a whole number from 1 to {MAX_PAGE_SIZE}, or unset."),
-                )
-                .at("page_size"),
-            );
-            None
-        }),
-        Ok(_) => None,
-        Err(e) => {
-            diags.push(Diagnostic::error("Invalid page_size", e.to_string()).at("page_size"));
-            None
-        }
-    };
-    if !diags.is_empty() {
-        return Err(diags);
-    }
-    Ok(TaskQuery {
-        secret_name: secret_name.set(),
-        status: status.set(),
-        task_id: task_id.set(),
-        page_size,
         since,
     })
-}
-
-/// The `region` override, checked as the provider checks its own.
-fn region(config: &Value) -> Result<Option<String>, Vec<Diagnostic>> {
-    let invalid = |why: String| vec![Diagnostic::error("Invalid region", why).at("region")];
-    match config.string_attr("region") {
-        Ok(Attr::Set(r)) => super::config::check_region(&r)
-            .map(|()| Some(r))
-            .map_err(invalid),
-        Ok(_) => Ok(None),
-        Err(e) => Err(invalid(e.to_string())),
-    }
 }
 
 /// A name filter that matched nothing is more often a typo, or a secret that never rotated,
@@ -416,32 +273,25 @@ impl TaskSink for Kept {
     }
 }
 
-/// What the state echoes of the configuration beyond the query, as the configuration wrote it:
-/// Terraform requires the state's arguments to be the configuration's, to the character.
-#[derive(Debug, Default)]
-pub struct Echo<'a> {
-    pub region: Option<&'a str>,
-    pub since: Option<&'a str>,
-    pub timeouts: Option<&'a TimeoutsBlock>,
-}
-
 /// The data source's state: the echoed query and configuration, tasks newest first and the
 /// newest per secret. The kept tasks are dropped here, before the server encodes its response.
 pub fn state(
     schema: &Schema,
-    query: &TaskQuery,
-    echo: &Echo<'_>,
-    listing: Listing<Kept>,
+    block: &Block<Filters>,
+    listing: Listing<Tasks<Kept>>,
 ) -> Result<State, SchemaMismatch> {
+    let query = &block.own.query;
     let Listing {
-        tasks: mut kept,
-        latest,
+        items: Tasks {
+            tasks: mut kept,
+            latest,
+        },
         total,
         listed,
         ..
     } = listing;
     kept.fragments.check()?;
-    // Newest first, ties by task id, tasks without a time last ([`crate::csms::pager::newer`]).
+    // Newest first, ties by task id, tasks without a time last ([`crate::csms::tasks::newer`]).
     // A tie reads the id back from the fragment, once per tied task: tasks without a time all
     // tie, and decoding in the comparator would decode them O(n log n) times.
     let task_id =
@@ -465,23 +315,17 @@ pub fn state(
         o.string("status", query.status.as_deref());
         o.string("task_id", query.task_id.as_deref());
         o.int("page_size", query.page_size.map(i64::from));
-        o.string("region", echo.region);
-        o.string("since", echo.since);
+        o.string("since", block.own.since.as_deref());
+        block.echo(o);
         o.string("id", Some(&id));
         o.int("total", Some(total.unwrap_or(listed as i64)));
         o.list_fragments("tasks", &kept.fragments, index.iter().map(|(_, f)| *f));
         o.map("latest", latest.iter(), write_task);
-        o.block(
-            timeouts::NAME,
-            echo.timeouts.map(|t| {
-                |o: &mut ObjectWriter| o.string("read", t.read.as_ref().map(|r| r.written.as_str()))
-            }),
-        );
     })
 }
 
 /// One task object of [`task_attributes`].
-fn write_task(o: &mut ObjectWriter<'_, '_>, t: &SecretTask) {
+pub fn write_task(o: &mut ObjectWriter<'_, '_>, t: &SecretTask) {
     o.string("task_id", Some(&t.task_id));
     o.string("secret_name", t.secret_name.as_deref());
     o.string("rotation_func_urn", t.rotation_func_urn.as_deref());
@@ -497,7 +341,8 @@ fn write_task(o: &mut ObjectWriter<'_, '_>, t: &SecretTask) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::csms::{TaskPage, TaskPager};
+    use crate::csms::tasks::Window;
+    use crate::csms::{Page, Pager};
     use crate::plugin::PathStep;
 
     fn block(pairs: &[(&str, Value)]) -> Value {
@@ -506,6 +351,14 @@ mod tests {
 
     fn s(v: &str) -> Value {
         Value::String(v.into())
+    }
+
+    fn read(config: &Value) -> Result<Block<Filters>, Vec<Diagnostic>> {
+        Block::read(&schema(), config, filters)
+    }
+
+    fn query(config: &Value) -> Result<TaskQuery, Vec<Diagnostic>> {
+        read(config).map(|b| b.own.query)
     }
 
     fn error_paths(config: &Value) -> Vec<String> {
@@ -556,17 +409,6 @@ mod tests {
             error_paths(&block(&[("task_id", s("t")), ("status", s("FAILED"))])),
             ["task_id"]
         );
-    }
-
-    #[test]
-    fn region_is_checked_like_the_providers() {
-        let diags = region(&block(&[("region", s("EU West"))])).unwrap_err();
-        assert_eq!(diags[0].path, [PathStep::Attribute("region".into())]);
-        assert_eq!(
-            region(&block(&[("region", s("eu-west-101"))])).unwrap(),
-            Some("eu-west-101".into())
-        );
-        assert_eq!(region(&block(&[("region", Value::Unknown)])).unwrap(), None);
     }
 
     #[test]
@@ -644,24 +486,6 @@ mod tests {
     /// The state of a read whose one page holds `tasks`, as Terraform will decode it: the tasks
     /// go through the pager into the encoded store, as in a real read.
     fn decoded_state(query: &TaskQuery, tasks: Vec<SecretTask>, total: Option<i64>) -> Value {
-        decoded_state_with(query, None, tasks, total)
-    }
-
-    fn decoded_state_with(
-        query: &TaskQuery,
-        timeouts: Option<&TimeoutsBlock>,
-        tasks: Vec<SecretTask>,
-        total: Option<i64>,
-    ) -> Value {
-        let schema = schema();
-        let mut pager = TaskPager::with_sink(query.clone(), Kept::new(&schema).unwrap());
-        pager
-            .accept(TaskPage {
-                total,
-                tasks,
-                next_marker: None,
-            })
-            .unwrap();
         let since = query.since.and_then(|ms| {
             SecretTask {
                 task_time: Some(ms),
@@ -669,12 +493,35 @@ mod tests {
             }
             .created_at()
         });
-        let echo = Echo {
-            since: since.as_deref(),
-            timeouts,
-            ..Echo::default()
+        let block = Block {
+            own: Filters {
+                query: query.clone(),
+                since,
+            },
+            region: None,
+            timeouts: None,
         };
-        let state = state(&schema, query, &echo, pager.finish(1)).unwrap();
+        decoded_state_of(&block, tasks, total)
+    }
+
+    fn decoded_state_of(
+        block: &Block<Filters>,
+        tasks: Vec<SecretTask>,
+        total: Option<i64>,
+    ) -> Value {
+        let schema = schema();
+        let query = &block.own.query;
+        let window = Window::new(query, Kept::new(&schema).unwrap());
+        let mut pager = Pager::new(query.clone(), window);
+        pager
+            .accept(Page {
+                items: tasks,
+                next_marker: None,
+                total,
+            })
+            .unwrap();
+        let listing = pager.finish(1).map(Window::finish);
+        let state = state(&schema, block, listing).unwrap();
         crate::plugin::codec::decode_msgpack(state.as_bytes()).unwrap()
     }
 
@@ -749,22 +596,18 @@ mod tests {
         assert_eq!(t.get("task_error_msg"), &Value::Null);
     }
 
+    /// The configuration's `since`, `region` and `timeouts` come back as written.
     #[test]
-    fn state_echoes_the_timeouts_block_as_configured() {
-        let q = TaskQuery::default();
-        let none = decoded_state_with(&q, None, Vec::new(), None);
-        assert_eq!(none.get("timeouts"), &Value::Null);
-        let empty = decoded_state_with(&q, Some(&TimeoutsBlock::default()), Vec::new(), None);
-        assert_eq!(empty.get("timeouts").get("read"), &Value::Null);
-        assert!(matches!(empty.get("timeouts"), Value::Object(_)));
-        let config = block(&[("timeouts", Value::object([("read", s("1h30m"))]))]);
-        let t = timeouts::read(&config).unwrap();
-        let set = decoded_state_with(&q, t.as_ref(), Vec::new(), None);
-        assert_eq!(set.get("timeouts").get("read"), &s("1h30m"));
-        assert_eq!(
-            TimeoutsBlock::read_or_default(t.as_ref()),
-            std::time::Duration::from_secs(5400)
-        );
+    fn state_echoes_the_block_as_configured() {
+        let config = block(&[
+            ("since", s("2026-12-01T10:00:00+01:00")),
+            ("region", s("eu-west-101")),
+            ("timeouts", Value::object([("read", s("1h30m"))])),
+        ]);
+        let state = decoded_state_of(&read(&config).unwrap(), Vec::new(), None);
+        assert_eq!(state.get("since"), &s("2026-12-01T10:00:00+01:00"));
+        assert_eq!(state.get("region"), &s("eu-west-101"));
+        assert_eq!(state.get("timeouts").get("read"), &s("1h30m"));
     }
 
     #[test]

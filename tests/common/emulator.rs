@@ -29,6 +29,7 @@ pub fn team_b(
             region: "cn-north-4".into(),
             project_id: project_id.into(),
             tasks,
+            secrets: Vec::new(),
         }],
     };
     let agency = Agency {

@@ -5,6 +5,7 @@ pub mod emulator;
 pub mod listing;
 pub mod msgpack;
 pub mod plugin;
+pub mod recorder;
 pub mod scripted_server;
 pub mod sdk;
 pub mod terraform;

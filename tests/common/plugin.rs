@@ -3,7 +3,7 @@
 //! TCP) with mutual TLS, through the generated gRPC client.
 
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -104,30 +104,51 @@ impl Handshake {
     }
 }
 
-/// Collects a child's stream (stderr) in the background, for assertions and failure messages.
-#[derive(Clone, Default)]
-pub struct Captured(Arc<Mutex<String>>);
+/// Collects a child's stream (stderr) in the background, for assertions and failure messages,
+/// and lets a test wait for what the child writes: a log line is an event to wait for.
+#[derive(Clone)]
+pub struct Captured(tokio::sync::watch::Receiver<String>);
 
 impl Captured {
     pub fn spawn(mut stream: impl AsyncRead + Unpin + Send + 'static) -> Captured {
-        let captured = Captured::default();
-        let sink = captured.clone();
+        let (sink, captured) = tokio::sync::watch::channel(String::new());
+        // The sender drops at end of stream, which is what `all` waits for.
         tokio::spawn(async move {
             let mut buf = [0u8; 4096];
             while let Ok(n) = stream.read(&mut buf).await {
                 if n == 0 {
                     break;
                 }
-                sink.0
-                    .lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+                sink.send_modify(|text| text.push_str(&String::from_utf8_lossy(&buf[..n])));
             }
         });
-        captured
+        Captured(captured)
     }
+
     pub fn text(&self) -> String {
-        self.0.lock().unwrap().clone()
+        self.0.borrow().clone()
+    }
+
+    /// Waits (at most [`TIMEOUT`]) until the text so far satisfies `what`; panics with the
+    /// text when the stream ends or the time runs out first.
+    pub async fn wait_for(&self, what: &str, seen: impl Fn(&str) -> bool) {
+        let mut receiver = self.0.clone();
+        let seen = async { receiver.wait_for(|text| seen(text)).await.map(drop) };
+        match tokio::time::timeout(TIMEOUT, seen).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) => panic!("the stream ended before {what}:\n{}", self.text()),
+            Err(_) => panic!("no {what} within {TIMEOUT:?}:\n{}", self.text()),
+        }
+    }
+
+    /// Everything, once the stream has ended (at most [`TIMEOUT`]).
+    pub async fn all(&self) -> String {
+        let mut receiver = self.0.clone();
+        let ended =
+            tokio::time::timeout(TIMEOUT, async { while receiver.changed().await.is_ok() {} })
+                .await;
+        assert!(ended.is_ok(), "the stream did not end:\n{}", self.text());
+        self.text()
     }
 }
 

@@ -313,6 +313,37 @@ pub async fn emulator_with(tasks: Vec<SecretTask>, faults: Faults) -> Emulator {
     .expect("emulator starts")
 }
 
+/// An emulator like [`emulator_with`] that also serves `secrets`.
+pub async fn emulator_with_secrets(config: Config) -> Emulator {
+    Emulator::start(Config {
+        credentials: Some((AK.into(), SK.into())),
+        ..config
+    })
+    .await
+    .expect("emulator starts")
+}
+
+/// The demo data set, tasks and secrets (one secret per verdict), as `csms-emulator --demo`
+/// serves it.
+pub async fn demo_with_secrets() -> Emulator {
+    let spec = csms_provider::emulator::DataSpec::default();
+    emulator_with_secrets(Config {
+        tasks: csms_provider::emulator::demo(&spec),
+        secrets: csms_provider::emulator::data::demo_secrets(&spec),
+        ..Config::default()
+    })
+    .await
+}
+
+/// ListSecrets requests the emulator received.
+pub fn secrets_requests(emu: &Emulator) -> u64 {
+    emu.stats()
+        .by_path
+        .get(&format!("/v1/{}/secrets", emu.project_id()))
+        .copied()
+        .unwrap_or(0)
+}
+
 /// A working directory with `config` (after the provider block) pointed at `emu`.
 pub fn workdir(emu: &Emulator, config: &str) -> Workdir {
     Workdir::new(&[("main.tf", &format!("{PROVIDER}\n{config}"))]).emulator_env(
@@ -340,4 +371,44 @@ pub fn newest_first_ids<'a>(tasks: impl IntoIterator<Item = &'a SecretTask>) -> 
             .cmp(&(std::cmp::Reverse(b.task_time), &b.task_id))
     });
     sorted.iter().map(|t| t.task_id.clone()).collect()
+}
+
+/// An older Terraform release under test (`tests/compat.rs`, and each data source's end-to-end
+/// file): its version, the variable naming its CLI, its venv.
+pub struct Release {
+    pub version: &'static str,
+    pub env: &'static str,
+}
+
+pub const TERRAFORM_1_6: Release = Release {
+    version: "1.6.6",
+    env: "CSMS_TERRAFORM_1_6",
+};
+pub const TERRAFORM_1_10: Release = Release {
+    version: "1.10.5",
+    env: "CSMS_TERRAFORM_1_10",
+};
+
+impl Release {
+    pub fn bin(&self) -> PathBuf {
+        required_tool(
+            self.env,
+            &format!(".venv-terraform-{}/bin/terraform", self.version),
+            &format!("Terraform {}", self.version),
+            &format!(
+                "run ./scripts/venv {} (or ./scripts/test) first",
+                self.version
+            ),
+        )
+    }
+
+    /// `dir`, run by this release; checks first that it is the release it claims to be.
+    pub async fn adopt(&self, dir: Workdir) -> Workdir {
+        let dir = dir.terraform(self.bin());
+        dir.run(&["version"])
+            .await
+            .assert_ok()
+            .assert_contains(&[&format!("Terraform v{}", self.version)]);
+        dir
+    }
 }

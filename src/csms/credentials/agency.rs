@@ -12,10 +12,9 @@ use serde_json::json;
 use super::error::{AgencyError, CredentialError};
 use super::wire::{describe, http_client, parse_credential_document, read_body};
 use super::Credentials;
-use crate::csms::client::{sdk_date, CONNECT_TIMEOUT};
-use crate::csms::config::host_header;
+use crate::csms::config::{host_header, CONNECT_TIMEOUT};
 use crate::csms::error::parse_error_body;
-use crate::csms::signer::SignedRequest;
+use crate::csms::signer::{sdk_date, SignedRequest};
 
 /// Lifetime of assumed keys when none is configured.
 pub const DEFAULT_DURATION_SECONDS: u32 = 3600;

@@ -1,44 +1,53 @@
-//! ListSecretTask semantics, independent of HTTP: validate the query, filter, page.
+//! ListSecretTask (`GET /v1/{project_id}/csms/tasks`): the query semantics, independent of HTTP
+//! ([`list`], [`page_body`]), and the endpoint that serves them with the faults.
 //!
 //! - Filters: `secret_name` (exact), `status` (`SUCCESS` or `FAILED`, anything else is 400),
 //!   `task_id` (exact; may not be combined with `secret_name` or `status`: 400). An unknown
 //!   `task_id` or secret name is not an error, it matches nothing.
-//! - `limit`: default 50, `1..=max_limit`; 0, negative, non-numeric or above the maximum is 400.
-//! - `marker`: exclusive; the page starts after the task with that id in stored order. A marker
-//!   that is no task id at all is 400. A marker naming a task the filters exclude still works
-//!   (the page starts after its stored position), as a database cursor would.
+//! - `limit`, `marker` and `next_marker` as in [`super::paging`], markers being task ids.
 //! - `total`: the number of tasks matching the filters, whatever the marker and limit.
-//! - `next_marker`: the id of the last task of the page when more tasks follow; absent on the
-//!   last page unless [`ListOptions::last_page_marker`] is set (the real service may send it
-//!   there too, so clients must also stop on an empty page or after `total` tasks).
 //! - Empty parameter values (`secret_name=`) count as absent; unknown parameters are ignored.
 
+use std::sync::atomic::AtomicBool;
+
+use hyper::Response;
+
 use super::error::ApiError;
+use super::faults::{self, FaultyPage};
+use super::http::{param, ResBody};
+use super::paging::{self};
+pub use super::paging::{ListOptions, Listing, DEFAULT_LIMIT};
+use super::state::Shared;
 pub use crate::csms::task::valid_secret_name;
 use crate::csms::task::{SecretTask, TaskPage};
 
-/// The API's default page size.
-pub const DEFAULT_LIMIT: u32 = 50;
-
-/// Server-side knobs of the listing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ListOptions {
-    /// Largest accepted `limit`.
-    pub max_limit: u32,
-    /// Send `next_marker` on the last (non-empty) page too.
-    pub last_page_marker: bool,
+/// Answers one ListSecretTask request for the project holding `data`.
+pub(crate) async fn serve(
+    shared: &Shared,
+    reset: &AtomicBool,
+    data: &[SecretTask],
+    query: &[(String, String)],
+    request_id: &str,
+) -> Response<ResBody> {
+    let counter = &shared.task_requests;
+    faults::serve(shared, reset, counter, request_id, |opts| {
+        list(data, query, opts)
+    })
+    .await
 }
 
-/// A page plus what the marker faults need to know about it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Listing {
-    pub page: TaskPage,
-    /// The `marker` of the request, if any.
-    pub marker: Option<String>,
-    /// Id of the last task of the first page of this query (the marker of page 2).
-    pub first_page_end: Option<String>,
-    /// Whether no matching task follows this page.
-    pub is_last: bool,
+impl FaultyPage for TaskPage {
+    fn next_marker(&mut self) -> &mut Option<String> {
+        &mut self.next_marker
+    }
+
+    fn total(&mut self) -> Option<&mut i64> {
+        self.total.as_mut()
+    }
+
+    fn body(&self) -> Vec<u8> {
+        page_body(self)
+    }
 }
 
 /// The page as the service writes it: `{total, tasks, next_marker}`. The emulator spells the
@@ -101,13 +110,8 @@ pub fn list(
     tasks: &[SecretTask],
     query: &[(String, String)],
     opts: ListOptions,
-) -> Result<Listing, ApiError> {
-    let get = |name: &str| {
-        query
-            .iter()
-            .find(|(k, v)| k == name && !v.is_empty())
-            .map(|(_, v)| v.as_str())
-    };
+) -> Result<Listing<TaskPage>, ApiError> {
+    let get = |name: &str| param(query, name);
     let secret_name = get("secret_name");
     let status = get("status");
     let task_id = get("task_id");
@@ -136,65 +140,37 @@ pub fn list(
             "The request is invalid: task_id cannot be combined with other search criteria (secret_name, status).",
         ));
     }
-    let limit = match get("limit") {
-        None => DEFAULT_LIMIT,
-        Some(raw) => match raw.parse::<i64>() {
-            Ok(n) if n >= 1 && n <= i64::from(opts.max_limit) => n as u32,
-            _ => {
-                return Err(ApiError::invalid_parameter(
-                    "limit",
-                    &format!("expected an integer from 1 to {}", opts.max_limit),
-                ))
-            }
-        },
-    } as usize;
-    let start = match marker {
-        None => 0,
-        Some(m) => match tasks.iter().position(|t| t.task_id == m) {
-            Some(i) => i + 1,
-            None => return Err(ApiError::invalid_parameter("marker", "no task has this id")),
-        },
-    };
-
+    let limit = paging::limit(get("limit"), opts.max_limit)?;
     let matches = |t: &SecretTask| {
         task_id.is_none_or(|id| t.task_id == id)
             && secret_name.is_none_or(|n| t.secret_name.as_deref() == Some(n))
             && status.is_none_or(|s| t.task_status.as_deref() == Some(s))
     };
-    let total = tasks.iter().filter(|t| matches(t)).count();
-    let first_page_end = tasks
-        .iter()
-        .filter(|t| matches(t))
-        .take(limit)
-        .last()
-        .map(|t| t.task_id.clone());
-    let mut rest = tasks[start..].iter().filter(|t| matches(t));
-    let page: Vec<SecretTask> = rest.by_ref().take(limit).cloned().collect();
-    let is_last = rest.next().is_none();
-    let next_marker = match page.last() {
-        Some(t) if !is_last || opts.last_page_marker => Some(t.task_id.clone()),
-        _ => None,
-    };
+    let w = paging::window(
+        tasks,
+        |t| &t.task_id,
+        matches,
+        marker,
+        limit,
+        opts.last_page_marker,
+        "no task has this id",
+    )?;
     Ok(Listing {
         page: TaskPage {
-            total: Some(total as i64),
-            tasks: page,
-            next_marker,
+            total: Some(w.matching as i64),
+            tasks: w.items.into_iter().cloned().collect(),
+            next_marker: w.next_marker,
         },
-        marker: marker.map(str::to_string),
-        first_page_end,
-        is_last,
+        marker: w.listing.marker,
+        first_page_end: w.listing.first_page_end,
+        is_last: w.listing.is_last,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const OPTS: ListOptions = ListOptions {
-        max_limit: 1000,
-        last_page_marker: false,
-    };
+    use crate::emulator::paging::tests::{q, OPTS};
 
     fn task(id: &str, name: &str, status: &str) -> SecretTask {
         SecretTask {
@@ -218,14 +194,7 @@ mod tests {
             .collect()
     }
 
-    fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    fn ids(l: &Listing) -> Vec<&str> {
+    fn ids(l: &Listing<TaskPage>) -> Vec<&str> {
         l.page.tasks.iter().map(|t| t.task_id.as_str()).collect()
     }
 

@@ -1,4 +1,6 @@
-//! [`Client`]: signed GETs with retries, the all-pages task listing, the project id.
+//! [`Client`]: signed GETs with retries, time budgets and the classification of what came back,
+//! for any URL. It knows no API operation: the project lookup (`iam`) and the listings
+//! ([`super::pager`] and its endpoints) are built on `Client::get`.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
@@ -10,22 +12,16 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::config::{host_header, ClientConfig, Timeouts};
+use super::config::{host_header, project_id_problem, ClientConfig, Timeouts};
 use super::credentials::{CredentialProvider, Credentials, Source};
 use super::error::{excerpt, parse_error_body, Error, TlsTrouble, EXCERPT_CHARS};
 use super::health::Health;
-use super::iam::project_id_problem;
-use super::pager::{Listing, TaskPager, TaskQuery, TaskSink};
 use super::retry::{
     self, is_retryable_status, parse_retry_after, Failure, Interrupted, RetryPolicy,
 };
-use super::signer::{encode, SignedRequest, Signer, SigningAlgorithm};
-use super::task::TaskPage;
+use super::signer::{encode, sdk_date, SignedRequest, Signer, SigningAlgorithm};
 use super::text;
 
-/// Time to establish a TCP (and TLS) connection, for the clients that have no [`Timeouts`] of
-/// their own (the credential sources).
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest response body read, counted after decompression (so a gzip bomb stops here too); far
 /// above a page of 1000 tasks, far below harm.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -44,11 +40,13 @@ pub struct Client {
     /// Asked before every request, so keys renewed during a long listing sign the next page.
     credentials: Arc<CredentialProvider>,
     algorithm: SigningAlgorithm,
-    endpoint: Url,
-    /// IAM base URL and region, when the project id must be looked up.
-    iam: Option<(Url, String)>,
-    project_id: OnceCell<String>,
-    deadline: Duration,
+    /// The CSMS base URL, under which the endpoints put `/v1/{project_id}/...`.
+    pub(crate) endpoint: Url,
+    /// IAM base URL and region, when the project id must be looked up ([`super::iam`]).
+    pub(crate) iam: Option<(Url, String)>,
+    pub(crate) project_id: OnceCell<String>,
+    /// The time a call may take unless its caller gives its own.
+    pub(crate) deadline: Duration,
     policy: RetryPolicy,
 }
 
@@ -150,92 +148,13 @@ impl Client {
             iam,
             project_id: OnceCell::new_with(project_id.map(String::from)),
             deadline: cfg.deadline,
-            policy: RetryPolicy {
-                max_retries: cfg.max_retries,
-                ..RetryPolicy::default()
-            },
+            policy: cfg.retry.clone(),
         })
     }
 
     /// Where the keys that sign the requests came from (named in the hint of a 401 or 403).
     pub fn key_source(&self) -> &Source {
         self.credentials.source()
-    }
-
-    /// Replaces the retry policy (e.g. shorter waits in tests). `max_retries` comes from it.
-    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    /// The project id: from the configuration, else looked up once through IAM
-    /// (`GET /v3/projects?name={region}`) and cached.
-    pub async fn project_id(&self) -> Result<String, Error> {
-        self.project_id_within(Instant::now() + self.deadline, &CancellationToken::new())
-            .await
-    }
-
-    pub(crate) async fn project_id_within(
-        &self,
-        deadline: Instant,
-        cancel: &CancellationToken,
-    ) -> Result<String, Error> {
-        self.project_id
-            .get_or_try_init(|| async {
-                let Some((iam, region)) = &self.iam else {
-                    unreachable!(
-                        "with_credentials refuses a client with neither project_id nor region"
-                    )
-                };
-                super::iam::lookup_project(self, iam, region, deadline, cancel).await
-            })
-            .await
-            .cloned()
-    }
-
-    /// Lists every task matching `query`, page after page (see [`TaskPager`]), within the
-    /// configured deadline; `cancel` stops it between and during requests.
-    pub async fn list_tasks(
-        &self,
-        query: &TaskQuery,
-        cancel: &CancellationToken,
-    ) -> Result<Listing, Error> {
-        self.list_tasks_into(query, self.deadline, cancel, Vec::new())
-            .await
-    }
-
-    /// [`list_tasks`](Self::list_tasks) within `timeout` instead of the configured deadline
-    /// (the data source's `timeouts { read }`), handing each task kept to `sink` as its page
-    /// arrives.
-    pub async fn list_tasks_into<S: TaskSink + Send>(
-        &self,
-        query: &TaskQuery,
-        timeout: Duration,
-        cancel: &CancellationToken,
-        sink: S,
-    ) -> Result<Listing<S>, Error> {
-        let budget = Budget::new(Instant::now() + timeout, cancel);
-        let project = self.project_id_within(budget.deadline, cancel).await?;
-        let segments = ["v1", project.as_str(), "csms", "tasks"];
-        let mut pager = TaskPager::with_sink(query.clone(), sink);
-        while let Some(q) = pager.next_query() {
-            let request = Get {
-                base: &self.endpoint,
-                segments: &segments,
-                query: &q,
-                project: Some(&project),
-            };
-            let answer = match self.get(&request, &budget).await {
-                Ok(a) => a,
-                Err(Error::Service(e)) if pager.limit_rejected(&e) => continue,
-                Err(e) => return Err(e),
-            };
-            let page: TaskPage = decode(&answer)?;
-            drop(answer);
-            pager.accept(page)?;
-            budget.pages.store(pager.pages(), Ordering::Relaxed);
-        }
-        Ok(pager.finish(budget.requests.load(Ordering::Relaxed)))
     }
 
     /// A signed GET with retries, within `budget`. While another request has found the
@@ -271,6 +190,7 @@ impl Client {
                     deadline: budget.timeout,
                     pages: budget.pages.load(Ordering::Relaxed),
                     requests: budget.requests.load(Ordering::Relaxed),
+                    listing: None,
                 },
             },
         )
@@ -836,13 +756,6 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(answer: &Answer) -> Result<
         .map_err(|e| Error::not_json(&answer.url, answer.status, &e, &answer.body))
 }
 
-/// `X-Sdk-Date` for now: `YYYYMMDDTHHMMSSZ`, UTC.
-pub fn sdk_date() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    now.format(&fmt).unwrap_or_default()
-}
-
 fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)
@@ -894,14 +807,6 @@ mod tests {
         assert_eq!(percent_decode("%zz%41"), "%zzA");
     }
 
-    #[test]
-    fn sdk_date_shape() {
-        let d = sdk_date();
-        assert_eq!(d.len(), 16, "{d}");
-        assert_eq!(&d[8..9], "T");
-        assert!(d.ends_with('Z'));
-    }
-
     fn cfg() -> ClientConfig {
         ClientConfig {
             region: Some("cn-north-4".into()),
@@ -938,14 +843,9 @@ mod tests {
     }
 
     #[test]
-    fn client_is_shareable_and_its_listing_future_is_send() {
+    fn client_is_shareable() {
         fn is_send_sync<T: Send + Sync>(_: &T) {}
-        fn is_send<T: Send>(_: T) {}
-        let c = Client::new(cfg()).unwrap();
-        is_send_sync(&c);
-        let (q, t) = (TaskQuery::default(), CancellationToken::new());
-        is_send(c.list_tasks(&q, &t));
-        is_send(c.project_id());
+        is_send_sync(&Client::new(cfg()).unwrap());
     }
 
     #[test]
