@@ -63,31 +63,34 @@ struct Blocks {
     data_source: pb::schema::Block,
 }
 
-pub fn run(
-    report: &mut Report,
-    builds: &Builds<'_>,
-    tf_bin: &Path,
-    emulator: &Emulator,
-    pairs: usize,
-    work: &Path,
-) -> Result<(), String> {
-    per_plan(report, builds, tf_bin, emulator, pairs, work)?;
+/// What the section measures with: the builds, Terraform, the emulator (100 tasks), the number
+/// of runs per build and a scratch directory.
+pub struct Setup<'a> {
+    pub builds: &'a Builds<'a>,
+    pub terraform: &'a Path,
+    pub emulator: &'a Emulator,
+    pub pairs: usize,
+    pub work: &'a Path,
+}
+
+pub fn run(report: &mut Report, setup: &Setup<'_>) -> Result<(), String> {
+    per_plan(report, setup)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    runtime.block_on(per_phase(report, builds, emulator, pairs))
+    runtime.block_on(per_phase(report, setup.builds, setup.emulator, setup.pairs))
 }
 
 /// Real plans, every launch of the provider under `--wrap`: the summed CPU per plan.
-fn per_plan(
-    report: &mut Report,
-    builds: &Builds<'_>,
-    tf_bin: &Path,
-    emulator: &Emulator,
-    pairs: usize,
-    work: &Path,
-) -> Result<(), String> {
+fn per_plan(report: &mut Report, setup: &Setup<'_>) -> Result<(), String> {
+    let Setup {
+        builds,
+        terraform: tf_bin,
+        emulator,
+        pairs,
+        work,
+    } = *setup;
     let n = emulator.tasks;
     let bench = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut plans = Vec::new();

@@ -275,14 +275,14 @@ fn run(args: &Args) -> Result<String, String> {
         let dir = work.path().join("cpu");
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let builds: Vec<(&str, &Path)> = builds.iter().map(|(l, b)| (*l, b.as_path())).collect();
-        cpu::run(
-            &mut report,
-            &builds,
-            &terraform,
-            &emulator,
-            plan.cpu_pairs,
-            &dir,
-        )?;
+        let setup = cpu::Setup {
+            builds: &builds,
+            terraform: &terraform,
+            emulator: &emulator,
+            pairs: plan.cpu_pairs,
+            work: &dir,
+        };
+        cpu::run(&mut report, &setup)?;
     }
 
     let mode = if args.quick {
