@@ -409,7 +409,6 @@ async fn call(
                 .validate_data_resource_config(pb::validate_data_resource_config::Request {
                     type_name: DATA_SOURCE.into(),
                     config: configs(blocks)?.1,
-                    ..Default::default()
                 })
                 .await
                 .map_err(failed)?
