@@ -146,12 +146,12 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Terraform's Shutdown, 1 when the plugin cannot serve (started by hand without the magic
 /// cookie, protocol 6 not offered, no socket...), with the reason on stderr.
 ///
-/// Builds its own single-threaded tokio runtime (see [`runtime`]). With `-debug` among the
-/// arguments it serves in debug mode (no
-/// cookie, no TLS, prints `TF_REATTACH_PROVIDERS`, stays up until Ctrl-C). Environment read:
-/// Terraform's handshake variables (`TF_PLUGIN_MAGIC_COOKIE`, `PLUGIN_PROTOCOL_VERSIONS`,
-/// `PLUGIN_CLIENT_CERT`, `PLUGIN_MIN_PORT`, `PLUGIN_MAX_PORT`, `PLUGIN_UNIX_SOCKET_DIR`), the log
-/// level (`TF_LOG_PROVIDER_<TYPE>`, `TF_LOG_PROVIDER`, `TF_LOG`) and `<TYPE>_PLUGIN_TRANSPORT`.
+/// Builds its own tokio runtime, on one thread. With `-debug` among the arguments it serves in
+/// debug mode (no cookie, no TLS, prints `TF_REATTACH_PROVIDERS`, stays up until Ctrl-C).
+/// Environment read: Terraform's handshake variables (`TF_PLUGIN_MAGIC_COOKIE`,
+/// `PLUGIN_PROTOCOL_VERSIONS`, `PLUGIN_CLIENT_CERT`, `PLUGIN_MIN_PORT`, `PLUGIN_MAX_PORT`,
+/// `PLUGIN_UNIX_SOCKET_DIR`), the log level (`TF_LOG_PROVIDER_<TYPE>`, `TF_LOG_PROVIDER`,
+/// `TF_LOG`) and `<TYPE>_PLUGIN_TRANSPORT`.
 pub fn serve<P: Provider>(provider: P) -> ExitCode {
     let debug = std::env::args()
         .skip(1)
