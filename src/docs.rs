@@ -342,7 +342,9 @@ the default `HmacSHA256`; `EcdsaP256SHA256` and `SM2SM3` are refused at plan tim
 `eu-west-101`) and `myhuaweicloud.com` elsewhere, and an explicit `cloud` wins. A data source's
 own `region` reads another region with the same credentials (its project looked up once). The
 project ID is looked up by region through IAM unless `project_id` (`{project}`) is set; it
-applies to the provider's own region only. The
+applies to the provider's own region only. The known regions are {regions}. Another region
+works too, with a warning at validate time naming the known region it is likely a typo of (a
+mistyped region otherwise fails only at the first request, as a host that does not exist). The
 `HTTPS_PROXY` and `NO_PROXY` variables apply to every request to CSMS and IAM (not to the
 metadata service).
 
@@ -363,6 +365,11 @@ metadata service).
         domain = config::DOMAIN_NAME.env,
         duration = config::DURATION_SECONDS.env,
         algorithm = config::SIGNING_ALGORITHM.env,
+        regions = crate::csms::regions::KNOWN
+            .iter()
+            .map(|r| format!("`{r}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
         schema = render_schema(schema),
     ))
 }
@@ -397,14 +404,11 @@ fn data_source_page(name: &str, schema: &Schema, root: &Path) -> Result<String, 
     }
     if let Some(example) = terraform_file(&dir.join("freshness.tf"))? {
         out.push_str(&format!(
-            "## Large Accounts: a Window and a Freshness Check
-
-             `since` keeps only recent tasks in `tasks` while `latest` still covers every secret, so
-             the plan stays small and a secret that stopped rotating still shows up.
-
-             {example}
-
-"
+            "## Large Accounts: a Window and a Freshness Check\n\n\
+             `since` keeps only recent tasks in `tasks` while `latest` and `latest_success` still cover\n\
+             every secret, so the plan stays small and a secret that stopped rotating, or whose rotation\n\
+             fails every day, still shows up.\n\n\
+             {example}\n\n"
         ));
     }
     out.push_str(&render_schema(schema));

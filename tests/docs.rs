@@ -3,6 +3,9 @@
 //! attribute (nested fields included) lacks the description those pages are made of.
 //! No network, no Terraform: they run in well under a second.
 
+use crate::common::markdown;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -161,6 +164,224 @@ fn pages_have_the_registry_sections() {
             ds.contains(needle),
             "docs/data-sources/rotation_tasks.md lacks {needle:?}"
         );
+    }
+}
+
+/// The `##` sections the generator writes, in the order it writes them: a page has some of
+/// them, `Example Usage` first and `Schema` last, so a line that a renderer turns into a heading
+/// by accident (an HCL comment outside its fence) shows up.
+const SECTIONS: &[&str] = &[
+    "Example Usage",
+    "Authentication",
+    "Usage with Postcondition",
+    "Usage with Check",
+    "Large Accounts: a Window and a Freshness Check",
+    "Schema",
+];
+
+/// Pages whose examples give them every section they can have.
+const OUTLINES: &[(&str, &[&str])] = &[
+    (
+        "docs/index.md",
+        &["Example Usage", "Authentication", "Schema"],
+    ),
+    (
+        "docs/data-sources/rotation_tasks.md",
+        &[
+            "Example Usage",
+            "Usage with Postcondition",
+            "Usage with Check",
+            "Large Accounts: a Window and a Freshness Check",
+            "Schema",
+        ],
+    ),
+];
+
+/// Panics unless `page` renders as one `#` title over sections that never skip a level, with
+/// every code block fenced, labelled and closed.
+fn assert_renders_cleanly(name: &str, page: &markdown::Page) {
+    for code in &page.code {
+        assert!(
+            code.fenced,
+            "{name}:{}: an indented code block (a literal indented by its generator?):\n{}",
+            code.line, code.text
+        );
+        assert!(
+            code.closed,
+            "{name}:{}: a fence that is never closed swallows the rest of the page",
+            code.line
+        );
+        assert!(
+            !code.info.is_empty(),
+            "{name}:{}: a fence without a language",
+            code.line
+        );
+    }
+    let headings = page.headings();
+    let titles: Vec<&str> = headings
+        .iter()
+        .filter(|(l, _)| *l == 1)
+        .map(|h| h.1)
+        .collect();
+    assert_eq!(titles.len(), 1, "{name}: `#` headings {titles:?}");
+    assert!(
+        matches!(
+            page.blocks.first(),
+            Some(markdown::Block::Heading { level: 1, .. })
+        ),
+        "{name} does not open with its title: {:?}",
+        page.blocks.first()
+    );
+    for pair in headings.windows(2) {
+        assert!(
+            pair[1].0 <= pair[0].0 + 1,
+            "{name}: {:?} skips a level after {:?}",
+            pair[1],
+            pair[0]
+        );
+    }
+}
+
+/// Attribute names listed (``- `name` (Type) ...``) in a Schema list.
+fn listed_names(items: &[String]) -> BTreeSet<String> {
+    items
+        .iter()
+        .map(|item| {
+            let name = item
+                .strip_prefix('`')
+                .and_then(|r| r.split_once("` ("))
+                .map(|(n, _)| n);
+            name.unwrap_or_else(|| panic!("a Schema list item that names no attribute: {item:?}"))
+                .to_string()
+        })
+        .collect()
+}
+
+/// Panics unless the page's `## Schema` section parses into headings and lists naming exactly the
+/// attributes of `schema`: the top level under `### Required` / `### Optional` / `### Read-Only`,
+/// and each nested attribute's under its `### Nested Schema for `path``.
+fn assert_schema_section(
+    name: &str,
+    page: &markdown::Page,
+    schema: &csms_provider::plugin::Schema,
+) {
+    fn expected(
+        attributes: &[Attribute],
+        path: &str,
+        out: &mut BTreeMap<String, BTreeSet<String>>,
+    ) {
+        out.insert(
+            path.to_string(),
+            attributes.iter().map(|a| a.name.to_string()).collect(),
+        );
+        for a in attributes {
+            if let Some(children) = a.ty.children() {
+                let child = if path.is_empty() {
+                    a.name.to_string()
+                } else {
+                    format!("{path}.{}", a.name)
+                };
+                expected(children, &child, out);
+            }
+        }
+    }
+    let mut want = BTreeMap::new();
+    expected(&schema.attributes, "", &mut want);
+
+    let start = page
+        .blocks
+        .iter()
+        .position(
+            |b| matches!(b, markdown::Block::Heading { level: 2, text, .. } if text == "Schema"),
+        )
+        .unwrap_or_else(|| panic!("{name}: no `## Schema` heading"));
+    let mut found: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut section: Option<String> = None;
+    for block in &page.blocks[start + 1..] {
+        match block {
+            markdown::Block::Heading { level: 3, text, .. } => {
+                section = Some(match text.as_str() {
+                    "Required" | "Optional" | "Read-Only" => String::new(),
+                    other => other
+                        .strip_prefix("Nested Schema for `")
+                        .and_then(|r| r.strip_suffix('`'))
+                        .unwrap_or_else(|| panic!("{name}: unexpected Schema heading {other:?}"))
+                        .to_string(),
+                });
+            }
+            markdown::Block::Heading { level, text, .. } => {
+                panic!("{name}: heading {level} {text:?} inside the Schema section")
+            }
+            markdown::Block::List { items, line } => {
+                let path = section
+                    .clone()
+                    .unwrap_or_else(|| panic!("{name}:{line}: a list before any Schema heading"));
+                let names = listed_names(items);
+                let entry = found.entry(path).or_default();
+                assert!(
+                    entry.is_disjoint(&names),
+                    "{name}:{line}: attributes listed twice"
+                );
+                entry.extend(names);
+            }
+            markdown::Block::Other { token, line } => assert!(
+                ["paragraph", "html_block"].contains(&token.as_str()),
+                "{name}:{line}: a {token} inside the Schema section"
+            ),
+        }
+    }
+    assert_eq!(
+        found, want,
+        "{name}: the Schema section's lists against the schema"
+    );
+}
+
+/// Proves every generated page parses, with a real CommonMark parser, into the outline the
+/// generator means: one title, the sections of [`SECTIONS`] in order, every code block fenced and
+/// closed, and a `## Schema` made of headings and lists naming exactly the schema's attributes.
+/// The hand-written pages (README, guides) must at least render cleanly.
+#[tokio::test]
+async fn pages_render_as_commonmark_with_the_intended_structure() {
+    let provider = CsmsProvider::default();
+    let pages = docs::generate(&provider, root()).expect("docs generate");
+    let mut schemas = vec![("docs/index.md".to_string(), provider.schema())];
+    schemas.extend(provider.data_sources().iter().map(|d| {
+        let short = d.type_name().trim_start_matches("csms_");
+        (format!("docs/data-sources/{short}.md"), d.schema())
+    }));
+    for generated in &pages {
+        let name = generated.path.to_string_lossy();
+        let page = markdown::parse(&generated.content).await;
+        assert_renders_cleanly(&name, &page);
+        let sections: Vec<&str> = page
+            .headings()
+            .into_iter()
+            .filter(|h| h.0 == 2)
+            .map(|h| h.1)
+            .collect();
+        let mut known = SECTIONS.iter();
+        assert!(
+            sections.iter().all(|s| known.any(|k| k == s)),
+            "{name}: `##` sections {sections:?}, not in the generator's order {SECTIONS:?}"
+        );
+        assert_eq!(sections.first(), Some(&"Example Usage"), "{name}");
+        assert_eq!(sections.last(), Some(&"Schema"), "{name}");
+        if let Some((_, outline)) = OUTLINES.iter().find(|(p, _)| *p == name) {
+            assert_eq!(&sections, outline, "{name}: `##` sections");
+        }
+        let (_, schema) = schemas
+            .iter()
+            .find(|(p, _)| *p == name)
+            .expect("a schema per page");
+        assert_schema_section(&name, &page, schema);
+    }
+    let mut written = vec![PathBuf::from("README.md")];
+    for entry in std::fs::read_dir(root().join(docs::GUIDES)).expect("read guides") {
+        written.push(entry.expect("dir entry").path());
+    }
+    for path in written {
+        let text = std::fs::read_to_string(root().join(&path)).expect("read page");
+        assert_renders_cleanly(&path.to_string_lossy(), &markdown::parse(&text).await);
     }
 }
 

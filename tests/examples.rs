@@ -1,15 +1,17 @@
-//! The HCL users copy holds on both paths. Every file in `examples/`, every README snippet that
-//! reads `csms_rotation_tasks` and every guide snippet is planned by real Terraform against the
-//! emulator on three
-//! data sets, built here in the shape `csms-emulator --data` and `--secrets-data` read: green
-//! (every newest rotation succeeded, every secret on schedule), red (the newest rotations
-//! failed, a secret overdue without a task) and one where the secrets have no task yet (one of
-//! them past due).
-//! Green plans exit 0 without a warning; red and task-less plans show the author's own message
-//! (a failed postcondition, or a check's warning), never one of Terraform's evaluation errors:
-//! Terraform evaluates `error_message` even when the condition holds
-//! (hashicorp/terraform#30613), so a null error field or a missing `latest` entry there breaks
-//! the green path. The `rotation-policy` module runs its own `terraform test` suite.
+//! The HCL users copy holds on both paths, exactly as they copy it. Every file in `examples/`
+//! and every complete HCL snippet of the README and the guides (one with `required_providers`,
+//! planned as the page shows it, nothing added) is planned by real Terraform against the
+//! emulator on three data sets, built here in the shape `csms-emulator --data` and
+//! `--secrets-data` read: green (every newest rotation succeeded, every secret on schedule), red
+//! (the newest rotations failed, a secret overdue without a task) and one where the secrets have
+//! no task yet (one of them past due). A snippet that is not complete must open with
+//! `# Fragment of examples/...` and be lines of that example; the README's CLI configuration is
+//! used to run one. Green plans exit 0 without a warning; red and task-less plans show the
+//! author's own message (a failed postcondition, or a check's warning), never one of
+//! Terraform's evaluation errors: Terraform evaluates `error_message` even when the condition
+//! holds (hashicorp/terraform#30613), so a null error field or a missing `latest` entry there
+//! breaks the green path. The `rotation-policy` and `rotation-coverage` modules run their own
+//! `terraform test` suites.
 
 use crate::common;
 
@@ -45,6 +47,8 @@ const OLD_ERROR: &str = "The rotation function was throttled by FunctionGraph; r
 /// The errors of the red set's newest tasks, which the examples' messages must carry through.
 const PROD_DB_ERROR: &str =
     "The rotation function returned an error: connection to the database timed out.";
+const FLAKY_ERROR: &str =
+    "The rotation function returned an error: the key service is unavailable.";
 const LEGACY_ERROR: &str =
     "Rotation failed: the new credentials were rejected by the target service.";
 
@@ -95,7 +99,20 @@ fn tasks(set: DataSet) -> Vec<SecretTask> {
                 2,
             ),
             task("red-4", "payments-api-key", None, 3),
-        ],
+        ]
+        .into_iter()
+        // A secret whose rotation fails every day: its newest task is a day old, its newest
+        // success 61 days. (legacy-api-key above never succeeded at all.)
+        .chain((1..=60).map(|day| {
+            task(
+                &format!("flaky-{day}"),
+                "flaky-api-key",
+                Some(("FSS.0500", FLAKY_ERROR)),
+                day,
+            )
+        }))
+        .chain([task("flaky-success", "flaky-api-key", None, 61)])
+        .collect(),
         DataSet::NoTasks => vec![task("none-1", "payments-api-key", None, 3)],
     };
     let file = tempfile::NamedTempFile::new().expect("temp file");
@@ -222,7 +239,20 @@ const ROTATION_POLICY: &[&str] = &[
     "examples/rotation-policy/tests/rotation_policy.tftest.hcl",
 ];
 
+/// The files of the rotation-coverage module, all of which its `terraform test` run copies.
+const ROTATION_COVERAGE: &[&str] = &[
+    "examples/rotation-coverage/main.tf",
+    "examples/rotation-coverage/tests/emulator-secrets.json",
+    "examples/rotation-coverage/tests/emulator-tasks.json",
+    "examples/rotation-coverage/tests/rotation_coverage.tftest.hcl",
+];
+
 const PROVIDER: &str = "examples/provider/provider.tf";
+
+/// The README's provider settings as one complete configuration: its credential sources need
+/// what a test cannot fake in a plan of examples (a KooCLI file, the metadata service), so it is
+/// validated here and each source is planned in `credentials_terraform.rs`.
+const PROVIDER_SETTINGS: &str = "examples/provider-settings/main.tf";
 
 /// A data-source example, planned with the provider example beside it (as the Registry page
 /// shows them).
@@ -244,53 +274,107 @@ fn data_source_case(
     }
 }
 
-/// The HCL snippets of the documentation users copy, as `(FILE#N, text)` (N counts from 1 per
-/// file): the README's ```` ```hcl ```` blocks that read the data source (the others are CLI
-/// configuration), and every ```` ```terraform ```` block of the guides (their fragments and
-/// counter-examples use ```` ```hcl ````, which is not planned).
-fn doc_snippets() -> Vec<(String, String)> {
-    let mut sources = vec![(
-        "README.md".to_string(),
-        "```hcl\n",
-        "data \"csms_rotation_tasks\"",
-    )];
+/// What a documentation snippet is, by its text: the rule every HCL block of the README and the
+/// guides follows, so that a reader can copy it and run it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kind {
+    /// A configuration with its `required_providers`: planned exactly as the page shows it.
+    Complete,
+    /// Opens with `# Fragment of PATH`: its lines appear, in order, in that complete example.
+    Fragment(String),
+    /// A CLI configuration (`provider_installation`): Terraform is run with it.
+    CliConfig,
+    /// None of these: the coverage check fails on it.
+    Incomplete,
+}
+
+const FRAGMENT: &str = "# Fragment of ";
+
+/// One HCL block of the README or a guide, named `FILE#N` (N counts from 1 per file), its text
+/// with the fence's own indentation removed, as a renderer shows it.
+struct Snippet {
+    name: String,
+    kind: Kind,
+    text: String,
+}
+
+/// Every ```` ```hcl ```` and ```` ```terraform ```` block of the README and the guides.
+fn doc_snippets() -> Vec<Snippet> {
+    let mut files = vec!["README.md".to_string()];
     let mut guides: Vec<PathBuf> = std::fs::read_dir(root().join(docs::GUIDES))
         .expect("read docs/guides")
         .map(|e| e.expect("dir entry").path())
         .collect();
     guides.sort();
-    for guide in guides {
-        let rel = guide.strip_prefix(root()).expect("under the root");
-        sources.push((rel.to_string_lossy().into_owned(), "```terraform\n", ""));
-    }
+    files.extend(guides.iter().map(|g| {
+        let rel = g.strip_prefix(root()).expect("under the root");
+        rel.to_string_lossy().into_owned()
+    }));
     let mut snippets = Vec::new();
-    for (file, fence, must_contain) in sources {
+    for file in files {
         let text = read(&file);
-        let mut rest = text.as_str();
+        let mut lines = text.lines();
         let mut n = 0;
-        while let Some(start) = rest.find(fence) {
-            let body = &rest[start + fence.len()..];
-            let end = body
-                .find("```")
-                .unwrap_or_else(|| panic!("{file}: unterminated {fence:?} block"));
-            if body[..end].contains(must_contain) {
-                n += 1;
-                snippets.push((format!("{file}#{n}"), body[..end].to_string()));
+        while let Some(line) = lines.next() {
+            let indent = line.len() - line.trim_start().len();
+            let Some(info) = line.trim_start().strip_prefix("```") else {
+                continue;
+            };
+            let mut body = String::new();
+            for inner in lines.by_ref() {
+                if inner.trim() == "```" {
+                    break;
+                }
+                body.push_str(inner.get(indent..).unwrap_or(inner.trim_start()));
+                body.push('\n');
             }
-            rest = &body[end + 3..];
+            if !["hcl", "terraform"].contains(&info.trim()) {
+                continue;
+            }
+            n += 1;
+            let kind =
+                if let Some(path) = body.lines().next().and_then(|l| l.strip_prefix(FRAGMENT)) {
+                    Kind::Fragment(path.trim().to_string())
+                } else if body.contains("required_providers") {
+                    Kind::Complete
+                } else if body.contains("provider_installation {") {
+                    Kind::CliConfig
+                } else {
+                    Kind::Incomplete
+                };
+            snippets.push(Snippet {
+                name: format!("{file}#{n}"),
+                kind,
+                text: body,
+            });
         }
     }
     snippets
 }
 
+/// The postcondition users copy (`csms_secret_rotations`' example and the README's headline), on
+/// red data: each unhealthy secret with its reason, the failed task's error carried through.
+const POSTCONDITION_ON_RED: &[&str] = &[
+    "Resource postcondition failed",
+    "Secrets off their rotation schedule:",
+    "ldap-bind-password: Rotation was due at",
+    "legacy-api-key: The newest rotation (task red-3",
+    LEGACY_ERROR,
+    "prod-db-password: The newest rotation (task red-1",
+];
+
 /// What each documentation snippet must show on the green, red and task-less data sets. A new
 /// snippet needs its line here, or the coverage check fails.
 const SNIPPETS: &[(&str, Expect, Expect, Expect)] = &[
     (
+        // The headline: the account's rotations judged, the task history beside them.
         "README.md#1",
-        passes(&[]),
-        fails(&["The last rotation of prod-db-password did not succeed."]),
-        fails(&["The last rotation of prod-db-password did not succeed."]),
+        passes(&["db_rotations = [", "SUCCESS"]),
+        fails(POSTCONDITION_ON_RED),
+        fails(&[
+            "Secrets off their rotation schedule:",
+            "prod-db-password: Rotation was due at",
+        ]),
     ),
     (
         "docs/guides/checking-rotations.md#1",
@@ -308,7 +392,31 @@ const SNIPPETS: &[(&str, Expect, Expect, Expect)] = &[
         plans(&["The newest rotation of legacy-api-key did not succeed."]),
     ),
     (
+        // The check on a top-level data source: the same warning, read at plan time.
         "docs/guides/checking-rotations.md#3",
+        passes(&[]),
+        plans(&[
+            "Warning: Check block assertion failed",
+            "The newest rotation of legacy-api-key did not succeed.",
+        ]),
+        plans(&["The newest rotation of legacy-api-key did not succeed."]),
+    ),
+    (
+        // The guide's counter-example passes on red data, as the guide says it does.
+        "docs/guides/checking-rotations.md#4",
+        passes(&[]),
+        passes(&[]),
+        fails(&["prod-db-password never rotated successfully."]),
+    ),
+    (
+        // The hand computation finds the task `latest` holds, as the guide says.
+        "docs/guides/compared-with-huaweicloud-csms-tasks.md#1",
+        passes(&["by_hand_equals_latest = true", "db_newest_at = \"20"]),
+        passes(&["by_hand_equals_latest = true", "db_newest_at = \"20"]),
+        passes(&["by_hand_equals_latest = true"]),
+    ),
+    (
+        "docs/guides/checking-rotations.md#5",
         passes(&[]),
         // The red set's newest success of prod-db-password is 8 days old.
         plans(&["prod-db-password has not rotated successfully in the last 7 days (last success: 20"]),
@@ -320,6 +428,13 @@ const SNIPPETS: &[(&str, Expect, Expect, Expect)] = &[
         fails(&["Failed or overdue rotations: ldap-bind-password, legacy-api-key, prod-db-password."]),
         // Never rotated and 40 days old on a 30-day period: overdue, though no task exists.
         fails(&["Failed or overdue rotations: prod-db-password."]),
+    ),
+    (
+        // The first step of the hand-made join the guide advises against: it plans.
+        "docs/guides/rotation-coverage.md#3",
+        passes(&["rotation_period_hours = {"]),
+        plans(&["rotation_period_hours = {"]),
+        plans(&["rotation_period_hours = {"]),
     ),
     (
         "docs/guides/rotation-coverage.md#2",
@@ -362,9 +477,17 @@ fn cases() -> Vec<Case> {
         data_source_case(
             "csms_rotation_tasks",
             "freshness.tf",
-            // Every newest rotation is within 30 days; the failures of the window are listed.
+            // Every newest success is within 30 days; the failures of the window are listed.
             passes(&["failed_in_the_last_30_days = [", "\"green-2\""]),
-            plans(&["\"red-1\"", "\"red-3\""]),
+            // A secret failing daily (its newest task a day old) and one that never succeeded.
+            plans(&[
+                "Warning: Check block assertion failed",
+                "No successful rotation in the last 30 days: flaky-api-key (last success: 20",
+                "legacy-api-key (last success: never).",
+                "\"red-1\"",
+                "\"red-3\"",
+                "\"flaky-1\"",
+            ]),
             passes(&["failed_in_the_last_30_days = []"]),
         ),
         data_source_case(
@@ -373,7 +496,7 @@ fn cases() -> Vec<Case> {
             passes(&[]),
             plans(&[
                 "Warning: Check block assertion failed",
-                "The newest rotation failed for: legacy-api-key, prod-db-password.",
+                "The newest rotation failed for: flaky-api-key, legacy-api-key, prod-db-password.",
             ]),
             // Only secrets with tasks are in `latest`: an all-secrets check cannot miss one.
             passes(&[]),
@@ -400,14 +523,7 @@ fn cases() -> Vec<Case> {
             "csms_secret_rotations",
             "postcondition.tf",
             passes(&[]),
-            fails(&[
-                "Resource postcondition failed",
-                "Secrets off their rotation schedule:",
-                "ldap-bind-password: Rotation was due at",
-                "legacy-api-key: The newest rotation (task red-3",
-                LEGACY_ERROR,
-                "prod-db-password: The newest rotation (task red-1",
-            ]),
+            fails(POSTCONDITION_ON_RED),
             fails(&[
                 "prod-db-password: Rotation was due at",
                 "no rotation task has succeeded",
@@ -430,31 +546,31 @@ fn cases() -> Vec<Case> {
             name: "examples/demo/main.tf".into(),
             covers: vec!["examples/demo/main.tf".into()],
             files: vec![("main.tf", read("examples/demo/main.tf"))],
-            green: passes(&["task_count = 4"]),
+            green: passes(&["task_count = 4", "prod-db-password = \"HEALTHY\""]),
             red: fails(&[
-                "The last rotation of prod-db-password did not succeed.",
-                "The last rotation of legacy-api-key did not succeed: Rotation failed: the new credentials were rejected",
+                "Secrets off their rotation schedule:",
+                "ldap-bind-password OVERDUE: Rotation was due at",
+                "legacy-api-key FAILED: The newest rotation (task red-3",
+                LEGACY_ERROR,
+                "prod-db-password FAILED: The newest rotation (task red-1",
             ]),
-            no_tasks: fails(&[
-                "The last rotation of prod-db-password did not succeed.",
-                "The last rotation of legacy-api-key did not succeed: no rotation task found",
-            ]),
+            no_tasks: fails(&["prod-db-password OVERDUE: Rotation was due at"]),
         },
     ];
-    for (name, snippet) in doc_snippets() {
+    for snippet in doc_snippets() {
+        if snippet.kind != Kind::Complete {
+            continue;
+        }
+        let name = snippet.name;
         let &(_, green, red, no_tasks) = SNIPPETS
             .iter()
             .find(|(n, ..)| *n == name)
             .unwrap_or_else(|| panic!("{name} has no expectations in SNIPPETS"));
-        // Guide snippets leave the provider block out, as the data-source examples do.
-        let mut files = vec![("main.tf", snippet)];
-        if !files[0].1.contains("provider \"csms\"") {
-            files.push(("provider.tf", read(PROVIDER)));
-        }
+        // Exactly the page's text: nothing is added to what a reader copies.
         cases.push(Case {
             covers: vec![name.clone()],
             name,
-            files,
+            files: vec![("main.tf", snippet.text)],
             green,
             red,
             no_tasks,
@@ -479,16 +595,40 @@ fn everything_users_copy() -> BTreeSet<String> {
     }
     let mut all = BTreeSet::new();
     walk(&root().join("examples"), &mut all);
-    all.extend(doc_snippets().into_iter().map(|(name, _)| name));
+    all.extend(doc_snippets().into_iter().map(|s| s.name));
     all
 }
 
-/// Panics unless the cases (and the rotation-policy test) cover exactly what users copy: a new
+/// Panics unless the cases (and the modules' `terraform test` runs) cover exactly what users copy: a new
 /// example or snippet cannot go untested, and an expectation cannot outlive its snippet.
 fn assert_every_example_has_a_case(cases: &[Case]) {
     let mut covered: BTreeSet<String> = cases.iter().flat_map(|c| c.covers.clone()).collect();
-    covered.extend(ROTATION_POLICY.iter().map(|p| p.to_string()));
+    covered.extend(
+        ROTATION_POLICY
+            .iter()
+            .chain(ROTATION_COVERAGE)
+            .map(|p| p.to_string()),
+    );
     covered.extend(SNIPPETS.iter().map(|(name, ..)| name.to_string()));
+    covered.insert(PROVIDER_SETTINGS.to_string());
+    let snippets = doc_snippets();
+    let incomplete: Vec<&str> = snippets
+        .iter()
+        .filter(|s| s.kind == Kind::Incomplete)
+        .map(|s| s.name.as_str())
+        .collect();
+    assert!(
+        incomplete.is_empty(),
+        "snippets that are neither a complete configuration (with required_providers) nor open \
+         with `{FRAGMENT}PATH`: {incomplete:?}"
+    );
+    // Fragments and CLI configurations have tests of their own below.
+    covered.extend(
+        snippets
+            .into_iter()
+            .filter(|s| matches!(s.kind, Kind::Fragment(_) | Kind::CliConfig))
+            .map(|s| s.name),
+    );
     let all = everything_users_copy();
     let untested: Vec<&String> = all.difference(&covered).collect();
     let missing: Vec<&String> = covered.difference(&all).collect();
@@ -577,6 +717,36 @@ async fn examples_hold_on_green_and_red_data() {
     assert_eq!(planned, expected);
 }
 
+/// Runs `terraform test` in a copy of the module whose files are `files` (all under one
+/// `examples/MODULE/`), against `emu`, as the suite's header tells users to run it, and asserts
+/// that every `run` block of its `.tftest.hcl` files passed; returns how many there are.
+async fn module_passes_its_terraform_test(files: &[&str], emu: &Emulator) -> usize {
+    let module = files[0].split_inclusive('/').take(2).collect::<String>();
+    let work = Workdir::new(&[])
+        .emulator_env(&emu.base_url(), emu.project_id(), AK, SK)
+        .env("HW_REGION_NAME", "cn-north-4");
+    let mut runs = Vec::new();
+    for path in files {
+        let rel = PathBuf::from(path.strip_prefix(module.as_str()).unwrap());
+        let dest = work.path().join(&rel);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        let text = read(path);
+        if path.ends_with(".tftest.hcl") {
+            runs.extend(text.lines().filter_map(|l| {
+                l.strip_prefix("run \"")
+                    .and_then(|r| r.split_once('"'))
+                    .map(|(name, _)| format!("run \"{name}\"... pass"))
+            }));
+        }
+        std::fs::write(dest, text).unwrap();
+    }
+    let run = work.run(&["test", "-no-color"]).await;
+    let success = format!("Success! {} passed, 0 failed.", runs.len());
+    run.assert_ok().assert_contains(&[success.as_str()]);
+    run.assert_contains(&runs.iter().map(String::as_str).collect::<Vec<_>>());
+    runs.len()
+}
+
 /// Proves the rotation-policy module's own `terraform test` suite passes against the emulator
 /// serving the module's data file, as its header tells users to run it: healthy secrets pass,
 /// a failed or never-rotated secret fails the plan, an old rotation warns, a bad `max_age` is
@@ -589,23 +759,158 @@ async fn rotation_policy_module_passes_its_terraform_test() {
         Faults::default(),
     )
     .await;
-    let work = Workdir::new(&[])
-        .emulator_env(&emu.base_url(), emu.project_id(), AK, SK)
-        .env("HW_REGION_NAME", "cn-north-4");
-    for path in ROTATION_POLICY {
-        let rel = PathBuf::from(path.strip_prefix("examples/rotation-policy/").unwrap());
-        let dest = work.path().join(&rel);
-        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::write(dest, read(path)).unwrap();
-    }
-    let run = work.run(&["test", "-no-color"]).await;
-    run.assert_ok().assert_contains(&[
-        "run \"succeeded_rotations_pass\"... pass",
-        "run \"failed_rotation_fails_the_plan\"... pass",
-        "run \"never_rotated_secret_fails_the_plan\"... pass",
-        "run \"old_rotation_warns\"... pass",
-        "run \"max_age_must_be_a_positive_duration\"... pass",
-        "Success! 5 passed, 0 failed.",
-    ]);
+    assert_eq!(
+        module_passes_its_terraform_test(ROTATION_POLICY, &emu).await,
+        5
+    );
     assert!(tasks_requests(&emu) > 0, "the runs read from the emulator");
+}
+
+/// Proves the rotation-coverage module's `terraform test` suite passes against the emulator
+/// serving the module's secrets and tasks (`--data` and `--secrets-data`, as its header says):
+/// secrets on schedule pass, a failed rotation, a stopped schedule, the whole account, a
+/// rotation late past the grace period and a misspelt or non-rotating name fail the plan, and
+/// the grace period covers a late rotation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_coverage_module_passes_its_terraform_test() {
+    let dir = root().join("examples/rotation-coverage/tests");
+    let emu = emulator_with_secrets(Config {
+        tasks: data::load(&dir.join("emulator-tasks.json")).expect("the module's tasks load"),
+        secrets: data::load_secrets(&dir.join("emulator-secrets.json"))
+            .expect("the module's secrets load"),
+        ..Config::default()
+    })
+    .await;
+    assert_eq!(
+        module_passes_its_terraform_test(ROTATION_COVERAGE, &emu).await,
+        7
+    );
+    assert!(
+        tasks_requests(&emu) > 0 && secrets_requests(&emu) > 0,
+        "the runs read from the emulator"
+    );
+}
+
+/// Proves every snippet marked `# Fragment of PATH` names a complete example under `examples/`
+/// (which the tests run) and that its lines appear there in order, so a reader who looks the
+/// example up finds the snippet in its context.
+#[test]
+fn fragments_are_lines_of_their_complete_example() {
+    let mut fragments = 0;
+    for snippet in doc_snippets() {
+        let Kind::Fragment(path) = &snippet.kind else {
+            continue;
+        };
+        fragments += 1;
+        assert!(
+            path.starts_with("examples/"),
+            "{}: names {path}, not an example",
+            snippet.name
+        );
+        let example = read(path);
+        let mut lines = example.lines();
+        for wanted in snippet
+            .text
+            .lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+        {
+            assert!(
+                lines.any(|l| l == wanted),
+                "{}: {wanted:?} is not in {path} (in this order)",
+                snippet.name
+            );
+        }
+    }
+    assert!(fragments >= 6, "only {fragments} fragments found");
+}
+
+/// Proves the README's provider settings are a complete, valid configuration as its fragments
+/// are copied from it: `terraform validate` (no credentials needed) knows every argument.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_settings_example_validates() {
+    let work = Workdir::new(&[("main.tf", &read(PROVIDER_SETTINGS))]);
+    work.run(&["validate", "-no-color"])
+        .await
+        .assert_ok()
+        .assert_contains(&["Success! The configuration is valid"]);
+}
+
+/// Proves the README's CLI configuration installs the provider as copied (its one placeholder,
+/// the build directory, filled in): the README's first example plans with it and reads the
+/// emulator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readme_cli_configuration_installs_the_provider() {
+    let snippets = doc_snippets();
+    let cli = snippets
+        .iter()
+        .find(|s| s.kind == Kind::CliConfig && s.name.starts_with("README.md#"))
+        .expect("the README's CLI configuration");
+    let placeholder = "/path/to/terraform-provider-csms/target/release";
+    assert!(cli.text.contains(placeholder), "{}", cli.text);
+    let example = snippets
+        .iter()
+        .find(|s| s.kind == Kind::Complete && s.name.starts_with("README.md#"))
+        .expect("the README's first example");
+    let emu = emulator_with_secrets(Config {
+        tasks: tasks(DataSet::Green),
+        secrets: secrets(DataSet::Green),
+        ..Config::default()
+    })
+    .await;
+    let work = Workdir::new(&[("main.tf", &example.text)]).emulator_env(
+        &emu.base_url(),
+        emu.project_id(),
+        AK,
+        SK,
+    );
+    let provider_dir = common::terraform::provider_dir();
+    std::fs::write(
+        work.path().join(".terraformrc"),
+        cli.text
+            .replace(placeholder, &provider_dir.to_string_lossy()),
+    )
+    .expect("write the README's CLI configuration");
+    work.run(&["plan", "-input=false", "-no-color"])
+        .await
+        .assert_ok()
+        .assert_contains(&["Warning: Provider development overrides are in effect"]);
+    assert!(
+        tasks_requests(&emu) > 0 && secrets_requests(&emu) > 0,
+        "the plan read the emulator"
+    );
+}
+
+/// Proves what the checking guide says about `terraform plan -detailed-exitcode`: with the data
+/// source scoped inside the check block, a plan on green data exits 2 (the read is left for
+/// apply, a change to show); with a top-level data source asserted in the check, it exits 0 on
+/// green data, and still 0, with the check's warning, on red data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_patterns_and_the_detailed_exit_code() {
+    const SCOPED: &str = "docs/guides/checking-rotations.md#2";
+    const TOP_LEVEL: &str = "docs/guides/checking-rotations.md#3";
+    let snippets = doc_snippets();
+    let text = |name: &str| {
+        let snippet = snippets.iter().find(|s| s.name == name).expect(name);
+        assert!(snippet.text.contains("check \""), "{name} is a check");
+        snippet.text.clone()
+    };
+    let (scoped, top_level) = (text(SCOPED), text(TOP_LEVEL));
+    assert!(scoped.contains("check \"legacy_api_key_rotated\" {\n  data \"csms_rotation_tasks\""));
+    assert!(top_level.contains("\ndata \"csms_rotation_tasks\" \"legacy\""));
+    for (set, config, code) in [
+        (DataSet::Green, &scoped, 2),
+        (DataSet::Green, &top_level, 0),
+        (DataSet::Red, &top_level, 0),
+    ] {
+        let emu = emulator_with(tasks(set), Faults::default()).await;
+        let run = Workdir::new(&[("main.tf", config.as_str())])
+            .emulator_env(&emu.base_url(), emu.project_id(), AK, SK)
+            .run(&["plan", "-detailed-exitcode", "-input=false", "-no-color"])
+            .await;
+        assert_eq!(run.code, code, "{set:?}:\n{config}\n{}", run.output());
+        let warned = run.output().contains("Check block assertion failed");
+        assert_eq!(warned, set == DataSet::Red, "{set:?}: {}", run.output());
+        assert!(tasks_requests(&emu) > 0, "the plan read the emulator");
+    }
 }

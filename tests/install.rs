@@ -245,3 +245,121 @@ async fn install_honours_tf_plugin_root_and_refuses_a_missing_binary() {
         bad.stderr
     );
 }
+
+/// Proves `scripts/demo` runs as the README promises wherever the binaries are: here the ones
+/// cargo built for these tests (`CSMS_PROVIDER_BIN`, the emulator beside it), with
+/// `CARGO_TARGET_DIR` pointing at an empty directory, so nothing may come from `target/release`.
+/// The emulator starts, the first plan shows the verdicts and warns, the second fails naming
+/// `legacy-api-key` (FAILED) and `ldap-bind-password` (OVERDUE), and the demo exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_runs_with_binaries_outside_target() {
+    let empty_target = tempfile::tempdir().expect("temp target dir");
+    let terraform_dir = terraform_bin()
+        .parent()
+        .expect("Terraform's directory")
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        terraform_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let env = [
+        ("PATH", path.as_str()),
+        (
+            "CARGO_TARGET_DIR",
+            empty_target.path().to_str().expect("utf-8 temp path"),
+        ),
+        (
+            "CSMS_PROVIDER_BIN",
+            env!("CARGO_BIN_EXE_terraform-provider-csms"),
+        ),
+    ];
+    let mut cmd = tokio::process::Command::new("bash");
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/demo"));
+    let run = run_clean(cmd, &env, Duration::from_secs(120)).await;
+    // The demo is for a terminal: Terraform colours its output; the escapes go.
+    let mut output = String::new();
+    for (i, part) in run.output().split('\u{1b}').enumerate() {
+        let text = if i == 0 {
+            part
+        } else {
+            part.split_once('m').map_or(part, |(_, rest)| rest)
+        };
+        output.push_str(text);
+    }
+    assert_eq!(run.code, 0, "{output}");
+    for needle in [
+        "==> using prebuilt ",
+        "emulator at http://127.0.0.1:",
+        "Warning: Check block assertion failed",
+        "legacy-api-key = \"FAILED\"",
+        "ldap-bind-password = \"OVERDUE\"",
+        "legacy-api-key FAILED: ",
+        "ldap-bind-password OVERDUE: ",
+        "demo ran as intended",
+    ] {
+        assert!(
+            common::terraform::fold(&output).contains(needle),
+            "the demo's output lacks {needle:?}:\n{output}"
+        );
+    }
+    assert!(
+        std::fs::read_dir(empty_target.path())
+            .unwrap()
+            .next()
+            .is_none(),
+        "the demo wrote to CARGO_TARGET_DIR"
+    );
+}
+
+/// Proves `scripts/install --emulator` puts `csms-emulator` on PATH beside the provider: it
+/// lands in `~/.local/bin` (said when that is not on PATH), runs by name from a shell whose PATH
+/// has it, and serves the demo data on 127.0.0.1 until stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn install_with_emulator_puts_it_on_path() {
+    let home = tempfile::tempdir().expect("temp HOME");
+    let home_str = home.path().to_str().expect("utf-8 temp path");
+    let install = run_clean(
+        {
+            let mut cmd = install_script();
+            cmd.arg("--emulator");
+            cmd
+        },
+        &[
+            ("HOME", home_str),
+            (
+                "CSMS_PROVIDER_BIN",
+                env!("CARGO_BIN_EXE_terraform-provider-csms"),
+            ),
+        ],
+        Duration::from_secs(60),
+    )
+    .await;
+    install.assert_ok();
+    let bin_dir = home.path().join(".local/bin");
+    let installed = bin_dir.join("csms-emulator");
+    assert_eq!(
+        std::fs::read(&installed).expect("csms-emulator installed"),
+        std::fs::read(env!("CARGO_BIN_EXE_csms-emulator")).expect("read built"),
+        "{}",
+        install.output()
+    );
+    assert!(installed_path(&home.path().join(".terraform.d/plugins")).is_file());
+    install.assert_contains(&[
+        &format!("installed {}", installed.display()),
+        &format!("note: {} is not on PATH", bin_dir.display()),
+    ]);
+
+    // By name, from PATH: the first line is the address; the script stops it.
+    let script = "mkfifo out; csms-emulator --demo > out & pid=$!; \
+                  read -r line < out; kill $pid; wait $pid; echo \"$line\"";
+    let mut cmd = tokio::process::Command::new("bash");
+    cmd.args(["-c", script]).current_dir(home.path());
+    let path = format!("{}:/usr/bin:/bin", bin_dir.display());
+    let run = run_clean(cmd, &[("PATH", &path)], Duration::from_secs(30)).await;
+    assert!(
+        run.stdout.starts_with("listening on http://127.0.0.1:"),
+        "{}",
+        run.output()
+    );
+}

@@ -10,6 +10,8 @@
 //!   and the public key as the Registry would: Terraform checks the signature itself and pins
 //!   `zh:` equal to the zip's SHA-256.
 //!
+//! The release also carries `csms-emulator` in an archive of its own, checked here entry by entry.
+//!
 //! The script packages a prebuilt binary (through its `CSMS_PROVIDER_BIN`): the one the
 //! `CSMS_PROVIDER_BIN` of the tests names (a release build, say), else the one cargo built for
 //! them, so no release build is needed here. gpg and Terraform must be installed (`scripts/test` sees to
@@ -105,6 +107,7 @@ async fn release(dist: &Path, env: &[(&str, &str)]) -> Run {
     all.push(("CSMS_DIST_DIR", dist.to_str().expect("utf-8 temp path")));
     let bin = provider_bin();
     all.push(("CSMS_PROVIDER_BIN", &bin));
+    all.push(("CSMS_EMULATOR_BIN", env!("CARGO_BIN_EXE_csms-emulator")));
     all.extend_from_slice(env);
     run_clean(cmd, &all, LIMIT).await
 }
@@ -229,7 +232,35 @@ async fn release_files_verify_and_install_from_a_packed_mirror() {
         .await;
     refused.assert_error(&["BAD signature"]);
 
+    assert_emulator_archive(&dist).await;
     install_from_packed_mirror(tmp.path(), &dist.join(host_zip())).await;
+}
+
+/// Panics unless `dist` holds the emulator's archive for the host: one entry, `csms-emulator`,
+/// executable, the very binary the release packaged, and listed in the sums (checked above with
+/// every zip).
+async fn assert_emulator_archive(dist: &Path) {
+    let zip = dist.join(format!("csms-emulator_{VERSION}_{}.zip", platform()));
+    assert!(zip.is_file(), "no {}", zip.display());
+    let entries = common::sdk::run_script(
+        r#"
+import hashlib, json, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    print(json.dumps([
+        {"name": i.filename, "mode": i.external_attr >> 16, "sha256": hashlib.sha256(z.read(i)).hexdigest()}
+        for i in z.infolist()
+    ]))
+"#,
+        &[zip.to_str().expect("utf-8 temp path")],
+    )
+    .await;
+    let emulator = Path::new(env!("CARGO_BIN_EXE_csms-emulator"));
+    assert_eq!(
+        entries,
+        serde_json::json!([{"name": "csms-emulator", "mode": 0o100755, "sha256": sha256_hex(emulator)}]),
+        "{}",
+        zip.display()
+    );
 }
 
 /// A working directory whose configuration pins `example/csms` at this version, for Terraform

@@ -7,6 +7,7 @@
 //! - [`text`]: service text made inert (terminal controls, bidi and zero-width characters).
 //! - [`error`]: [`Error`], [`ServiceError`], [`ItemKind`] and the error-body shapes.
 //! - [`signer`]: SDK-HMAC-SHA256 and SDK-HMAC-SM3 signing.
+//! - [`regions`]: the table of known regions and the nearest one to a typo.
 //! - [`config`]: [`ClientConfig`], endpoint resolution (`https://kms.{region}.{cloud}`) and the
 //!   project id rule.
 //! - [`retry`]: which failures are retried, backoff with full jitter, `Retry-After`, deadline.
@@ -47,6 +48,7 @@ pub mod error;
 mod health;
 mod iam;
 pub mod pager;
+pub mod regions;
 pub mod retry;
 pub mod rotation;
 pub mod secret;

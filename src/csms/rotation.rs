@@ -17,7 +17,7 @@ use time::{Duration, OffsetDateTime};
 use super::pager::Sink;
 use super::secret::{self, Secret};
 use super::task::SecretTask;
-use super::tasks::newer;
+pub use super::tasks::History;
 
 /// A secret's standing, in the order they are tried: the first that applies is the verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -62,29 +62,6 @@ impl Verdict {
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// The rotation history of one secret as far as a verdict needs it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct History {
-    /// The newest task, whatever its status.
-    pub latest: Option<SecretTask>,
-    /// The newest task with `task_status` `SUCCESS`.
-    pub last_success: Option<SecretTask>,
-}
-
-impl History {
-    /// Folds `task` in; "newest" is [`newer`]'s order, the one the task listing uses.
-    pub fn add(&mut self, task: SecretTask) {
-        if task.task_status.as_deref() == Some("SUCCESS")
-            && self.last_success.as_ref().is_none_or(|s| newer(&task, s))
-        {
-            self.last_success = Some(task.clone());
-        }
-        if self.latest.as_ref().is_none_or(|l| newer(&task, l)) {
-            self.latest = Some(task);
-        }
     }
 }
 

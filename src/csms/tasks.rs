@@ -25,9 +25,6 @@ pub const TASKS: ItemKind = ItemKind {
     plural: "tasks",
     id_field: "task_id",
     title: "rotation tasks",
-    filters: "`secret_name` or `status`",
-    keep_fewer: "`since` keeps only recent tasks (while `latest` still covers every secret)",
-    page_size: "`page_size`",
 };
 
 /// What to list. With `task_id`, only `task_id` is sent (the API allows no other criteria with
@@ -115,8 +112,32 @@ impl TaskSink for Vec<SecretTask> {
     }
 }
 
-/// The tasks of a query: those in the `since` window, in service order, and the newest task of
-/// each secret over every task listed.
+/// The rotation history of one secret as far as its checks need it, folded as tasks stream past
+/// so that memory grows with secrets, never with tasks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct History {
+    /// The newest task, whatever its status.
+    pub latest: Option<SecretTask>,
+    /// The newest task with `task_status` `SUCCESS`.
+    pub last_success: Option<SecretTask>,
+}
+
+impl History {
+    /// Folds `task` in; "newest" is [`newer`]'s order, the one the task listing uses.
+    pub fn add(&mut self, task: SecretTask) {
+        if task.task_status.as_deref() == Some("SUCCESS")
+            && self.last_success.as_ref().is_none_or(|s| newer(&task, s))
+        {
+            self.last_success = Some(task.clone());
+        }
+        if self.latest.as_ref().is_none_or(|l| newer(&task, l)) {
+            self.latest = Some(task);
+        }
+    }
+}
+
+/// The tasks of a query: those in the `since` window, in service order, and the newest task and
+/// newest success of each secret over every task listed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Tasks<S = Vec<SecretTask>> {
     /// The tasks kept (all, or those in the `since` window), in service order, without repeats
@@ -125,25 +146,29 @@ pub struct Tasks<S = Vec<SecretTask>> {
     /// The newest task of each secret over every task listed, in or out of the window, by
     /// secret name. Tasks without a `secret_name` are in none.
     pub latest: BTreeMap<String, SecretTask>,
+    /// The newest `SUCCESS` task of each secret over every task listed, likewise; a secret
+    /// without one has no entry.
+    pub latest_success: BTreeMap<String, SecretTask>,
 }
 
-/// The [`Sink`] of a task listing, [`Tasks`] while the listing runs: the newest per secret in a
-/// hash map (faster at 100,000 tasks), sorted once at the end.
+/// The [`Sink`] of a task listing, [`Tasks`] while the listing runs: each secret's
+/// [`History`] in a hash map (faster at 100,000 tasks), sorted once at the end.
 #[derive(Debug)]
 pub struct Window<S> {
     since: Option<i64>,
     tasks: S,
-    latest: HashMap<String, SecretTask>,
+    histories: HashMap<String, History>,
 }
 
 impl<S: TaskSink> Sink<SecretTask> for Window<S> {
     fn take(&mut self, task: SecretTask) -> bool {
         if let Some(name) = task.secret_name.as_deref() {
-            match self.latest.get_mut(name) {
-                Some(newest) if newer(&task, newest) => *newest = task.clone(),
-                Some(_) => {}
+            match self.histories.get_mut(name) {
+                Some(history) => history.add(task.clone()),
                 None => {
-                    self.latest.insert(name.to_string(), task.clone());
+                    let mut history = History::default();
+                    history.add(task.clone());
+                    self.histories.insert(name.to_string(), history);
                 }
             }
         }
@@ -164,14 +189,24 @@ impl<S> Window<S> {
         Window {
             since: query.since,
             tasks,
-            latest: HashMap::new(),
+            histories: HashMap::new(),
         }
     }
 
     pub fn finish(self) -> Tasks<S> {
+        let (mut latest, mut latest_success) = (BTreeMap::new(), BTreeMap::new());
+        for (name, history) in self.histories {
+            if let Some(success) = history.last_success {
+                latest_success.insert(name.clone(), success);
+            }
+            if let Some(task) = history.latest {
+                latest.insert(name, task);
+            }
+        }
         Tasks {
             tasks: self.tasks,
-            latest: self.latest.into_iter().collect(),
+            latest,
+            latest_success,
         }
     }
 }
@@ -280,6 +315,56 @@ mod tests {
             ..TaskQuery::default()
         };
         assert_eq!(explicit.page_size().fallback, None);
+    }
+
+    /// `latest_success` is each secret's newest SUCCESS over every task, in or out of the
+    /// window, whatever came after it; a secret that never succeeded has no entry.
+    #[test]
+    fn latest_success_is_the_newest_success_of_each_secret() {
+        let with = |id: &str, secret: &str, time: Option<i64>, status: &str| SecretTask {
+            task_status: Some(status.into()),
+            ..task(id, secret, time)
+        };
+        let query = TaskQuery {
+            since: Some(2_000),
+            ..TaskQuery::default()
+        };
+        let mut p = pager(query);
+        p.accept(page(
+            vec![
+                with("db-failed", "db", Some(3_000), "FAILED"),
+                with("db-old-success", "db", Some(1_000), "SUCCESS"),
+                with("db-older-success", "db", Some(500), "SUCCESS"),
+                with("api-failed", "api", Some(2_500), "FAILED"),
+                with("web-untimed", "web", None, "SUCCESS"),
+                with("web-success", "web", Some(100), "SUCCESS"),
+            ],
+            None,
+        ))
+        .unwrap();
+        let tasks = p.finish(1).map(Window::finish).items;
+        let ids = |m: &BTreeMap<String, SecretTask>| -> Vec<(String, String)> {
+            m.iter()
+                .map(|(s, t)| (s.clone(), t.task_id.clone()))
+                .collect()
+        };
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            ids(&tasks.latest_success),
+            pairs(&[("db", "db-old-success"), ("web", "web-success")])
+        );
+        assert_eq!(
+            ids(&tasks.latest),
+            pairs(&[
+                ("api", "api-failed"),
+                ("db", "db-failed"),
+                ("web", "web-success")
+            ])
+        );
     }
 
     /// `since` keeps only the window, but `latest` covers every task and only the window counts

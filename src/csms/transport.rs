@@ -533,9 +533,17 @@ fn transport_failure(shown_url: &str, e: &reqwest::Error) -> Failure {
             detail: text::excerpt(error_chain(e), EXCERPT_CHARS),
         });
     }
+    let chain = error_chain(e);
+    let impossible_name = cause::<rustls_pki_types::InvalidDnsNameError>(e).is_some();
+    if e.is_connect() && (impossible_name || no_such_name(&chain)) {
+        return Failure::Fatal(Error::UnknownHost {
+            url: shown_url.to_string(),
+            detail: text::excerpt(&chain, EXCERPT_CHARS),
+        });
+    }
     let error = Error::Transport {
         url: shown_url.to_string(),
-        message: text::excerpt(error_chain(e), EXCERPT_CHARS),
+        message: text::excerpt(chain, EXCERPT_CHARS),
         timeout: e.is_timeout(),
         retries: 0,
     };
@@ -549,6 +557,21 @@ fn transport_failure(shown_url: &str, e: &reqwest::Error) -> Failure {
             retry_after: None,
         }
     }
+}
+
+/// Whether a connection failure is the resolver's answer that the name does not exist (a name
+/// that cannot be one, such as a label over 63 characters, is refused before any lookup and is
+/// found by its type instead), as the system's `getaddrinfo` words it (glibc's EAI_NONAME and EAI_NODATA, the BSDs' and macOS'
+/// EAI_NONAME; musl says "Name does not resolve"). A resolver that cannot be reached ("Temporary
+/// failure in name resolution") is not this: that may heal, and is retried.
+fn no_such_name(chain: &str) -> bool {
+    const NO_SUCH_NAME: [&str; 4] = [
+        "Name or service not known",
+        "No address associated with hostname",
+        "nodename nor servname provided, or not known",
+        "Name does not resolve",
+    ];
+    chain.contains("dns error") && NO_SUCH_NAME.iter().any(|m| chain.contains(m))
 }
 
 /// A failure while reading the body. A gzip body that arrived whole but cannot be decompressed
@@ -805,6 +828,21 @@ mod tests {
         assert_eq!(percent_decode("/a%20b/%E2%82%AC/x%2"), "/a b/€/x%2");
         assert_eq!(percent_decode("/plain"), "/plain");
         assert_eq!(percent_decode("%zz%41"), "%zzA");
+    }
+
+    /// The chains reqwest gives for a name that does not exist (final) and for a resolver
+    /// that cannot be reached (retried).
+    #[test]
+    fn only_a_name_that_does_not_exist_is_an_unknown_host() {
+        let gone = "cannot connect: client error (Connect): dns error: failed to lookup address \
+                    information: Name or service not known";
+        assert!(no_such_name(gone));
+        let down = "cannot connect: client error (Connect): dns error: failed to lookup address \
+                    information: Temporary failure in name resolution";
+        assert!(!no_such_name(down));
+        assert!(!no_such_name(
+            "cannot connect: tcp connect error: Connection refused"
+        ));
     }
 
     fn cfg() -> ClientConfig {

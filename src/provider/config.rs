@@ -12,7 +12,7 @@ use crate::csms::credentials::{
     AgencyDomain, AgencySettings, ChainInputs, MetadataSettings, SharedFileSettings, StaticKeys,
 };
 use crate::csms::signer::SigningAlgorithm;
-use crate::csms::{project_id_problem, ClientConfig, RetryPolicy};
+use crate::csms::{project_id_problem, regions, ClientConfig, RetryPolicy};
 use crate::plugin::diag::has_error;
 use crate::plugin::{
     Attr, AttrType, Attribute, BlockNesting, Diagnostic, Input, PathStep, Schema, Type, Usage,
@@ -408,8 +408,41 @@ fn read_one(
 /// missing values are not errors yet, because the environment may supply them at configure time.
 pub fn validate(config: &Value) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    Settings::read(config, &|_: &str| None, &mut diags);
+    let settings = Settings::read(config, &|_: &str| None, &mut diags);
+    // With an endpoint the region picks no CSMS host, so an unknown one is likely on purpose.
+    if !settings.given(&ENDPOINT) {
+        diags.extend(
+            settings
+                .text(&REGION)
+                .and_then(|r| unknown_region(&r, REGION.name)),
+        );
+    }
     diags
+}
+
+/// The warning for a region that is not in [`regions::KNOWN`], on the attribute `attr`, with
+/// the known region it is likely a typo of; `None` for a known region. A warning, not an error:
+/// a region newer than this provider works.
+pub fn unknown_region(region: &str, attr: &str) -> Option<Diagnostic> {
+    if regions::is_known(region) {
+        return None;
+    }
+    let guess = match regions::nearest(region) {
+        Some(known) => format!(" Did you mean {known:?}?"),
+        None => String::new(),
+    };
+    Some(
+        Diagnostic::warning(
+            "Unknown region",
+            format!(
+                "{region:?} is not a region this provider knows.{guess} Requests go to \
+                 kms.{region}.{{cloud}} and iam.{region}.{{cloud}}, hosts that do not exist for a mistyped \
+                 region. A region newer than this provider works: then ignore this warning. The known \
+                 regions are listed in the provider's documentation."
+            ),
+        )
+        .at(attr),
+    )
 }
 
 /// The provider block and environment, read and checked, before any credential is looked for.
@@ -467,6 +500,16 @@ pub fn resolve(
                  against a local emulator or a test endpoint.",
             )
             .at(INSECURE.name),
+        );
+    }
+    // A region from the provider block was checked at validate time; the environment's only now.
+    if settings.origin(&REGION) == Some(Origin::Environment(REGION.env))
+        && !settings.given(&ENDPOINT)
+    {
+        diags.extend(
+            settings
+                .text(&REGION)
+                .and_then(|r| unknown_region(&r, REGION.name)),
         );
     }
     let agency = match agency(&settings, &env) {

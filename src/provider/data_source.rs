@@ -127,13 +127,21 @@ impl<T> Block<T> {
         })
     }
 
-    /// Checks a block for Terraform's validate call.
+    /// Checks a block for Terraform's validate call: the errors, or the warning of a `region`
+    /// this provider does not know.
     pub fn validate(
         schema: &Schema,
         config: &Value,
         own: impl FnOnce(&Input<'_>) -> Result<T, Vec<Diagnostic>>,
     ) -> Vec<Diagnostic> {
-        Block::read(schema, config, own).err().unwrap_or_default()
+        match Block::read(schema, config, own) {
+            Ok(block) => block
+                .region
+                .and_then(|r| super::config::unknown_region(&r, REGION))
+                .into_iter()
+                .collect(),
+            Err(diags) => diags,
+        }
     }
 
     /// The read's bound: the configured `timeouts.read`, else the default.

@@ -2,8 +2,9 @@
 //! newest task per secret, so that `postcondition` and `check` blocks can assert on them.
 
 use super::data_source::{self, Block};
-use super::{diagnostics, ClientSlot};
-use crate::csms::tasks::MAX_PAGE_SIZE;
+use super::diagnostics::{self, Advice};
+use super::ClientSlot;
+use crate::csms::tasks::{MAX_PAGE_SIZE, TASKS};
 use crate::csms::{Listing, SecretTask, TaskQuery, TaskSink, Tasks};
 use crate::plugin::{
     AttrType, Attribute, BoxFuture, DataSource, Diagnostic, Failed, Fragment, Fragments, Input,
@@ -74,6 +75,15 @@ pub fn schema() -> Schema {
              without a matching task (never rotated, or a wrong name) has no entry: read it with `try()` or \
              `lookup()`.",
         ),
+        Attribute::new(
+            "latest_success",
+            AttrType::Nested(Nesting::Map, task_attributes()),
+            Usage::Computed,
+            "The newest `SUCCESS` task of each secret among the tasks matching the filters, keyed by \
+             `secret_name`, over every task like `latest` (`since` does not narrow it). A failed attempt does \
+             not count as a rotation here, so `timecmp(latest_success[s].created_at, cutoff)` asks when `s` last \
+             rotated successfully; a secret that never succeeded has no entry.",
+        ),
     ];
     attributes.extend(data_source::common_attributes());
     Schema {
@@ -119,6 +129,17 @@ pub fn task_attributes() -> Vec<Attribute> {
     ]
 }
 
+/// What this data source's hints name about its listing.
+pub(crate) const ADVICE: &[Advice] = &[Advice {
+    kind: &TASKS,
+    holds: "`tasks`",
+    narrow: &[
+        "`since` keeps only recent tasks (while `latest` still covers every secret)",
+        "`secret_name` or `status` filter on the service's side",
+    ],
+    page_size: "`page_size`",
+}];
+
 /// `data "csms_rotation_tasks"`, reading with the client its provider configured.
 pub struct RotationTasks {
     client: ClientSlot,
@@ -137,8 +158,8 @@ impl RotationTasks {
         let listing = client
             .list_tasks_into(query, block.deadline(), &request.cancel, kept)
             .await
-            .map_err(|e| diagnostics::listing_failed(&e, &client))?;
-        let mut warnings = diagnostics::from_warnings(&listing.warnings);
+            .map_err(|e| diagnostics::listing_failed(&e, &client, ADVICE))?;
+        let mut warnings = diagnostics::from_warnings(&listing.warnings, ADVICE);
         if listing.listed == 0 {
             warnings.extend(nothing_matched(query));
         }
@@ -282,10 +303,12 @@ pub fn state(
 ) -> Result<State, SchemaMismatch> {
     let query = &block.own.query;
     let Listing {
-        items: Tasks {
-            tasks: mut kept,
-            latest,
-        },
+        items:
+            Tasks {
+                tasks: mut kept,
+                latest,
+                latest_success,
+            },
         total,
         listed,
         ..
@@ -321,6 +344,7 @@ pub fn state(
         o.int("total", Some(total.unwrap_or(listed as i64)));
         o.list_fragments("tasks", &kept.fragments, index.iter().map(|(_, f)| *f));
         o.map("latest", latest.iter(), write_task);
+        o.map("latest_success", latest_success.iter(), write_task);
     })
 }
 
@@ -549,6 +573,15 @@ mod tests {
         assert_eq!(ids, [&s("c"), &s("d"), &s("a"), &s("b"), &s("z")]);
         assert_eq!(state.get("latest").get("db").get("task_id"), &s("a"));
         assert_eq!(state.get("latest").get("api").get("task_id"), &s("c"));
+        // The newest success, past a newer failure (db) and a tie lost on the id (api).
+        assert_eq!(
+            state.get("latest_success").get("db").get("task_id"),
+            &s("b")
+        );
+        assert_eq!(
+            state.get("latest_success").get("api").get("task_id"),
+            &s("d")
+        );
         assert_eq!(state.get("total"), &Value::Number(5.0));
     }
 

@@ -12,10 +12,13 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 
 use super::data_source::{self, Block};
+use super::diagnostics::{self, Advice};
 use super::rotation_tasks::{task_attributes, write_task};
-use super::{diagnostics, ClientSlot};
+use super::ClientSlot;
 use crate::csms::rotation::{rfc3339, Check, Histories, History, Judgement, Verdict};
 use crate::csms::secret::Secret;
+use crate::csms::secrets::SECRETS;
+use crate::csms::tasks::TASKS;
 use crate::csms::{Client, Error, Listing, ListingWarning, SecretQuery, Sink, TaskQuery};
 use crate::plugin::{
     AttrType, Attribute, BoxFuture, DataSource, Diagnostic, Failed, Input, Nesting, ObjectWriter,
@@ -160,6 +163,23 @@ fn rotation_attributes() -> Vec<Attribute> {
     ]
 }
 
+/// What this data source's hints name about its listings: the tasks are folded into each
+/// secret's verdict, and only `secret_names` lists fewer of them.
+pub(crate) const ADVICE: &[Advice] = &[
+    Advice {
+        kind: &SECRETS,
+        holds: "`secrets`",
+        narrow: &[],
+        page_size: "",
+    },
+    Advice {
+        kind: &TASKS,
+        holds: "",
+        narrow: &["`secret_names` reads only the tasks of the secrets it names"],
+        page_size: "",
+    },
+];
+
 /// `data "csms_secret_rotations"`, reading with the client its provider configured.
 pub struct SecretRotations {
     client: ClientSlot,
@@ -183,8 +203,9 @@ impl SecretRotations {
         let tasks = histories(&client, names, deadline, &request.cancel);
         // The first listing to fail ends the other: a partial account is never judged.
         let (secrets, (histories, task_warnings)) = tokio::try_join!(secrets, tasks)
-            .map_err(|e| diagnostics::listing_failed(&e, &client))?;
-        let warnings = diagnostics::from_warnings(secrets.warnings.iter().chain(&task_warnings));
+            .map_err(|e| diagnostics::listing_failed(&e, &client, ADVICE))?;
+        let warnings =
+            diagnostics::from_warnings(secrets.warnings.iter().chain(&task_warnings), ADVICE);
         let state = state(request.schema, &block, &now(), &secrets.items, &histories)
             .map_err(|e| diagnostics::state_failed(&e))?;
         Ok(Read { state, warnings })

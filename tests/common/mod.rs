@@ -3,6 +3,7 @@
 
 pub mod emulator;
 pub mod listing;
+pub mod markdown;
 pub mod msgpack;
 pub mod plugin;
 pub mod recorder;
