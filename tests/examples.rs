@@ -10,7 +10,8 @@
 //! author's own message (a failed postcondition, or a check's warning), never one of
 //! Terraform's evaluation errors: Terraform evaluates `error_message` even when the condition
 //! holds (hashicorp/terraform#30613), so a null error field or a missing `latest` entry there
-//! breaks the green path. The `rotation-policy` module runs its own `terraform test` suite.
+//! breaks the green path. The `rotation-policy` and `rotation-coverage` modules run their own
+//! `terraform test` suites.
 
 use crate::common;
 
@@ -50,6 +51,9 @@ const FLAKY_ERROR: &str =
     "The rotation function returned an error: the key service is unavailable.";
 const LEGACY_ERROR: &str =
     "Rotation failed: the new credentials were rejected by the target service.";
+/// LEGACY_ERROR as a verdict's reason quotes it: a clause after its code, the full stop dropped.
+const LEGACY_REASON: &str =
+    "CSMS.0702: Rotation failed: the new credentials were rejected by the target service; ";
 
 /// The tasks of `set`, written as a `--data` file and read back by the emulator's own loader.
 fn tasks(set: DataSet) -> Vec<SecretTask> {
@@ -238,6 +242,14 @@ const ROTATION_POLICY: &[&str] = &[
     "examples/rotation-policy/tests/rotation_policy.tftest.hcl",
 ];
 
+/// The files of the rotation-coverage module, all of which its `terraform test` run copies.
+const ROTATION_COVERAGE: &[&str] = &[
+    "examples/rotation-coverage/main.tf",
+    "examples/rotation-coverage/tests/emulator-secrets.json",
+    "examples/rotation-coverage/tests/emulator-tasks.json",
+    "examples/rotation-coverage/tests/rotation_coverage.tftest.hcl",
+];
+
 const PROVIDER: &str = "examples/provider/provider.tf";
 
 /// The README's provider settings as one complete configuration: its credential sources need
@@ -343,14 +355,29 @@ fn doc_snippets() -> Vec<Snippet> {
     snippets
 }
 
+/// The postcondition users copy (`csms_secret_rotations`' example and the README's headline), on
+/// red data: each unhealthy secret with its reason, the failed task's error carried through.
+const POSTCONDITION_ON_RED: &[&str] = &[
+    "Resource postcondition failed",
+    "Secrets off their rotation schedule:",
+    "ldap-bind-password: Rotation was due at",
+    "legacy-api-key: The newest rotation (task red-3",
+    LEGACY_REASON,
+    "prod-db-password: The newest rotation (task red-1",
+];
+
 /// What each documentation snippet must show on the green, red and task-less data sets. A new
 /// snippet needs its line here, or the coverage check fails.
 const SNIPPETS: &[(&str, Expect, Expect, Expect)] = &[
     (
+        // The headline: the account's rotations judged, the task history beside them.
         "README.md#1",
-        passes(&[]),
-        fails(&["The last rotation of prod-db-password did not succeed."]),
-        fails(&["The last rotation of prod-db-password did not succeed."]),
+        passes(&["db_rotations = [", "SUCCESS"]),
+        fails(POSTCONDITION_ON_RED),
+        fails(&[
+            "Secrets off their rotation schedule:",
+            "prod-db-password: Rotation was due at",
+        ]),
     ),
     (
         "docs/guides/checking-rotations.md#1",
@@ -418,7 +445,7 @@ const SNIPPETS: &[(&str, Expect, Expect, Expect)] = &[
         plans(&[
             "Warning: Check block assertion failed",
             "prod-db-password: The newest rotation (task red-1",
-            PROD_DB_ERROR,
+            "FSS.0500: The rotation function returned an error: connection to the database timed out; ",
         ]),
         plans(&[
             "Warning: Check block assertion failed",
@@ -499,14 +526,7 @@ fn cases() -> Vec<Case> {
             "csms_secret_rotations",
             "postcondition.tf",
             passes(&[]),
-            fails(&[
-                "Resource postcondition failed",
-                "Secrets off their rotation schedule:",
-                "ldap-bind-password: Rotation was due at",
-                "legacy-api-key: The newest rotation (task red-3",
-                LEGACY_ERROR,
-                "prod-db-password: The newest rotation (task red-1",
-            ]),
+            fails(POSTCONDITION_ON_RED),
             fails(&[
                 "prod-db-password: Rotation was due at",
                 "no rotation task has succeeded",
@@ -529,15 +549,15 @@ fn cases() -> Vec<Case> {
             name: "examples/demo/main.tf".into(),
             covers: vec!["examples/demo/main.tf".into()],
             files: vec![("main.tf", read("examples/demo/main.tf"))],
-            green: passes(&["task_count = 4"]),
+            green: passes(&["task_count = 4", "prod-db-password = \"HEALTHY\""]),
             red: fails(&[
-                "The last rotation of prod-db-password did not succeed.",
-                "The last rotation of legacy-api-key did not succeed: Rotation failed: the new credentials were rejected",
+                "Secrets off their rotation schedule:",
+                "ldap-bind-password OVERDUE: Rotation was due at",
+                "legacy-api-key FAILED: The newest rotation (task red-3",
+                LEGACY_REASON,
+                "prod-db-password FAILED: The newest rotation (task red-1",
             ]),
-            no_tasks: fails(&[
-                "The last rotation of prod-db-password did not succeed.",
-                "The last rotation of legacy-api-key did not succeed: no rotation task found",
-            ]),
+            no_tasks: fails(&["prod-db-password OVERDUE: Rotation was due at"]),
         },
     ];
     for snippet in doc_snippets() {
@@ -582,11 +602,16 @@ fn everything_users_copy() -> BTreeSet<String> {
     all
 }
 
-/// Panics unless the cases (and the rotation-policy test) cover exactly what users copy: a new
+/// Panics unless the cases (and the modules' `terraform test` runs) cover exactly what users copy: a new
 /// example or snippet cannot go untested, and an expectation cannot outlive its snippet.
 fn assert_every_example_has_a_case(cases: &[Case]) {
     let mut covered: BTreeSet<String> = cases.iter().flat_map(|c| c.covers.clone()).collect();
-    covered.extend(ROTATION_POLICY.iter().map(|p| p.to_string()));
+    covered.extend(
+        ROTATION_POLICY
+            .iter()
+            .chain(ROTATION_COVERAGE)
+            .map(|p| p.to_string()),
+    );
     covered.extend(SNIPPETS.iter().map(|(name, ..)| name.to_string()));
     covered.insert(PROVIDER_SETTINGS.to_string());
     let snippets = doc_snippets();
@@ -695,6 +720,36 @@ async fn examples_hold_on_green_and_red_data() {
     assert_eq!(planned, expected);
 }
 
+/// Runs `terraform test` in a copy of the module whose files are `files` (all under one
+/// `examples/MODULE/`), against `emu`, as the suite's header tells users to run it, and asserts
+/// that every `run` block of its `.tftest.hcl` files passed; returns how many there are.
+async fn module_passes_its_terraform_test(files: &[&str], emu: &Emulator) -> usize {
+    let module = files[0].split_inclusive('/').take(2).collect::<String>();
+    let work = Workdir::new(&[])
+        .emulator_env(&emu.base_url(), emu.project_id(), AK, SK)
+        .env("HW_REGION_NAME", "cn-north-4");
+    let mut runs = Vec::new();
+    for path in files {
+        let rel = PathBuf::from(path.strip_prefix(module.as_str()).unwrap());
+        let dest = work.path().join(&rel);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        let text = read(path);
+        if path.ends_with(".tftest.hcl") {
+            runs.extend(text.lines().filter_map(|l| {
+                l.strip_prefix("run \"")
+                    .and_then(|r| r.split_once('"'))
+                    .map(|(name, _)| format!("run \"{name}\"... pass"))
+            }));
+        }
+        std::fs::write(dest, text).unwrap();
+    }
+    let run = work.run(&["test", "-no-color"]).await;
+    let success = format!("Success! {} passed, 0 failed.", runs.len());
+    run.assert_ok().assert_contains(&[success.as_str()]);
+    run.assert_contains(&runs.iter().map(String::as_str).collect::<Vec<_>>());
+    runs.len()
+}
+
 /// Proves the rotation-policy module's own `terraform test` suite passes against the emulator
 /// serving the module's data file, as its header tells users to run it: healthy secrets pass,
 /// a failed or never-rotated secret fails the plan, an old rotation warns, a bad `max_age` is
@@ -707,25 +762,36 @@ async fn rotation_policy_module_passes_its_terraform_test() {
         Faults::default(),
     )
     .await;
-    let work = Workdir::new(&[])
-        .emulator_env(&emu.base_url(), emu.project_id(), AK, SK)
-        .env("HW_REGION_NAME", "cn-north-4");
-    for path in ROTATION_POLICY {
-        let rel = PathBuf::from(path.strip_prefix("examples/rotation-policy/").unwrap());
-        let dest = work.path().join(&rel);
-        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::write(dest, read(path)).unwrap();
-    }
-    let run = work.run(&["test", "-no-color"]).await;
-    run.assert_ok().assert_contains(&[
-        "run \"succeeded_rotations_pass\"... pass",
-        "run \"failed_rotation_fails_the_plan\"... pass",
-        "run \"never_rotated_secret_fails_the_plan\"... pass",
-        "run \"old_rotation_warns\"... pass",
-        "run \"max_age_must_be_a_positive_duration\"... pass",
-        "Success! 5 passed, 0 failed.",
-    ]);
+    assert_eq!(
+        module_passes_its_terraform_test(ROTATION_POLICY, &emu).await,
+        5
+    );
     assert!(tasks_requests(&emu) > 0, "the runs read from the emulator");
+}
+
+/// Proves the rotation-coverage module's `terraform test` suite passes against the emulator
+/// serving the module's secrets and tasks (`--data` and `--secrets-data`, as its header says):
+/// secrets on schedule pass, a failed rotation, a stopped schedule, the whole account, a
+/// rotation late past the grace period and a misspelt or non-rotating name fail the plan, and
+/// the grace period covers a late rotation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_coverage_module_passes_its_terraform_test() {
+    let dir = root().join("examples/rotation-coverage/tests");
+    let emu = emulator_with_secrets(Config {
+        tasks: data::load(&dir.join("emulator-tasks.json")).expect("the module's tasks load"),
+        secrets: data::load_secrets(&dir.join("emulator-secrets.json"))
+            .expect("the module's secrets load"),
+        ..Config::default()
+    })
+    .await;
+    assert_eq!(
+        module_passes_its_terraform_test(ROTATION_COVERAGE, &emu).await,
+        7
+    );
+    assert!(
+        tasks_requests(&emu) > 0 && secrets_requests(&emu) > 0,
+        "the runs read from the emulator"
+    );
 }
 
 /// Proves every snippet marked `# Fragment of PATH` names a complete example under `examples/`
@@ -789,7 +855,12 @@ async fn readme_cli_configuration_installs_the_provider() {
         .iter()
         .find(|s| s.kind == Kind::Complete && s.name.starts_with("README.md#"))
         .expect("the README's first example");
-    let emu = emulator_with(tasks(DataSet::Green), Faults::default()).await;
+    let emu = emulator_with_secrets(Config {
+        tasks: tasks(DataSet::Green),
+        secrets: secrets(DataSet::Green),
+        ..Config::default()
+    })
+    .await;
     let work = Workdir::new(&[("main.tf", &example.text)]).emulator_env(
         &emu.base_url(),
         emu.project_id(),
@@ -807,7 +878,10 @@ async fn readme_cli_configuration_installs_the_provider() {
         .await
         .assert_ok()
         .assert_contains(&["Warning: Provider development overrides are in effect"]);
-    assert!(tasks_requests(&emu) > 0, "the plan read the emulator");
+    assert!(
+        tasks_requests(&emu) > 0 && secrets_requests(&emu) > 0,
+        "the plan read the emulator"
+    );
 }
 
 /// Proves what the checking guide says about `terraform plan -detailed-exitcode`: with the data

@@ -249,8 +249,8 @@ async fn install_honours_tf_plugin_root_and_refuses_a_missing_binary() {
 /// Proves `scripts/demo` runs as the README promises wherever the binaries are: here the ones
 /// cargo built for these tests (`CSMS_PROVIDER_BIN`, the emulator beside it), with
 /// `CARGO_TARGET_DIR` pointing at an empty directory, so nothing may come from `target/release`.
-/// The emulator starts, the first plan warns, the second fails on `legacy-api-key`, and the
-/// demo exits 0.
+/// The emulator starts, the first plan shows the verdicts and warns, the second fails naming
+/// `legacy-api-key` (FAILED) and `ldap-bind-password` (OVERDUE), and the demo exits 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_runs_with_binaries_outside_target() {
     let empty_target = tempfile::tempdir().expect("temp target dir");
@@ -292,11 +292,14 @@ async fn demo_runs_with_binaries_outside_target() {
         "==> using prebuilt ",
         "emulator at http://127.0.0.1:",
         "Warning: Check block assertion failed",
-        "legacy-api-key did not succeed",
+        "legacy-api-key = \"FAILED\"",
+        "ldap-bind-password = \"OVERDUE\"",
+        "legacy-api-key FAILED: ",
+        "ldap-bind-password OVERDUE: ",
         "demo ran as intended",
     ] {
         assert!(
-            output.contains(needle),
+            common::terraform::fold(&output).contains(needle),
             "the demo's output lacks {needle:?}:\n{output}"
         );
     }

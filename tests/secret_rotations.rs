@@ -5,10 +5,12 @@
 use crate::common;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
+use common::scripted_server::{Reply, ScriptedServer};
 use common::terraform::{
     demo_with_secrets, emulator_with_secrets, secrets_requests, tasks_requests, workdir, Release,
-    Workdir, TERRAFORM_1_10, TERRAFORM_1_6,
+    Workdir, AK, PROVIDER, SK, TERRAFORM_1_10, TERRAFORM_1_6,
 };
 use csms_provider::emulator::{data, Config, DataSpec, Faults};
 use serde_json::Value as Json;
@@ -68,7 +70,15 @@ async fn every_rotating_secret(dir: Workdir, emu: &csms_provider::emulator::Emul
     assert_eq!(task["task_status"], "FAILED");
     let code = task["task_error_code"].as_str().unwrap();
     assert!(unhealthy["legacy-api-key"].contains(code), "{unhealthy:?}");
-    assert!(unhealthy["legacy-api-key"].contains(task["task_error_msg"].as_str().unwrap()));
+    // The message as the reason quotes it: without its closing full stop.
+    let message = task["task_error_msg"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches('.');
+    assert!(
+        unhealthy["legacy-api-key"].contains(&format!("{code}: {message};")),
+        "{unhealthy:?}"
+    );
     assert!(legacy["last_success_at"].is_string() && legacy["due_at"].is_string());
     let ldap = &outputs["by_name"]["ldap-bind-password"];
     assert!(
@@ -254,6 +264,53 @@ async fn an_incomplete_secret_listing_fails_the_read() {
         .await;
     run.assert_error(&["the marker did not advance", "secrets"]);
     assert!(secrets_requests(&emu) >= 2, "it paged before it stopped");
+}
+
+/// A task listing that outlasts the read's timeout (2 s here; the secrets are listed at once,
+/// the task page stalls) fails the read with advice in this data source's terms: narrow it
+/// with `secret_names`, never with `since`, `secret_name`, `status` or `page_size`, which are
+/// `csms_rotation_tasks`' attributes and do not exist here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_task_listing_times_out_with_this_data_sources_advice() {
+    let server = ScriptedServer::start(|request, _| {
+        if request.path.ends_with("/secrets") {
+            Reply::json(200, serde_json::json!({"secrets": []}))
+        } else {
+            Reply::Stall {
+                announced: 100,
+                sent: b"{\"tasks\": [".to_vec(),
+                stall: Duration::from_secs(20),
+            }
+        }
+    })
+    .await;
+    let config = format!(
+        "{PROVIDER}\ndata \"csms_secret_rotations\" \"q\" {{\n  timeouts {{\n    read = \"2s\"\n  }}\n}}\n"
+    );
+    let run = Workdir::new(&[("main.tf", &config)])
+        .emulator_env(&server.url(), "p", AK, SK)
+        .run(&["plan", "-input=false", "-no-color"])
+        .await;
+    run.assert_error(&[
+        "Reading rotation tasks timed out",
+        // The timeout as configured, not what was left of it when the task listing began.
+        "Deadline of 2s exceeded after 1 requests (0 pages read)",
+        "`timeouts { read = \"...\" }` (default 5m)",
+        "Narrow the data source: `secret_names` reads only the tasks of the secrets it names.",
+    ]);
+    let output = common::terraform::fold(&run.output());
+    for foreign in ["`since`", "`secret_name`", "`status`", "`page_size`"] {
+        assert!(
+            !output.contains(foreign),
+            "names {foreign}:\n{}",
+            run.output()
+        );
+    }
+    let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+    assert!(
+        paths.iter().any(|p| p.ends_with("/csms/tasks")),
+        "the tasks were requested: {paths:?}"
+    );
 }
 
 /// Service text is inert: a secret whose `rotation_period` carries a terminal escape and whose

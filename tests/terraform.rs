@@ -189,11 +189,13 @@ fn example(path: &str) -> String {
     .expect("example exists")
 }
 
-/// The demo: with `enforce = false` the plan shows the tasks and warns; by default the
-/// postcondition on legacy-api-key fails it (what `./scripts/demo` shows).
+/// The demo: with `enforce = false` the plan shows each rotating secret's verdict and warns; by
+/// default the postcondition fails it, naming legacy-api-key (FAILED), ldap-bind-password
+/// (OVERDUE) and reporting_readonly (UNKNOWN) and no healthy secret (what `./scripts/demo`
+/// shows).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_warns_then_fails() {
-    let emu = demo_emulator().await;
+    let emu = common::terraform::demo_with_secrets().await;
     let work = Workdir::new(&[("main.tf", &example("demo/main.tf"))]).emulator_env(
         &emu.base_url(),
         emu.project_id(),
@@ -205,16 +207,30 @@ async fn demo_warns_then_fails() {
         .assert_ok()
         .assert_contains(&[
             "task_count = 19",
-            "prod-db-password",
+            "legacy-api-key = \"FAILED\"",
+            "ldap-bind-password = \"OVERDUE\"",
+            "prod-db-password = \"HEALTHY\"",
             "Warning: Check block assertion failed",
+            "Off their rotation schedule: ldap-bind-password, legacy-api-key, reporting_readonly.",
         ]);
     let run = work.run(&["plan", "-input=false", "-no-color"]).await;
-    run.assert_error(&["The last rotation of legacy-api-key did not succeed"]);
-    assert!(
-        !fold_contains(&run.output(), "The last rotation of prod-db-password"),
-        "only legacy-api-key fails:\n{}",
-        run.output()
-    );
+    run.assert_error(&[
+        "Resource postcondition failed",
+        "legacy-api-key FAILED: The newest rotation (task",
+        "ldap-bind-password OVERDUE: Rotation was due at",
+        "reporting_readonly UNKNOWN: The rotation_period \"1mo\"",
+    ]);
+    for healthy in [
+        "prod-db-password",
+        "staging-db-password",
+        "payments-api-key",
+    ] {
+        assert!(
+            !fold_contains(&run.output(), &format!("{healthy} HEALTHY")),
+            "only unhealthy secrets are named:\n{}",
+            run.output()
+        );
+    }
 }
 
 fn fold_contains(haystack: &str, needle: &str) -> bool {

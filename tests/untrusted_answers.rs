@@ -114,7 +114,7 @@ async fn hostile_task_fields_arrive_cleaned_with_one_warning_naming_tasks_and_fi
         .collect();
     assert_eq!(replaced.len(), 1, "one warning: {:?}", listing.warnings);
     assert_eq!(replaced[0].count, 7);
-    let d = from_warning(&listing.warnings[0]);
+    let d = from_warning(&listing.warnings[0], &[]);
     assert!(!d.is_error());
     for part in [
         "7 tasks",
@@ -162,7 +162,7 @@ async fn a_task_time_out_of_range_warns_instead_of_a_silent_null() {
         .iter()
         .find(|w| matches!(w, ListingWarning::TimeOutOfRange { .. }))
         .unwrap_or_else(|| panic!("no warning: {:?}", listing.warnings));
-    let d = from_warning(w);
+    let d = from_warning(w, &[]);
     assert_eq!(d.summary, "Task time out of range");
     assert!(
         d.detail.contains("1 task (\"far\"") && d.detail.contains("created_at is null"),
@@ -303,7 +303,7 @@ async fn refusal_hint(status: u16, code: &str, source: Source) -> String {
     let client = Client::with_credentials(fast(cfg), credentials).unwrap();
     let e = list_all(&client).await.unwrap_err();
     assert_eq!(server.count(), 1, "a {status} is not retried");
-    from_read_error(&e, Some(client.key_source()), false).detail
+    from_read_error(&e, Some(client.key_source()), &[]).detail
 }
 
 #[tokio::test]

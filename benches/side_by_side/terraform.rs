@@ -38,7 +38,7 @@ fn baseline_config(tasks: usize) -> String {
 }
 
 /// Every `<cpu seconds> <peak RSS KiB>` line the `--wrap` mode appended to `path`.
-fn usages(path: &Path) -> Vec<Usage> {
+pub fn usages(path: &Path) -> Vec<Usage> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     text.lines()
         .filter_map(|line| {
@@ -196,19 +196,8 @@ pub fn end_to_end(
 ) -> Result<(), String> {
     let wrap_dir = work.join("wrapped-provider");
     std::fs::create_dir_all(&wrap_dir).map_err(|e| e.to_string())?;
-    let wrapper = wrap_dir.join("terraform-provider-csms");
     let bench = std::env::current_exe().map_err(|e| e.to_string())?;
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\n# The provider, its usage appended to $CSMS_BENCH_RUSAGE.\n\
-             exec '{}' --wrap \"$CSMS_BENCH_RUSAGE\" '{}' \"$@\"\n",
-            bench.display(),
-            provider.display()
-        ),
-    )
-    .map_err(|e| e.to_string())?;
-    set_executable(&wrapper)?;
+    wrapper(&wrap_dir, &bench, provider)?;
     let tf = Terraform::new(tf_bin, &wrap_dir, work)?;
     let dir = tf.dir("end-to-end", PROVIDER_CONFIG)?;
     let windowed = tf.dir(
@@ -324,6 +313,24 @@ pub fn end_to_end(
         table,
     );
     Ok(())
+}
+
+/// Writes `dir/terraform-provider-csms`: a script that runs `provider` under the bench's
+/// `--wrap` mode, appending each launch's usage to `$CSMS_BENCH_RUSAGE`. A `dev_overrides`
+/// directory holding it makes Terraform record every launch of the provider.
+pub fn wrapper(dir: &Path, bench: &Path, provider: &Path) -> Result<(), String> {
+    let wrapper = dir.join("terraform-provider-csms");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\n# The provider, its usage appended to $CSMS_BENCH_RUSAGE.\n\
+             exec '{}' --wrap \"$CSMS_BENCH_RUSAGE\" '{}' \"$@\"\n",
+            bench.display(),
+            provider.display()
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    set_executable(&wrapper)
 }
 
 fn set_executable(path: &Path) -> Result<(), String> {

@@ -120,7 +120,9 @@ pub enum Error {
 }
 
 /// What a listing lists, as its errors, warnings and diagnostics name it: the engine
-/// ([`super::pager`]) knows items only through this and the endpoint's accessors.
+/// ([`super::pager`]) knows items only through this and the endpoint's accessors. What a user
+/// can change about a listing is a data source's business (`provider::diagnostics::Advice`):
+/// the same listing is narrowed by different attributes in different data sources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ItemKind {
     /// One item: `"task"`.
@@ -132,15 +134,6 @@ pub struct ItemKind {
     pub id_field: &'static str,
     /// The items as a heading names them: `"rotation tasks"`.
     pub title: &'static str,
-    /// The query's filters that make the service list fewer items, for the advice of a listing
-    /// too slow or too large: ``"`secret_name` or `status`"``; empty when it has none.
-    pub filters: &'static str,
-    /// What else keeps fewer items, ahead of `filters` in that advice (empty when nothing does):
-    /// ``"`since` keeps only recent tasks (while `latest` still covers every secret)"``.
-    pub keep_fewer: &'static str,
-    /// The attribute that sets the page size, for the advice when the service refuses the
-    /// default one: ``"`page_size`"``; empty when none does.
-    pub page_size: &'static str,
 }
 
 /// Why a TLS handshake failed, as far as the user can act on it.

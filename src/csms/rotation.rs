@@ -299,12 +299,16 @@ fn human(d: Duration) -> String {
 }
 
 /// A message that may span lines, on one line.
+/// The service's message as a clause of the reason: on one line, and without the full stop it
+/// often ends with, which the reason's own "; ..." would follow.
 fn one_line(s: &str) -> String {
     s.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
+        .trim_end_matches(['.', ' '])
+        .to_string()
 }
 
 #[cfg(test)]
@@ -454,7 +458,8 @@ mod tests {
         s.next_rotation_time = Some(ms(NOW + Duration::days(6)));
         let mut failing = task("t-9", "FAILED", datetime!(2026-12-05 09:30 UTC));
         failing.task_error_code = Some("FSS.0500".into());
-        failing.task_error_msg = Some("connection timed out\nafter 3 attempts".into());
+        // The service's own full stop does not end up before the reason's "; ...".
+        failing.task_error_msg = Some("connection timed out\nafter 3 attempts.".into());
         let h = history(vec![
             task("t-1", "SUCCESS", datetime!(2026-11-28 09:30 UTC)),
             failing,

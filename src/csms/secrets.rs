@@ -12,9 +12,6 @@ pub const SECRETS: ItemKind = ItemKind {
     plural: "secrets",
     id_field: "name",
     title: "secrets",
-    filters: "",
-    keep_fewer: "",
-    page_size: "",
 };
 
 /// Page size asked for: the tasks' documented maximum, as ListSecrets documents none; a service

@@ -25,9 +25,6 @@ pub const TASKS: ItemKind = ItemKind {
     plural: "tasks",
     id_field: "task_id",
     title: "rotation tasks",
-    filters: "`secret_name` or `status`",
-    keep_fewer: "`since` keeps only recent tasks (while `latest` still covers every secret)",
-    page_size: "`page_size`",
 };
 
 /// What to list. With `task_id`, only `task_id` is sent (the API allows no other criteria with

@@ -7,18 +7,65 @@ use crate::csms::retry::MAX_THROTTLED_RETRIES;
 use crate::csms::{text, Client, Error, ItemKind, ListingWarning, ServiceError};
 use crate::plugin::{Diagnostic, Failed, SchemaMismatch};
 
-/// A client error met before any key was used (configuration), or where the keys' origin is
-/// not known.
-pub fn from_error(err: &Error) -> Diagnostic {
-    from_read_error(err, None, false)
+/// What the hints of one data source may tell its user about a listing of `kind`: that data
+/// source's own attributes, so that a hint never names one the block being read does not have
+/// (`csms_rotation_tasks` narrows its task listing with `since` and `secret_name`,
+/// `csms_secret_rotations` the same listing with `secret_names`). Each data source states its
+/// advice once, beside its schema; a kind it does not list gets no attribute named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Advice {
+    pub kind: &'static ItemKind,
+    /// The attribute that holds the listed items, for the warnings about them: ``"`tasks`"``;
+    /// empty when the data source folds them into something else.
+    pub holds: &'static str,
+    /// The ways to list or keep fewer items, each a phrase that names its attributes: ``"`since`
+    /// keeps only recent tasks"``; for a listing too slow or too large.
+    pub narrow: &'static [&'static str],
+    /// The attribute that sets the page size, for when the service refuses the default one:
+    /// ``"`page_size`"``; empty when none does.
+    pub page_size: &'static str,
 }
 
-/// A client error; `keys` (where the signing keys came from) goes into the hint of a 401 or 403;
-/// `keeping_fewer`: the read already uses what its [`ItemKind::keep_fewer`] advises (`since`),
-/// so advice to use it would not help. Every text is cleaned once more here, the last step
-/// before Terraform.
-pub fn from_read_error(err: &Error, keys: Option<&Source>, keeping_fewer: bool) -> Diagnostic {
-    let d = render(err, keys, keeping_fewer);
+impl Advice {
+    /// Nothing to name: for a kind the data source has no advice on.
+    const fn none(kind: &'static ItemKind) -> Advice {
+        Advice {
+            kind,
+            holds: "",
+            narrow: &[],
+            page_size: "",
+        }
+    }
+
+    /// The entry of `advice` on `kind`.
+    fn on(advice: &[Advice], kind: &'static ItemKind) -> Advice {
+        advice
+            .iter()
+            .find(|a| a.kind == kind)
+            .copied()
+            .unwrap_or(Advice::none(kind))
+    }
+
+    /// How to make the listing smaller, as a sentence after a space, or nothing.
+    fn narrowing(&self) -> String {
+        match self.narrow {
+            [] => String::new(),
+            ways => format!(" Narrow the data source: {}.", ways.join("; ")),
+        }
+    }
+}
+
+/// A client error met before any key was used (configuration), or where the keys' origin is
+/// not known, outside any data source.
+pub fn from_error(err: &Error) -> Diagnostic {
+    from_read_error(err, None, &[])
+}
+
+/// A client error; `keys` (where the signing keys came from) goes into the hint of a 401 or 403,
+/// `advice` (the reading data source's) into the hints about a listing. Every text is cleaned
+/// once more here, the last step before Terraform.
+pub fn from_read_error(err: &Error, keys: Option<&Source>, advice: &[Advice]) -> Diagnostic {
+    let d = render(err, keys, advice);
     Diagnostic {
         summary: text::clean(&d.summary).into_owned(),
         detail: text::clean(&d.detail).into_owned(),
@@ -26,13 +73,15 @@ pub fn from_read_error(err: &Error, keys: Option<&Source>, keeping_fewer: bool) 
     }
 }
 
-fn render(err: &Error, keys: Option<&Source>, keeping_fewer: bool) -> Diagnostic {
+fn render(err: &Error, keys: Option<&Source>, advice: &[Advice]) -> Diagnostic {
     let (summary, hint) = match err {
         Error::Service(e) => return service("CSMS API error", e, "", keys),
         Error::ProjectLookup { source, .. } => match (err.service(), source.as_deref()) {
             (Some(e), _) => return service("Project lookup failed", e, &format!("{err}."), keys),
             // The hint about project_id would only move the failure to the CSMS host.
-            (None, Some(unknown @ Error::UnknownHost { .. })) => return render(unknown, keys, keeping_fewer),
+            (None, Some(unknown @ Error::UnknownHost { .. })) => {
+                return render(unknown, keys, advice)
+            }
             (None, Some(Error::Decode { .. })) => ("Unexpected answer from IAM", ""),
             (None, _) => ("Cannot determine the project ID", ""),
         },
@@ -70,25 +119,24 @@ fn render(err: &Error, keys: Option<&Source>, keeping_fewer: bool) -> Diagnostic
              if it persists, report it to the service's support.",
         ),
         Error::DeadlineExceeded { listing, .. } => {
-            let (summary, filters) = match listing {
-                Some(kind) => (format!("Reading {} timed out", kind.title), kind.filters),
-                None => ("Request timed out".to_string(), ""),
-            };
-            let narrow = match filters {
-                "" => String::new(),
-                filters => format!(", or narrow the query with {filters}"),
+            let (summary, narrow) = match listing {
+                Some(kind) => (
+                    format!("Reading {} timed out", kind.title),
+                    Advice::on(advice, kind).narrowing(),
+                ),
+                None => ("Request timed out".to_string(), String::new()),
             };
             let hint = format!(
-                " The service is slow or unreachable; try again later, allow more time with \
-                 `timeouts {{ read = \"...\" }}` (default 5m){narrow}."
+                " The service is slow or unreachable; try again later, or allow more time with \
+                 `timeouts {{ read = \"...\" }}` (default 5m).{narrow}"
             );
             return Diagnostic::error(summary, format!("{}.{hint}", capitalize(&err.to_string())));
         }
-        Error::TooManyItems { kind, kept, .. } => {
-            // What a listing keeps can be narrowed on this side; what the service lists only by
-            // its own filters.
-            let keep_fewer = *kept && !keeping_fewer;
-            let hint = format!(" {}No partial list is returned.", narrowing(kind, keep_fewer));
+        Error::TooManyItems { kind, .. } => {
+            let hint = format!(
+                "{} No partial list is returned.",
+                Advice::on(advice, kind).narrowing()
+            );
             return Diagnostic::error(
                 format!("Too many {}", kind.title),
                 format!("{}.{hint}", capitalize(&err.to_string())),
@@ -102,25 +150,6 @@ fn render(err: &Error, keys: Option<&Source>, keeping_fewer: bool) -> Diagnostic
         ),
     };
     Diagnostic::error(summary, format!("{}.{hint}", capitalize(&err.to_string())))
-}
-
-/// How to make a listing of `kind` keep fewer items, as a sentence, or nothing; `keep_fewer`:
-/// whether [`ItemKind::keep_fewer`] can help.
-fn narrowing(kind: &ItemKind, keep_fewer: bool) -> String {
-    let filters = (!kind.filters.is_empty())
-        .then(|| format!("{} filter on the service's side", kind.filters));
-    let ways: Vec<String> = [
-        (keep_fewer && !kind.keep_fewer.is_empty()).then(|| kind.keep_fewer.to_string()),
-        filters,
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if ways.is_empty() {
-        String::new()
-    } else {
-        format!("Narrow the data source: {}. ", ways.join(", "))
-    }
 }
 
 /// What to do about a refused TLS handshake: about certificate trust, never about proxies.
@@ -157,13 +186,9 @@ pub fn provider_bug(err: &SchemaMismatch) -> Diagnostic {
 }
 
 /// A read's listing that failed, as the read's failure; the hint names where `client`'s keys
-/// came from.
-pub fn listing_failed(err: &Error, client: &Client, keeping_fewer: bool) -> Failed {
-    Failed::from(from_read_error(
-        err,
-        Some(client.key_source()),
-        keeping_fewer,
-    ))
+/// came from, and only the attributes of the data source whose `advice` it is.
+pub fn listing_failed(err: &Error, client: &Client, advice: &[Advice]) -> Failed {
+    Failed::from(from_read_error(err, Some(client.key_source()), advice))
 }
 
 /// A read's state that its schema refuses, as the read's failure.
@@ -171,41 +196,52 @@ pub fn state_failed(err: &SchemaMismatch) -> Failed {
     Failed::from(provider_bug(err))
 }
 
-/// The warnings of a read's listings.
+/// The warnings of a read's listings, with the reading data source's `advice`.
 pub fn from_warnings<'a>(
     warnings: impl IntoIterator<Item = &'a ListingWarning>,
+    advice: &[Advice],
 ) -> Vec<Diagnostic> {
-    warnings.into_iter().map(from_warning).collect()
+    warnings
+        .into_iter()
+        .map(|w| from_warning(w, advice))
+        .collect()
 }
 
 /// A listing that succeeded with something the user should know.
-pub fn from_warning(warning: &ListingWarning) -> Diagnostic {
+pub fn from_warning(warning: &ListingWarning, advice: &[Advice]) -> Diagnostic {
     let (summary, hint) = match warning {
         ListingWarning::PageSizeRefused { kind, .. } => (
             "Page size reduced".to_string(),
-            if kind.page_size.is_empty() {
-                " Every page was still read.".to_string()
-            } else {
-                format!(
-                    " Every page was still read. Set {} to a value the service accepts to skip the \
-                     refused first request.",
-                    kind.page_size
-                )
+            match Advice::on(advice, kind).page_size {
+                "" => " Every page was still read.".to_string(),
+                page_size => format!(
+                    " Every page was still read. Set {page_size} to a value the service accepts to \
+                     skip the refused first request."
+                ),
             },
         ),
         ListingWarning::DuplicatesDropped { kind, .. } => (
             format!("Duplicate {} dropped", kind.plural),
-            format!(
-                " Each {} appears once in `{}`; the service repeated some across pages.",
-                kind.singular, kind.plural
-            ),
+            match Advice::on(advice, kind).holds {
+                "" => format!(
+                    " Each {} counts once; the service repeated some across pages.",
+                    kind.singular
+                ),
+                holds => format!(
+                    " Each {} appears once in {holds}; the service repeated some across pages.",
+                    kind.singular
+                ),
+            },
         ),
         ListingWarning::TotalMismatch { kind, .. } => (
             format!("{} count differs from the reported total", capitalize(kind.singular)),
             format!(
-                " Every page the service offered was read; `{}` holds what it returned. {} created \
-                 or deleted during the read cause this; if it persists, the service's `total` is wrong.",
-                kind.plural,
+                " Every page the service offered was read{}. {} created or deleted during the read \
+                 cause this; if it persists, the service's `total` is wrong.",
+                match Advice::on(advice, kind).holds {
+                    "" => String::new(),
+                    holds => format!("; {holds} holds what it returned"),
+                },
                 capitalize(kind.plural)
             ),
         ),
@@ -372,6 +408,7 @@ pub(super) fn capitalize(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::csms::tasks::TASKS;
+    use crate::provider::{rotation_tasks, secret_rotations};
 
     fn service_error(status: u16) -> ServiceError {
         ServiceError {
@@ -433,12 +470,12 @@ mod tests {
     #[test]
     fn the_key_hint_names_where_the_keys_came_from() {
         let e = Error::Service(service_error(401));
-        let block = from_read_error(&e, Some(&Source::Block), false).detail;
+        let block = from_read_error(&e, Some(&Source::Block), &[]).detail;
         assert!(
             block.contains("from the provider block (access_key, secret_key)"),
             "{block}"
         );
-        let env = from_read_error(&e, Some(&Source::Environment), false).detail;
+        let env = from_read_error(&e, Some(&Source::Environment), &[]).detail;
         assert!(
             env.contains("from the environment (HW_ACCESS_KEY, HW_SECRET_KEY)"),
             "{env}"
@@ -535,7 +572,10 @@ mod tests {
                 listed: 120,
             },
         ];
-        let summaries: Vec<String> = warnings.iter().map(|w| from_warning(w).summary).collect();
+        let summaries: Vec<String> = warnings
+            .iter()
+            .map(|w| from_warning(w, &[]).summary)
+            .collect();
         assert_eq!(
             summaries,
             [
@@ -544,7 +584,7 @@ mod tests {
                 "Task count differs from the reported total"
             ]
         );
-        let d = from_warning(&warnings[2]);
+        let d = from_warning(&warnings[2], &[]);
         assert!(!d.is_error());
         assert!(
             d.detail
@@ -554,24 +594,82 @@ mod tests {
         );
     }
 
-    /// The `since` advice only where it can help: when what the listing keeps hit the cap
-    /// and `since` is not set yet (it cannot lower what the service lists).
+    /// A refused page size points at the attribute that sets it only where the data source
+    /// being read has one: the task listing of `csms_secret_rotations` has none.
     #[test]
-    fn the_since_advice_only_where_it_can_help() {
-        let advice = |kept: bool, since_set: bool| {
-            let e = Error::TooManyItems {
-                kind: &TASKS,
-                cap: 5,
-                kept,
-            };
-            from_read_error(&e, None, since_set)
-                .detail
-                .contains("`since`")
+    fn a_refused_page_size_names_page_size_only_where_it_exists() {
+        let warning = |advice| {
+            from_warning(
+                &ListingWarning::PageSizeRefused {
+                    kind: &TASKS,
+                    refused: 1000,
+                    used: 50,
+                    error: service_error(400),
+                },
+                advice,
+            )
+            .detail
         };
-        assert!(advice(true, false));
-        assert!(!advice(true, true));
-        assert!(!advice(false, false));
-        assert!(!advice(false, true));
+        assert!(warning(rotation_tasks::ADVICE).contains("Set `page_size`"));
+        let rotations = warning(secret_rotations::ADVICE);
+        assert!(
+            rotations.contains("Every page was still read.") && !rotations.contains("page_size"),
+            "{rotations}"
+        );
+    }
+
+    /// The same task listing, too slow or too large, is narrowed by the attributes of the data
+    /// source that reads it, and never by another one's: `since`, `secret_name` and `status`
+    /// in `csms_rotation_tasks`, `secret_names` in `csms_secret_rotations`; and the warnings
+    /// name `tasks` only where that attribute exists.
+    #[test]
+    fn listing_hints_name_only_the_reading_data_sources_attributes() {
+        let slow = Error::DeadlineExceeded {
+            deadline: std::time::Duration::from_secs(5),
+            pages: 2,
+            requests: 3,
+            listing: Some(&TASKS),
+        };
+        let too_many = Error::TooManyItems {
+            kind: &TASKS,
+            cap: 250_000,
+            kept: true,
+        };
+        let duplicates = ListingWarning::DuplicatesDropped {
+            kind: &TASKS,
+            count: 2,
+        };
+        let total = ListingWarning::TotalMismatch {
+            kind: &TASKS,
+            reported: 12,
+            listed: 10,
+        };
+        for err in [&slow, &too_many] {
+            let tasks = from_read_error(err, None, rotation_tasks::ADVICE).detail;
+            for attribute in ["`since`", "`secret_name`", "`status`"] {
+                assert!(tasks.contains(attribute), "{attribute}: {tasks}");
+            }
+            let rotations = from_read_error(err, None, secret_rotations::ADVICE).detail;
+            assert!(
+                rotations.contains("Narrow the data source: `secret_names`"),
+                "{rotations}"
+            );
+            for foreign in [
+                "`since`",
+                "`secret_name`",
+                "`status`",
+                "`page_size`",
+                "`tasks`",
+            ] {
+                assert!(!rotations.contains(foreign), "{foreign}: {rotations}");
+            }
+        }
+        for warning in [&duplicates, &total] {
+            let tasks = from_warning(warning, rotation_tasks::ADVICE).detail;
+            assert!(tasks.contains("`tasks`"), "{tasks}");
+            let rotations = from_warning(warning, secret_rotations::ADVICE).detail;
+            assert!(!rotations.contains("`tasks`"), "{rotations}");
+        }
     }
 
     #[test]
@@ -627,25 +725,6 @@ mod tests {
         assert!(gave_up(429, GaveUp::MaxRetries).contains("Raise `max_retries`"));
     }
 
-    /// A refused page size points at the attribute that sets it only where one does.
-    #[test]
-    fn a_refused_page_size_names_page_size_only_where_it_exists() {
-        let warning = |kind| {
-            from_warning(&ListingWarning::PageSizeRefused {
-                kind,
-                refused: 1000,
-                used: 50,
-                error: service_error(400),
-            })
-        };
-        assert!(warning(&TASKS).detail.contains("Set `page_size`"));
-        let secrets = warning(&crate::csms::secrets::SECRETS).detail;
-        assert!(
-            secrets.contains("Every page was still read.") && !secrets.contains("page_size"),
-            "{secrets}"
-        );
-    }
-
     /// Listing errors and warnings are worded from the item kind: a second endpoint needs no
     /// edit here.
     #[test]
@@ -669,10 +748,13 @@ mod tests {
         });
         assert_eq!(slow.summary, "Reading secrets timed out");
         assert!(slow.detail.ends_with("(default 5m)."), "{}", slow.detail);
-        let repeated = from_warning(&ListingWarning::DuplicatesDropped {
-            kind: &SECRETS,
-            count: 1,
-        });
+        let repeated = from_warning(
+            &ListingWarning::DuplicatesDropped {
+                kind: &SECRETS,
+                count: 1,
+            },
+            crate::provider::secrets::ADVICE,
+        );
         assert_eq!(repeated.summary, "Duplicate secrets dropped");
         assert!(
             repeated.detail.contains("same name on several pages")

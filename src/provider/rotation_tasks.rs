@@ -2,8 +2,9 @@
 //! newest task per secret, so that `postcondition` and `check` blocks can assert on them.
 
 use super::data_source::{self, Block};
-use super::{diagnostics, ClientSlot};
-use crate::csms::tasks::MAX_PAGE_SIZE;
+use super::diagnostics::{self, Advice};
+use super::ClientSlot;
+use crate::csms::tasks::{MAX_PAGE_SIZE, TASKS};
 use crate::csms::{Listing, SecretTask, TaskQuery, TaskSink, Tasks};
 use crate::plugin::{
     AttrType, Attribute, BoxFuture, DataSource, Diagnostic, Failed, Fragment, Fragments, Input,
@@ -129,6 +130,17 @@ pub fn task_attributes() -> Vec<Attribute> {
     ]
 }
 
+/// What this data source's hints name about its listing.
+pub(crate) const ADVICE: &[Advice] = &[Advice {
+    kind: &TASKS,
+    holds: "`tasks`",
+    narrow: &[
+        "`since` keeps only recent tasks (while `latest` still covers every secret)",
+        "`secret_name` or `status` filter on the service's side",
+    ],
+    page_size: "`page_size`",
+}];
+
 /// `data "csms_rotation_tasks"`, reading with the client its provider configured.
 pub struct RotationTasks {
     client: ClientSlot,
@@ -147,8 +159,8 @@ impl RotationTasks {
         let listing = client
             .list_tasks_into(query, block.deadline(), &request.cancel, kept)
             .await
-            .map_err(|e| diagnostics::listing_failed(&e, &client, query.since.is_some()))?;
-        let mut warnings = diagnostics::from_warnings(&listing.warnings);
+            .map_err(|e| diagnostics::listing_failed(&e, &client, ADVICE))?;
+        let mut warnings = diagnostics::from_warnings(&listing.warnings, ADVICE);
         if listing.listed == 0 {
             warnings.extend(nothing_matched(query));
         }

@@ -7,15 +7,19 @@
 //! [`Check::judge`]'s; this module only reads the block and writes the state.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
 use super::data_source::{self, Block};
+use super::diagnostics::{self, Advice};
 use super::rotation_tasks::{task_attributes, write_task};
-use super::{diagnostics, ClientSlot};
+use super::ClientSlot;
 use crate::csms::rotation::{rfc3339, Check, Histories, History, Judgement, Verdict};
 use crate::csms::secret::Secret;
+use crate::csms::secrets::SECRETS;
+use crate::csms::tasks::TASKS;
 use crate::csms::{Client, Error, Listing, ListingWarning, SecretQuery, Sink, TaskQuery};
 use crate::plugin::{
     AttrType, Attribute, BoxFuture, DataSource, Diagnostic, Failed, Input, Nesting, ObjectWriter,
@@ -160,6 +164,23 @@ fn rotation_attributes() -> Vec<Attribute> {
     ]
 }
 
+/// What this data source's hints name about its listings: the tasks are folded into each
+/// secret's verdict, and only `secret_names` lists fewer of them.
+pub(crate) const ADVICE: &[Advice] = &[
+    Advice {
+        kind: &SECRETS,
+        holds: "`secrets`",
+        narrow: &[],
+        page_size: "",
+    },
+    Advice {
+        kind: &TASKS,
+        holds: "",
+        narrow: &["`secret_names` reads only the tasks of the secrets it names"],
+        page_size: "",
+    },
+];
+
 /// `data "csms_secret_rotations"`, reading with the client its provider configured.
 pub struct SecretRotations {
     client: ClientSlot,
@@ -173,18 +194,18 @@ impl SecretRotations {
     async fn read_rotations(&self, request: ReadRequest<'_>) -> ReadResult {
         let block = Block::read(request.schema, &request.config, inputs).map_err(Failed::new)?;
         let client = self.client.get(block.region.as_deref())?;
-        let deadline = Instant::now() + block.deadline();
         let names = block.own.secret_names.as_ref();
         let scope = Scope {
             names: names.map(|n| n.iter().cloned().collect()),
             secrets: BTreeMap::new(),
         };
         let secrets = client.list(SecretQuery, block.deadline(), &request.cancel, scope);
-        let tasks = histories(&client, names, deadline, &request.cancel);
+        let tasks = histories(&client, names, block.deadline(), &request.cancel);
         // The first listing to fail ends the other: a partial account is never judged.
         let (secrets, (histories, task_warnings)) = tokio::try_join!(secrets, tasks)
-            .map_err(|e| diagnostics::listing_failed(&e, &client, false))?;
-        let warnings = diagnostics::from_warnings(secrets.warnings.iter().chain(&task_warnings));
+            .map_err(|e| diagnostics::listing_failed(&e, &client, ADVICE))?;
+        let warnings =
+            diagnostics::from_warnings(secrets.warnings.iter().chain(&task_warnings), ADVICE);
         let state = state(request.schema, &block, &now(), &secrets.items, &histories)
             .map_err(|e| diagnostics::state_failed(&e))?;
         Ok(Read { state, warnings })
@@ -196,7 +217,7 @@ impl SecretRotations {
 async fn histories(
     client: &Client,
     names: Option<&Vec<String>>,
-    deadline: Instant,
+    timeout: Duration,
     cancel: &tokio_util::sync::CancellationToken,
 ) -> Result<(Histories, Vec<ListingWarning>), Error> {
     let queries: Vec<TaskQuery> = match names {
@@ -209,15 +230,38 @@ async fn histories(
             })
             .collect(),
     };
+    let deadline = Instant::now() + timeout;
     let mut histories = Histories::default();
     let mut warnings = Vec::new();
     for query in queries {
         let left = deadline.saturating_duration_since(Instant::now());
-        let listing: Listing<Histories> = client.list(query, left, cancel, histories).await?;
+        let listing: Listing<Histories> = client
+            .list(query, left, cancel, histories)
+            .await
+            .map_err(|e| against(e, timeout))?;
         warnings.extend(listing.warnings);
         histories = listing.items;
     }
     Ok((histories, warnings))
+}
+
+/// A deadline that passed during the second or a later listing names the read's timeout, which
+/// the user set, not the time that was left of it when that listing began.
+fn against(e: Error, timeout: Duration) -> Error {
+    match e {
+        Error::DeadlineExceeded {
+            pages,
+            requests,
+            listing,
+            ..
+        } => Error::DeadlineExceeded {
+            deadline: timeout,
+            pages,
+            requests,
+            listing,
+        },
+        e => e,
+    }
 }
 
 impl DataSource for SecretRotations {

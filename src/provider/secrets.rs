@@ -3,8 +3,10 @@
 //! seconds; optionally narrowed by the Go provider's client-side filters.
 
 use super::data_source::{self, Block};
-use super::{diagnostics, ClientSlot};
+use super::diagnostics::{self, Advice};
+use super::ClientSlot;
 use crate::csms::secret::{rfc3339, Secret};
+use crate::csms::secrets::SECRETS;
 use crate::csms::{Listing, SecretQuery, Sink};
 use crate::plugin::{
     AttrType, Attribute, BoxFuture, DataSource, Diagnostic, Failed, Input, Nesting, ObjectWriter,
@@ -159,6 +161,15 @@ fn write_secret(o: &mut ObjectWriter<'_, '_>, s: &Secret) {
     o.int("rotation_period_seconds", s.rotation_period_seconds());
 }
 
+/// What this data source's hints name about its listing: ListSecrets has no filter a check
+/// needs (`name`, `state` and the others filter on the provider's side) and no page size to set.
+pub(crate) const ADVICE: &[Advice] = &[Advice {
+    kind: &SECRETS,
+    holds: "`secrets`",
+    narrow: &[],
+    page_size: "",
+}];
+
 /// `data "csms_secrets"`, reading with the client its provider configured.
 pub struct Secrets {
     client: ClientSlot,
@@ -179,8 +190,8 @@ impl Secrets {
         let listing = client
             .list(SecretQuery, block.deadline(), &request.cancel, kept)
             .await
-            .map_err(|e| diagnostics::listing_failed(&e, &client, false))?;
-        let mut warnings = diagnostics::from_warnings(&listing.warnings);
+            .map_err(|e| diagnostics::listing_failed(&e, &client, ADVICE))?;
+        let mut warnings = diagnostics::from_warnings(&listing.warnings, ADVICE);
         if listing.items.secrets.is_empty() {
             warnings.extend(no_such_name(&block.own));
         }
