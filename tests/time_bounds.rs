@@ -414,6 +414,32 @@ async fn parallel_reads_that_meet_the_verdict_say_not_sent_once() {
     }
 }
 
+/// Issue 21, item 4: the hint of a read that timed out names `since` only where it is not set
+/// yet; a block that sets it is told of the filters alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_since_hint_is_given_only_where_since_is_not_set() {
+    let server = Endpoint::start(Mode::Silent).await;
+    let timeout = "  timeouts {\n    read = \"2s\"\n  }\n";
+    for (since, hinted) in [("", true), ("  since = \"2026-01-01T00:00:00Z\"\n", false)] {
+        let run = pointed_at(
+            &server.url(),
+            &data_sources(1, &format!("{since}{timeout}")),
+        )
+        .run(&["plan", "-input=false", "-no-color"])
+        .await;
+        run.assert_error(&[
+            "Reading rotation tasks timed out",
+            "`secret_name` or `status` filter",
+        ]);
+        let output = common::terraform::fold(&run.output());
+        assert_eq!(
+            output.contains("`since` keeps"),
+            hinted,
+            "since {since:?}:\n{output}"
+        );
+    }
+}
+
 /// `timeouts { read = "5s" }` bounds the read: against a silent endpoint the plan fails with
 /// the 5 s deadline, not after the per-try timeouts. A bad value is refused on
 /// `timeouts.read` before any request; a good one is echoed in the state.

@@ -134,6 +134,9 @@ pub struct ItemKind {
     pub id_field: &'static str,
     /// The items as a heading names them: `"rotation tasks"`.
     pub title: &'static str,
+    /// The IAM action a user needs to list them, for the hint of a refused request:
+    /// `"csms:task:list"`.
+    pub action: &'static str,
 }
 
 /// Why a TLS handshake failed, as far as the user can act on it.

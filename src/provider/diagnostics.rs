@@ -4,6 +4,8 @@
 use crate::csms::credentials::Source;
 use crate::csms::error::{GaveUp, TlsTrouble};
 use crate::csms::retry::MAX_THROTTLED_RETRIES;
+use crate::csms::secrets::SECRETS;
+use crate::csms::tasks::TASKS;
 use crate::csms::{text, Client, Error, ItemKind, ListingWarning, ServiceError};
 use crate::plugin::{Diagnostic, Failed, SchemaMismatch};
 
@@ -75,9 +77,11 @@ pub fn from_read_error(err: &Error, keys: Option<&Source>, advice: &[Advice]) ->
 
 fn render(err: &Error, keys: Option<&Source>, advice: &[Advice]) -> Diagnostic {
     let (summary, hint) = match err {
-        Error::Service(e) => return service("CSMS API error", e, "", keys),
+        Error::Service(e) => return service("CSMS API error", e, "", keys, advice),
         Error::ProjectLookup { source, .. } => match (err.service(), source.as_deref()) {
-            (Some(e), _) => return service("Project lookup failed", e, &format!("{err}."), keys),
+            (Some(e), _) => {
+                return service("Project lookup failed", e, &format!("{err}."), keys, advice)
+            }
             // The hint about project_id would only move the failure to the CSMS host.
             (None, Some(unknown @ Error::UnknownHost { .. })) => {
                 return render(unknown, keys, advice)
@@ -279,7 +283,13 @@ fn quoted<'a>(names: impl IntoIterator<Item = &'a &'static str>) -> String {
     names.join(" or ")
 }
 
-fn service(summary: &str, e: &ServiceError, context: &str, keys: Option<&Source>) -> Diagnostic {
+fn service(
+    summary: &str,
+    e: &ServiceError,
+    context: &str,
+    keys: Option<&Source>,
+    advice: &[Advice],
+) -> Diagnostic {
     let mut detail = String::new();
     if !context.is_empty() {
         detail.push_str(&capitalize(context));
@@ -303,7 +313,7 @@ fn service(summary: &str, e: &ServiceError, context: &str, keys: Option<&Source>
     }
     match (e.status, e.gave_up) {
         (_, GaveUp::Deadline { wait, left, asked }) => detail.push_str(&deadline_hint(wait, left, asked)),
-        (401 | 403, _) => detail.push_str(&rejected_hint(e, keys)),
+        (401 | 403, _) => detail.push_str(&rejected_hint(e, keys, advice)),
         (404, _) => detail.push_str(" Check `project_id` (HW_PROJECT_ID) and `region`: the project must exist in that region."),
         (429, GaveUp::Throttling) => detail.push_str(&format!(
             " The service kept throttling: it named a wait (Retry-After) {MAX_THROTTLED_RETRIES} times in a row, \
@@ -366,16 +376,24 @@ const TOKEN_CODES: [&str; 2] = ["APIGW.0307", "APIG.0307"];
 
 /// The hint of a 401 or 403: which keys to check (named by where they came from), the clock
 /// only for the codes that mean a time problem, the token for the codes about it.
-fn rejected_hint(e: &ServiceError, keys: Option<&Source>) -> String {
+fn rejected_hint(e: &ServiceError, keys: Option<&Source>, advice: &[Advice]) -> String {
     let keys = match keys {
         Some(source) => format!("the access key and secret key from {source}"),
         None => "the access key and secret key (`access_key`/`secret_key` or HW_ACCESS_KEY/HW_SECRET_KEY)"
             .to_string(),
     };
     let code = e.code.as_deref().unwrap_or_default();
+    // The actions of the listings the reading data source makes; outside a read, every one.
+    let mut kinds: Vec<&ItemKind> = advice.iter().map(|a| a.kind).collect();
+    if kinds.is_empty() {
+        kinds = vec![&SECRETS, &TASKS];
+    }
+    kinds.dedup();
+    let actions: Vec<&str> = kinds.iter().map(|k| k.action).collect();
     let mut hint = format!(
         " Check {keys}, that a security token of temporary credentials has not expired, and that the user \
-         may call csms:task:list."
+         may call {}.",
+        actions.join(" and ")
     );
     if CLOCK_CODES.contains(&code) {
         hint.push_str(
@@ -407,8 +425,7 @@ pub(super) fn capitalize(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::csms::tasks::TASKS;
-    use crate::provider::{rotation_tasks, secret_rotations};
+    use crate::provider::{rotation_tasks, secret_rotations, secrets};
 
     fn service_error(status: u16) -> ServiceError {
         ServiceError {
@@ -479,6 +496,24 @@ mod tests {
         assert!(
             env.contains("from the environment (HW_ACCESS_KEY, HW_SECRET_KEY)"),
             "{env}"
+        );
+    }
+
+    /// A refused listing names the IAM actions of what the reading data source lists, and only
+    /// those: ListSecrets needs csms:secret:list, which the task listing's hint never named.
+    #[test]
+    fn the_permission_hint_names_the_actions_of_the_data_source() {
+        let refused = Error::Service(service_error(403));
+        let hint = |advice| from_read_error(&refused, None, advice).detail;
+        let secrets = hint(secrets::ADVICE);
+        assert!(secrets.contains("may call csms:secret:list."), "{secrets}");
+        assert!(!secrets.contains("csms:task:list"), "{secrets}");
+        let tasks = hint(rotation_tasks::ADVICE);
+        assert!(tasks.contains("may call csms:task:list."), "{tasks}");
+        let both = hint(secret_rotations::ADVICE);
+        assert!(
+            both.contains("may call csms:secret:list and csms:task:list."),
+            "{both}"
         );
     }
 
