@@ -502,3 +502,47 @@ async fn no_credentials_a_refused_agency_and_the_hosts_each_region_reaches() {
     );
     assert_no_secret(&run, &[]);
 }
+
+/// A metadata service that hands out keys already expired (issue 21, item 2): refused at
+/// configure time, naming the service and the keys' `expires_at`, instead of being "renewed"
+/// into the same dead keys and failing every request with the gateway's 401.
+#[tokio::test]
+async fn expired_metadata_keys_are_refused_naming_the_source_and_expiry() {
+    let emu = Emulator::start(Config {
+        credentials: Some((AK.into(), SK.into())),
+        tasks: vec![task("north")],
+        metadata: Metadata {
+            expired_keys: true,
+            ..Metadata::default()
+        },
+        ..Config::default()
+    })
+    .await
+    .expect("emulator starts");
+    let main = format!(
+        "{TERRAFORM_BLOCK}{}{}",
+        provider("", &[r#"region = "cn-north-4""#]),
+        read_ids("north", "")
+    );
+    let run = Workdir::new(&[("main.tf", &main)])
+        .env("HW_CSMS_ENDPOINT", emu.base_url())
+        .env("HW_PROJECT_ID", emu.project_id())
+        .env("HW_METADATA_ENDPOINT", emu.base_url())
+        .run(&["plan", "-input=false", "-no-color"])
+        .await;
+    run.assert_error(&[
+        "Temporary credentials expired",
+        &format!(
+            "The ECS metadata service at {} handed out temporary keys that expired at 20",
+            emu.base_url().trim_end_matches('/')
+        ),
+        "check the clock of this machine and that the source renews its keys",
+    ]);
+    assert_eq!(
+        emu.stats()
+            .by_path
+            .get(&format!("/v1/{}/csms/tasks", emu.project_id())),
+        None,
+        "no request was signed with the dead keys"
+    );
+}

@@ -894,10 +894,8 @@ async fn redirects_are_reported_not_followed() {
         .await
         .unwrap_err();
     match &e {
-        Error::Redirect {
-            status, location, ..
-        } => assert_eq!(
-            (*status, location.as_deref()),
+        Error::Redirect(r) => assert_eq!(
+            (r.status, r.location.as_deref()),
             (301, Some("http://127.0.0.1:1/elsewhere"))
         ),
         other => panic!("expected Redirect, got {other}"),

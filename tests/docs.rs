@@ -102,6 +102,7 @@ fn every_argument_is_read_from_its_documented_variable() {
             config::Check::AgencyDuration => "900",
             config::Check::SigningAlgorithm => "HmacSM3",
             config::Check::BaseUrl => "http://127.0.0.1:1",
+            config::Check::Duration => "30s",
             _ => "cn-north-4",
         };
         let env = |var: &str| (var == argument.env).then(|| value.to_string());

@@ -6,7 +6,7 @@
 use crate::common;
 
 use common::scripted_server::{Reply, ScriptedServer};
-use common::terraform::{emulator_with, workdir, Run, Workdir, AK, SK, TERRAFORM_BLOCK};
+use common::terraform::{emulator_with, fold, workdir, Run, Workdir, AK, SK, TERRAFORM_BLOCK};
 use csms_provider::emulator::{Faults, SecretTask};
 use serde_json::json;
 
@@ -86,16 +86,57 @@ output "created_at" { value = [for t in data.csms_rotation_tasks.q.tasks : t.cre
         "1 task (\"far-future\"",
     ]);
     // Only the error message may keep its newline; the id and operate_type are one line, so
-    // the one forged-looking line comes from task_error_msg, where the user reads a message.
-    let forged = run
-        .output()
+    // the one forged-looking line comes from task_error_msg, where the user reads a message,
+    // and it is indented (issue 21, item 6): no line of service text sits where Terraform's
+    // own headings do.
+    let output = run.output();
+    let lines: Vec<&str> = output
         .lines()
-        .filter(|l| {
-            l.trim_start_matches(['│', ' '])
-                .starts_with("Error: forged")
-        })
+        .map(|l| l.strip_prefix("│ ").unwrap_or(l))
+        .collect();
+    assert!(
+        !lines.iter().any(|l| l.starts_with("Error: forged")),
+        "{output}"
+    );
+    let indented = lines
+        .iter()
+        .filter(|l| l.starts_with("  Error: forged"))
         .count();
-    assert_eq!(forged, 1, "{}", run.output());
+    assert_eq!(indented, 1, "{output}");
+}
+
+/// Issue 21, item 6: a `task_error_msg` of 20 MB reaches Terraform as its first 4 KiB and a
+/// note that states the length the service sent; a short one is untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_error_message_is_cut_stating_its_length() {
+    let huge = 20 << 20;
+    let tasks = vec![SecretTask {
+        task_id: "t-huge".into(),
+        task_status: Some("FAILED".into()),
+        task_time: Some(1_715_436_899_000),
+        task_error_msg: Some("m".repeat(huge)),
+        ..SecretTask::default()
+    }];
+    let emu = emulator_with(tasks, Faults::default()).await;
+    let outputs = workdir(
+        &emu,
+        r#"
+data "csms_rotation_tasks" "q" {}
+locals { message = data.csms_rotation_tasks.q.tasks[0].task_error_msg }
+output "length" { value = length(local.message) }
+output "tail" { value = substr(local.message, 4090, -1) }
+"#,
+    )
+    .apply_outputs()
+    .await;
+    assert_eq!(
+        outputs["tail"],
+        format!("mmmmmm... [cut by the provider: the service sent {huge} bytes]")
+    );
+    assert_eq!(
+        outputs["length"],
+        4096 + "... [cut by the provider: the service sent 20971520 bytes]".len()
+    );
 }
 
 /// Point 1 for error bodies: an error code, message and request id full of controls and bidi
@@ -299,6 +340,231 @@ async fn logs_name_the_endpoint_and_project_and_print_plain_values() {
     );
     assert!(!page.contains("Some(") && !page.contains("None"), "{page}");
     assert!(!run.output().contains(SK), "secret key in the log");
+}
+
+/// Issue 21, item 4: a redirect is described alike whichever endpoint answers it: the ECS
+/// metadata service, IAM's agency exchange and CSMS say "a redirect to <Location>; redirects
+/// are not followed" (not "refused" or a bare status), and the URL that starts the CSMS
+/// detail is not capitalised.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_and_agency_redirects_are_described_as_redirects() {
+    let server = ScriptedServer::start(|_, _| {
+        Reply::json(302, json!({})).with_header("Location", "http://elsewhere.example/x")
+    })
+    .await;
+    let url = server.url();
+    let config = format!(
+        r#"{TERRAFORM_BLOCK}
+provider "csms" {{
+  alias      = "metadata"
+  region     = "cn-north-4"
+  project_id = "p"
+}}
+data "csms_rotation_tasks" "metadata" {{
+  provider = csms.metadata
+}}
+provider "csms" {{
+  alias        = "agency"
+  region       = "cn-north-4"
+  project_id   = "p"
+  access_key   = "{AK}"
+  secret_key   = "{SK}"
+  iam_endpoint = "{url}"
+  assume_role {{
+    agency_name = "audit"
+    domain_name = "other-account"
+  }}
+}}
+data "csms_rotation_tasks" "agency" {{
+  provider = csms.agency
+}}
+provider "csms" {{
+  alias      = "csms"
+  region     = "cn-north-4"
+  project_id = "p"
+  access_key = "{AK}"
+  secret_key = "{SK}"
+  endpoint   = "{url}"
+}}
+data "csms_rotation_tasks" "csms" {{
+  provider = csms.csms
+}}
+"#
+    );
+    let run = Workdir::new(&[("main.tf", &config)])
+        .env("HW_METADATA_ENDPOINT", &url)
+        .run(&["plan", "-input=false", "-no-color"])
+        .await;
+    run.assert_error(&[
+        &format!(
+            "the ECS metadata service at {url}/meta-data/latest/api/token answered HTTP 302, a \
+             redirect to http://elsewhere.example/x; redirects are not followed"
+        ),
+        &format!(
+            "Assuming agency \"audit\": IAM at {url}/v3.0/OS-CREDENTIAL/securitytokens answered \
+             HTTP 302, a redirect to http://elsewhere.example/x; redirects are not followed"
+        ),
+        &format!(
+            "{url}/v1/p/csms/tasks?limit=1000 answered HTTP 302, a redirect to \
+             http://elsewhere.example/x; redirects are not followed"
+        ),
+    ]);
+    // A sentence that starts with a URL keeps it as written.
+    assert!(!run.output().contains("Http://"), "{}", run.output());
+}
+
+/// Issue 21, item 3: `Retry-After` at its edges. A wait longer than the read's time fails at
+/// once saying what the service asked for and that `timeouts { read }` bounds it (raising
+/// `max_retries` cannot help, so it is not advised); a date in the past is a normal backoff
+/// step counted against `max_retries`, not 50 immediate retries, and then the advice is
+/// `max_retries`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_edges_fail_or_back_off_naming_the_limit_reached() {
+    let throttled = |retry_after: &'static str| {
+        move |_: &_, _| {
+            Reply::json(
+                429,
+                json!({"error_code": "APIGW.0308", "error_msg": "throttled"}),
+            )
+            .with_header("Retry-After", retry_after)
+        }
+    };
+    let years = ScriptedServer::start(throttled("1000000000")).await;
+    let past = ScriptedServer::start(throttled("Tue, 02 Jan 2024 03:04:05 GMT")).await;
+    let run = misbehaving(&[("years", &years.url()), ("past", &past.url())])
+        .env("HW_MAX_RETRIES", "2")
+        .run(&["plan", "-input=false", "-no-color"])
+        .await;
+    run.assert_error(&[
+        "The service asked to wait 1000000000s, about 31 years (Retry-After) before another try, \
+         longer than the",
+        "left of the read, which `timeouts { read }` bounds (default 5m)",
+        "The request was retried 2 times. The service is throttling requests and every retry \
+         `max_retries` allows was spent. Raise `max_retries`",
+    ]);
+    assert_eq!(
+        years.count(),
+        1,
+        "a wait past the deadline is not tried again"
+    );
+    assert_eq!(
+        past.count(),
+        3,
+        "a past date is a backoff step counted by max_retries"
+    );
+    let output = fold(&run.output());
+    let years_detail = &output[output.find("about 31 years").unwrap()..];
+    let years_detail = &years_detail[..years_detail.find("Error:").unwrap_or(years_detail.len())];
+    assert!(!years_detail.contains("max_retries"), "{years_detail}");
+}
+
+/// Issue 21, item 4: a sentence is written once: an empty page that names a next marker while
+/// `total` says more remain says "no partial list is returned" once, not in the error and
+/// again in its advice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paging_fault_says_each_sentence_once() {
+    let server = ScriptedServer::start(|_, _| {
+        Reply::json(200, json!({"total": 5, "tasks": [], "next_marker": "m-1"}))
+    })
+    .await;
+    let run = misbehaving(&[("empty", &server.url())])
+        .run(&["plan", "-input=false", "-no-color"])
+        .await;
+    run.assert_error(&[
+        "Inconsistent pages from the CSMS API",
+        "page 1 was empty but named a next_marker while total=5 says 5 more tasks remain",
+    ]);
+    let output = fold(&run.output()).to_lowercase();
+    assert_eq!(
+        output.matches("no partial list is returned").count(),
+        1,
+        "{output}"
+    );
+}
+
+/// Issue 21, item 5: a proxy that refuses the tunnel is named (without its user and password),
+/// with the status it answered and the variable it came from, instead of "tunnel error:
+/// unsuccessful", for CSMS and for IAM's agency exchange alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_proxy_tunnel_names_the_proxy_its_answer_and_the_variable() {
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = proxy.local_addr().unwrap();
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let recorded = asked.clone();
+    let serving = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut stream, _)) = proxy.accept().await {
+            let mut head = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut chunk).await {
+                    Ok(n) if n > 0 => head.extend_from_slice(&chunk[..n]),
+                    _ => break,
+                }
+            }
+            let head = String::from_utf8_lossy(&head);
+            recorded
+                .lock()
+                .unwrap()
+                .push(head.lines().next().unwrap_or_default().to_string());
+            let _ = stream
+                .write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    let config = format!(
+        r#"{TERRAFORM_BLOCK}
+provider "csms" {{
+  region      = "cn-north-4"
+  project_id  = "p"
+  max_retries = 0
+}}
+data "csms_rotation_tasks" "q" {{}}
+provider "csms" {{
+  alias      = "agency"
+  region     = "cn-north-4"
+  project_id = "p"
+  assume_role {{
+    agency_name = "audit"
+    domain_name = "other-account"
+  }}
+}}
+data "csms_rotation_tasks" "agency" {{
+  provider = csms.agency
+}}
+"#
+    );
+    let run = Workdir::new(&[("main.tf", &config)])
+        .env("HW_ACCESS_KEY", AK)
+        .env("HW_SECRET_KEY", SK)
+        .env(
+            "HTTPS_PROXY",
+            format!("http://proxy-user:proxy-secret@{address}"),
+        )
+        .run(&["plan", "-input=false", "-no-color"])
+        .await;
+    serving.abort();
+    run.assert_error(&[
+        "Cannot reach the CSMS API",
+        &format!(
+            "the proxy http://{address} (from HTTPS_PROXY) refused the tunnel to \
+             kms.cn-north-4.myhuaweicloud.com: it answered HTTP 403 Forbidden"
+        ),
+        &format!(
+            "securitytokens failed: the proxy http://{address} (from HTTPS_PROXY) refused the \
+             tunnel to iam.cn-north-4.myhuaweicloud.com: it answered HTTP 403 Forbidden"
+        ),
+    ]);
+    assert!(!run.output().contains("proxy-secret"), "{}", run.output());
+    assert!(
+        asked.lock().unwrap().iter().all(|l| [
+            "CONNECT kms.cn-north-4.myhuaweicloud.com:443 HTTP/1.1",
+            "CONNECT iam.cn-north-4.myhuaweicloud.com:443 HTTP/1.1"
+        ]
+        .contains(&l.as_str())),
+        "{:?}",
+        asked.lock().unwrap()
+    );
 }
 
 /// A refused page size is a warning on the plan and one WARN line in the provider's log (it was

@@ -522,16 +522,7 @@ fn assert_inert(
             })
         });
     for t in &listing.items.tasks {
-        let fields = [
-            Some(&t.task_id),
-            t.secret_name.as_ref(),
-            t.rotation_func_urn.as_ref(),
-            t.task_status.as_ref(),
-            t.operate_type.as_ref(),
-            t.task_error_code.as_ref(),
-            t.task_error_msg.as_ref(),
-        ];
-        for text in fields.into_iter().flatten() {
+        for text in t.text_fields().into_iter().flatten() {
             assert!(!text.chars().any(is_unsafe), "case {case}: {text:?}");
         }
         assert!(

@@ -11,6 +11,7 @@ mod audit;
 mod client_renewal;
 mod codec;
 mod compat;
+mod configure_bounds;
 mod credentials;
 mod credentials_terraform;
 mod csms_client;

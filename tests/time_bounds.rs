@@ -394,6 +394,52 @@ async fn a_refused_endpoint_fails_the_later_reads_of_a_plan_at_once() {
     assert_eq!(fast, 2, "{}", run.output());
 }
 
+/// Issue 21, item 4: reads running in parallel against a refused endpoint, some in the middle of
+/// their retries when another's verdict arrives: each diagnostic says "not sent" at most once,
+/// never once per retry that met the verdict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_reads_that_meet_the_verdict_say_not_sent_once() {
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let run = pointed_at(&url, &data_sources(10, ""))
+        .run(&["plan", "-input=false", "-no-color"])
+        .await;
+    run.assert_error(&["Cannot reach the CSMS API", "cannot connect"]);
+    let output = common::terraform::fold(&run.output());
+    let diagnostics: Vec<&str> = output.split("Error: ").skip(1).collect();
+    assert_eq!(diagnostics.len(), 10, "{output}");
+    for d in &diagnostics {
+        assert!(d.matches("not sent").count() <= 1, "{d}");
+    }
+}
+
+/// Issue 21, item 4: the hint of a read that timed out names `since` only where it is not set
+/// yet; a block that sets it is told of the filters alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_since_hint_is_given_only_where_since_is_not_set() {
+    let server = Endpoint::start(Mode::Silent).await;
+    let timeout = "  timeouts {\n    read = \"2s\"\n  }\n";
+    for (since, hinted) in [("", true), ("  since = \"2026-01-01T00:00:00Z\"\n", false)] {
+        let run = pointed_at(
+            &server.url(),
+            &data_sources(1, &format!("{since}{timeout}")),
+        )
+        .run(&["plan", "-input=false", "-no-color"])
+        .await;
+        run.assert_error(&[
+            "Reading rotation tasks timed out",
+            "`secret_name` or `status` filter",
+        ]);
+        let output = common::terraform::fold(&run.output());
+        assert_eq!(
+            output.contains("`since` keeps"),
+            hinted,
+            "since {since:?}:\n{output}"
+        );
+    }
+}
+
 /// `timeouts { read = "5s" }` bounds the read: against a silent endpoint the plan fails with
 /// the 5 s deadline, not after the per-try timeouts. A bad value is refused on
 /// `timeouts.read` before any request; a good one is echoed in the state.

@@ -97,8 +97,8 @@ async fn hostile_task_fields_arrive_cleaned_with_one_warning_naming_tasks_and_fi
     }
     assert_eq!(
         listing.items.tasks[0].task_error_msg.as_deref(),
-        Some("line one\nError: forged\u{fffd}]0;owned\u{fffd}\u{fffd}\u{fffd}\u{fffd}2J\u{fffd}\u{fffd}"),
-        "newlines stay, each unsafe character becomes U+FFFD"
+        Some("line one\n  Error: forged\u{fffd}]0;owned\u{fffd}\u{fffd}\u{fffd}\u{fffd}2J\u{fffd}\u{fffd}"),
+        "newlines stay (the lines after the first indented), each unsafe character becomes U+FFFD"
     );
     assert_eq!(
         listing.items.tasks[7].task_error_msg.as_deref(),

@@ -1,6 +1,6 @@
 //! Side-by-side benchmarks (issue 5): start-up against a Go provider, the provider's share of a
-//! plan, paging throughput against a raw HTTP floor and the official Python SDK, and Terraform
-//! end to end. Every comparison alternates its sides within one run so that the ratios hold on
+//! plan, paging throughput against a raw HTTP floor and the official Python SDK, Terraform end
+//! to end, and the provider's CPU per plan against the previous commit's build (issue 22). Every comparison alternates its sides within one run so that the ratios hold on
 //! a shared, noisy machine; the report is Markdown, printed and written to `--out`.
 //!
 //! Run it through `./scripts/bench`, which builds the release binaries and fetches the Go
@@ -9,16 +9,19 @@
 //!
 //! Arguments (after `cargo bench --bench side_by_side --`):
 //! - `--quick`: few runs and 10,000 tasks, to check the tooling (numbers are not meaningful);
-//! - `--only startup,plan,paging,e2e,wan,coverage`: a subset of the sections;
+//! - `--only startup,plan,paging,e2e,wan,cpu,coverage`: a subset of the sections;
 //! - `--out FILE`: also write the report there;
 //! - `--wrap FILE PROGRAM ARGS...`: not for people: section 4 runs Terraform and the provider
 //!   through this mode to record their CPU time and peak RSS.
 //!
 //! Inputs from the environment: `CSMS_PROVIDER_BIN` (the release provider), `CSMS_BENCH_EMULATOR`
 //! (default: `csms-emulator` beside it), `CSMS_BENCH_GO_PROVIDER`, `CSMS_BENCH_TERRAFORM` and
-//! `CSMS_BENCH_PYTHON` (defaults: `.venv/bin/terraform` and `.venv/bin/python`).
+//! `CSMS_BENCH_PYTHON` (defaults: `.venv/bin/terraform` and `.venv/bin/python`), and
+//! `CSMS_BENCH_BASE_PROVIDER` (the previous commit's release provider, for sections 1 and 6;
+//! without it they measure this build alone).
 
 mod coverage;
+mod cpu;
 mod measure;
 #[path = "../../tests/common/msgpack.rs"]
 mod msgpack;
@@ -50,6 +53,7 @@ struct Plan {
     e2e_runs: usize,
     wan_tasks: usize,
     wan_runs: usize,
+    cpu_pairs: usize,
 }
 
 const FULL: Plan = Plan {
@@ -63,6 +67,7 @@ const FULL: Plan = Plan {
     e2e_runs: 3,
     wan_tasks: 20_000,
     wan_runs: 3,
+    cpu_pairs: 15,
 };
 
 const QUICK: Plan = Plan {
@@ -76,9 +81,10 @@ const QUICK: Plan = Plan {
     e2e_runs: 1,
     wan_tasks: 2_000,
     wan_runs: 1,
+    cpu_pairs: 2,
 };
 
-const SECTIONS: [&str; 6] = ["startup", "plan", "paging", "e2e", "wan", "coverage"];
+const SECTIONS: [&str; 7] = ["startup", "plan", "paging", "e2e", "wan", "cpu", "coverage"];
 
 struct Args {
     /// `cargo bench` passes `--bench`; `cargo test --benches` (or `--all-targets`) does not,
@@ -194,6 +200,7 @@ fn run(args: &Args) -> Result<String, String> {
     let terraform = env_path("CSMS_BENCH_TERRAFORM", || root.join(".venv/bin/terraform"));
     let python = env_path("CSMS_BENCH_PYTHON", || root.join(".venv/bin/python"));
     let only = |s: &str| args.only.iter().any(|o| o == s);
+    let builds = cpu::builds(&provider);
     let work = tempfile::tempdir().map_err(|e| e.to_string())?;
     let mut report = Report::default();
     let header = machine(&terraform);
@@ -206,7 +213,7 @@ fn run(args: &Args) -> Result<String, String> {
                 root.join("target/bench/go-provider/terraform-provider-workato")
             }),
         )?;
-        startup::run(&mut report, &provider, &go, plan.startup_runs)?;
+        startup::run(&mut report, &builds, &go, plan.startup_runs)?;
     }
     if only("plan") {
         eprintln!("== 2. plan share");
@@ -264,6 +271,23 @@ fn run(args: &Args) -> Result<String, String> {
         let provider_dir = provider.parent().ok_or("provider path")?;
         let tf = terraform::Terraform::new(&terraform, provider_dir, &dir)?;
         wan::run(&mut report, &tf, &emulator, plan.wan_runs)?;
+    }
+
+    if only("cpu") {
+        eprintln!("== 6. CPU per plan");
+        let terraform = existing("Terraform", terraform.clone())?;
+        let emulator = Emulator::start(&emulator_bin, 100)?;
+        let dir = work.path().join("cpu");
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let builds: Vec<(&str, &Path)> = builds.iter().map(|(l, b)| (*l, b.as_path())).collect();
+        let setup = cpu::Setup {
+            builds: &builds,
+            terraform: &terraform,
+            emulator: &emulator,
+            pairs: plan.cpu_pairs,
+            work: &dir,
+        };
+        cpu::run(&mut report, &setup)?;
     }
 
     if only("coverage") {

@@ -4,10 +4,11 @@
 //! plan. Each launch gets Terraform's environment (cookie, protocol versions, port range, a
 //! P-521 client certificate, so both build their mTLS server configuration) and nothing of the
 //! user's; the clock stops when the handshake line arrives on stdout, and VmRSS is read at that
-//! moment, before the process is killed. Launches alternate A B B A so that drift in the
-//! machine's load hits both sides alike.
+//! moment, before the process is killed, as is the CPU time it used so far (all its threads).
+//! Launches alternate A B B A so that drift in the machine's load hits every side alike; the
+//! previous commit's build, when given, runs as a third side.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -15,10 +16,11 @@ use crate::measure::{self, median, TIMEOUT};
 use crate::plugin::{ClientCert, COOKIE};
 use crate::report::{self, Report, Table};
 
-/// One launch: seconds to the handshake line, and RSS and its anonymous (private, not file
-/// backed) part then, in KiB.
+/// One launch: seconds to the handshake line, the CPU seconds used by then, and RSS and its
+/// anonymous (private, not file backed) part then, in KiB.
 struct Launch {
     seconds: f64,
+    cpu_seconds: f64,
     rss_kib: f64,
     anon_kib: f64,
 }
@@ -40,12 +42,14 @@ fn launch(bin: &Path, cert_pem: &str, tmp: &Path) -> Result<Launch, String> {
         .spawn()
         .map_err(|e| format!("start {}: {e}", bin.display()))?;
     let line = measure::first_line(child.stdout.take().unwrap(), TIMEOUT);
+    let cpu_seconds = measure::cpu_seconds(child.id());
     let rss = measure::status_kib(child.id(), "VmRSS");
     let anon = measure::status_kib(child.id(), "RssAnon");
     measure::kill(&mut child);
     match (line, rss, anon) {
         (Some((line, at)), Some(rss), Some(anon)) if line.starts_with("1|") => Ok(Launch {
             seconds: at.duration_since(start).as_secs_f64(),
+            cpu_seconds,
             rss_kib: rss as f64,
             anon_kib: anon as f64,
         }),
@@ -53,52 +57,70 @@ fn launch(bin: &Path, cert_pem: &str, tmp: &Path) -> Result<Launch, String> {
     }
 }
 
-pub fn run(report: &mut Report, ours: &Path, go: &Path, runs: usize) -> Result<(), String> {
+pub fn run(
+    report: &mut Report,
+    builds: &[(&str, PathBuf)],
+    go: &Path,
+    runs: usize,
+) -> Result<(), String> {
     let cert = ClientCert::generate();
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let bins = [ours, go];
-    // Warm the page cache and the dynamic loader for both.
-    for bin in bins {
+    let mut sides: Vec<(String, &Path)> = builds
+        .iter()
+        .map(|(label, bin)| {
+            (
+                format!("terraform-provider-csms (Rust, {label})"),
+                bin.as_path(),
+            )
+        })
+        .collect();
+    sides.push((
+        "terraform-provider-workato 0.16.0 (Go, plugin framework)".into(),
+        go,
+    ));
+    // Warm the page cache and the dynamic loader for every side.
+    for (_, bin) in &sides {
         launch(bin, &cert.pem, tmp.path())?;
     }
-    let mut samples: [Vec<Launch>; 2] = [Vec::new(), Vec::new()];
+    let mut samples: Vec<Vec<Launch>> = sides.iter().map(|_| Vec::new()).collect();
     for i in 0..runs {
-        let order = if i % 2 == 0 { [0, 1] } else { [1, 0] };
+        let mut order: Vec<usize> = (0..sides.len()).collect();
+        if i % 2 == 1 {
+            order.reverse();
+        }
         for side in order {
-            samples[side].push(launch(bins[side], &cert.pem, tmp.path())?);
+            samples[side].push(launch(sides[side].1, &cert.pem, tmp.path())?);
         }
     }
-    let time = |side: usize| median(&samples[side].iter().map(|l| l.seconds).collect::<Vec<_>>());
-    let mib = |side: usize, kib: fn(&Launch) -> f64| {
-        measure::mib(median(&samples[side].iter().map(kib).collect::<Vec<_>>()))
+    let med = |side: usize, f: fn(&Launch) -> f64| {
+        median(&samples[side].iter().map(f).collect::<Vec<_>>())
     };
-    let (t_ours, t_go) = (time(0), time(1));
-    let (rss_ours, rss_go) = (mib(0, |l| l.rss_kib), mib(1, |l| l.rss_kib));
-    let (anon_ours, anon_go) = (mib(0, |l| l.anon_kib), mib(1, |l| l.anon_kib));
+    let go_side = sides.len() - 1;
+    let (t_ours, t_go) = (med(0, |l| l.seconds), med(go_side, |l| l.seconds));
+    let rss_ours = measure::mib(med(0, |l| l.rss_kib));
 
     let mut table = Table::new(&[
         "provider",
         "exec to handshake (median)",
+        "CPU to the handshake",
         "RSS at handshake",
         "of which anonymous (private)",
     ]);
+    for (side, (label, _)) in sides.iter().enumerate() {
+        table.row(vec![
+            label.clone(),
+            report::ms(med(side, |l| l.seconds)),
+            report::ms(med(side, |l| l.cpu_seconds)),
+            report::mib(measure::mib(med(side, |l| l.rss_kib))),
+            report::mib(measure::mib(med(side, |l| l.anon_kib))),
+        ]);
+    }
     table.row(vec![
-        "terraform-provider-csms (Rust)".into(),
-        report::ms(t_ours),
-        report::mib(rss_ours),
-        report::mib(anon_ours),
-    ]);
-    table.row(vec![
-        "terraform-provider-workato 0.16.0 (Go, plugin framework)".into(),
-        report::ms(t_go),
-        report::mib(rss_go),
-        report::mib(anon_go),
-    ]);
-    table.row(vec![
-        "ratio Go / ours".into(),
+        "ratio Go / this build".into(),
         report::ratio(t_go / t_ours),
-        report::ratio(rss_go / rss_ours),
-        report::ratio(anon_go / anon_ours),
+        report::ratio(med(go_side, |l| l.cpu_seconds) / med(0, |l| l.cpu_seconds)),
+        report::ratio(med(go_side, |l| l.rss_kib) / med(0, |l| l.rss_kib)),
+        report::ratio(med(go_side, |l| l.anon_kib) / med(0, |l| l.anon_kib)),
     ]);
     report.section(
         "1. Start-up to the handshake line",
@@ -106,8 +128,10 @@ pub fn run(report: &mut Report, ours: &Path, go: &Path, runs: usize) -> Result<(
             "{runs} launches of each, alternated (A B B A), as Terraform starts a provider: \
              magic cookie, `PLUGIN_PROTOCOL_VERSIONS=5,6`, port range and a P-521 client \
              certificate in `PLUGIN_CLIENT_CERT`, no other environment. The clock runs from \
-             spawn to the handshake line on stdout; VmRSS and RssAnon are read from /proc at that \
-             moment (the rest of RSS is clean file pages: the binary and its libraries)."
+             spawn to the handshake line on stdout; the CPU time (the process CPU clock, all \
+             threads), VmRSS and RssAnon are read from /proc at that \
+             moment (the rest of RSS is clean file pages: the binary and its libraries). The \
+             provider's CPU per plan is in section 6."
         ),
         table,
     );

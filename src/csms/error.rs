@@ -36,16 +36,8 @@ pub enum Error {
 
     /// The server answered with a redirect (3xx). Redirects are not followed: the request is
     /// signed for this host and path, and its signature and token must not travel elsewhere.
-    #[error(
-        "{url} answered HTTP {status}, a redirect {}; redirects are not followed",
-        match location { Some(l) => format!("to {l}"), None => "without a Location header".to_string() }
-    )]
-    Redirect {
-        url: String,
-        status: u16,
-        /// The `Location` header, cleaned and cut short.
-        location: Option<String>,
-    },
+    #[error("{0}")]
+    Redirect(super::redirect::Redirect),
 
     /// The server answered, but with something that is not readable HTTP (headers larger than
     /// the client accepts, an invalid header or status line). Trying again does not help.
@@ -142,6 +134,9 @@ pub struct ItemKind {
     pub id_field: &'static str,
     /// The items as a heading names them: `"rotation tasks"`.
     pub title: &'static str,
+    /// The IAM action a user needs to list them, for the hint of a refused request:
+    /// `"csms:task:list"`.
+    pub action: &'static str,
 }
 
 /// Why a TLS handshake failed, as far as the user can act on it.
@@ -231,10 +226,14 @@ impl Error {
         self
     }
 
-    /// The same error with its retry count set (service and transport errors only).
-    pub(crate) fn with_retries(mut self, n: u32) -> Self {
+    /// The same error with its retry count, and for a service error the limit that ended the
+    /// retries, set (service and transport errors only).
+    pub(crate) fn with_retries(mut self, n: u32, gave_up: GaveUp) -> Self {
         match &mut self {
-            Error::Service(e) => e.retries = n,
+            Error::Service(e) => {
+                e.retries = n;
+                e.gave_up = gave_up;
+            }
             Error::Transport { retries, .. } => *retries = n,
             _ => {}
         }
@@ -249,7 +248,7 @@ impl From<ServiceError> for Error {
 }
 
 /// An error answer of the service: HTTP status plus what the body and headers said.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ServiceError {
     pub status: u16,
     /// `error_code` (or `errorCode`, `code`), e.g. `APIGW.0301`.
@@ -260,6 +259,27 @@ pub struct ServiceError {
     pub request_id: Option<String>,
     /// Retries spent before giving up (0 when the first answer was final).
     pub retries: u32,
+    /// Which limit ended the retries, so that advice names the one reached.
+    pub gave_up: GaveUp,
+}
+
+/// Why the retries of a request ended: the advice of a failed request names the limit that was
+/// actually reached, since raising another one cannot help.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum GaveUp {
+    /// The answer was final (not retryable), or nothing was retried.
+    #[default]
+    Final,
+    /// `max_retries` retries were spent.
+    MaxRetries,
+    /// The service asked to wait (429 with `Retry-After`) as many times as the client waits
+    /// ([`super::retry::MAX_THROTTLED_RETRIES`]).
+    Throttling,
+    /// The next wait would have passed the call's deadline (a read's `timeouts { read }`):
+    /// `wait` was asked for by the service (`Retry-After`) when `asked`, else it was the
+    /// client's backoff; `left` is what remained of the deadline. Both in seconds, which is all
+    /// a message needs and keeps every error small.
+    Deadline { wait: f64, left: f64, asked: bool },
 }
 
 impl std::fmt::Display for ServiceError {
@@ -502,6 +522,7 @@ mod tests {
             message: Some("throttled".into()),
             request_id: Some("rid".into()),
             retries: 5,
+            gave_up: GaveUp::MaxRetries,
         };
         assert_eq!(
             Error::Service(e).to_string(),

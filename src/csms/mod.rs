@@ -3,8 +3,10 @@
 //!
 //! # Layout
 //! From the bottom up; a module uses only those above it in this list (`credentials` uses
-//! `config`, `error` and `signer`).
+//! `redirect`, `config`, `error` and `signer`).
 //! - [`text`]: service text made inert (terminal controls, bidi and zero-width characters).
+//! - [`redirect`]: a 3xx answer, described alike for every endpoint; [`proxy`]: which proxy
+//!   the environment sends a request through, for errors that name it.
 //! - [`error`]: [`Error`], [`ServiceError`], [`ItemKind`] and the error-body shapes.
 //! - [`signer`]: SDK-HMAC-SHA256 and SDK-HMAC-SM3 signing.
 //! - [`regions`]: the table of known regions and the nearest one to a typo.
@@ -48,6 +50,8 @@ pub mod error;
 mod health;
 mod iam;
 pub mod pager;
+pub mod proxy;
+pub mod redirect;
 pub mod regions;
 pub mod retry;
 pub mod rotation;

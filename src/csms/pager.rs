@@ -439,7 +439,7 @@ impl<E: Endpoint, S: Sink<E::Item>> Pager<E, S> {
             // marker that brought nothing.
             return Err(Error::Paging(format!(
                 "page {} was empty but named a next_marker while total={total} says {} more {} \
-                 remain; no partial list is returned",
+                 remain",
                 self.pages,
                 total as usize - listed,
                 kind.plural,

@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::error::Error;
+use super::error::{Error, GaveUp};
 
 /// HTTP statuses worth retrying: throttling and transient server or gateway faults.
 pub const RETRYABLE_STATUSES: [u16; 5] = [429, 500, 502, 503, 504];
@@ -71,8 +71,10 @@ impl RetryPolicy {
 
     /// The wait before retry number `retry`: the server's `Retry-After` (capped) plus
     /// [`retry_after_jitter`](Self::retry_after_jitter) when given, else the jittered backoff.
+    /// A `Retry-After` of zero (or a date in the past) is no wait the service named: it is a
+    /// normal backoff step, so that a service answering it at once is not asked again at once.
     pub fn delay(&self, retry: u32, retry_after: Option<Duration>, unit: f64) -> Duration {
-        match retry_after {
+        match retry_after.filter(|d| !d.is_zero()) {
             Some(d) => {
                 let d = d.min(self.retry_after_cap);
                 d + Self::retry_after_jitter(d, unit)
@@ -162,32 +164,57 @@ where
             _ = tokio::time::sleep_until(deadline) => return Err(on_interrupt(Interrupted::Deadline)),
             r = attempt(tries) => r,
         };
-        let (error, wait, counter, limit) = match outcome {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (error, wait, counter, limit, exhausted) = match outcome {
             Ok(value) => return Ok(value),
-            Err(Failure::Fatal(e)) => return Err(e.with_retries(tries)),
+            Err(Failure::Fatal(e)) => return Err(e.with_retries(tries, GaveUp::Final)),
+            // A wait the service asks for that outlasts the deadline fails now: waiting part of
+            // it and asking again early would only be throttled again.
+            Err(Failure::Throttled { error, retry_after }) if retry_after >= left => {
+                let gave_up = GaveUp::Deadline {
+                    wait: retry_after.as_secs_f64(),
+                    left: left.as_secs_f64(),
+                    asked: true,
+                };
+                return Err(error.with_retries(tries, gave_up));
+            }
             Err(Failure::Throttled { error, retry_after }) => {
                 let wait = policy.delay(throttled, Some(retry_after), fastrand::f64());
-                (error, wait, &mut throttled, MAX_THROTTLED_RETRIES)
+                let throttling = GaveUp::Throttling;
+                (
+                    error,
+                    wait,
+                    &mut throttled,
+                    MAX_THROTTLED_RETRIES,
+                    throttling,
+                )
             }
             Err(Failure::Retryable { error, retry_after }) => {
                 let wait = policy.delay(retries, retry_after, fastrand::f64());
-                (error, wait, &mut retries, policy.max_retries)
+                let spent = GaveUp::MaxRetries;
+                (error, wait, &mut retries, policy.max_retries, spent)
             }
             Err(Failure::Unreachable(error)) => {
                 let wait = policy.delay(retries, None, fastrand::f64());
-                (error, wait, &mut retries, policy.max_retries)
+                let spent = GaveUp::MaxRetries;
+                (error, wait, &mut retries, policy.max_retries, spent)
             }
         };
         if *counter >= limit {
-            return Err(error.with_retries(tries));
+            return Err(error.with_retries(tries, exhausted));
         }
-        if Instant::now() + wait >= deadline {
+        if wait >= left {
             tracing::warn!(
                 retries = tries,
                 wait_ms = wait.as_millis() as u64,
                 "not retrying: the wait would pass the deadline"
             );
-            return Err(error.with_retries(tries));
+            let gave_up = GaveUp::Deadline {
+                wait: wait.as_secs_f64(),
+                left: left.as_secs_f64(),
+                asked: exhausted == GaveUp::Throttling,
+            };
+            return Err(error.with_retries(tries, gave_up));
         }
         *counter += 1;
         tracing::debug!(
@@ -217,6 +244,7 @@ mod tests {
             message: Some("m".into()),
             request_id: Some("rid".into()),
             retries: 0,
+            gave_up: GaveUp::Final,
         })
     }
 
@@ -500,8 +528,8 @@ mod tests {
         assert_eq!(p.delay(0, Some(one), 0.0), one);
         assert_eq!(p.delay(0, Some(one), 1.0), Duration::from_millis(1500));
         assert_eq!(
-            p.delay(0, Some(Duration::ZERO), 1.0),
-            RETRY_AFTER_JITTER_FLOOR
+            p.delay(0, Some(Duration::from_millis(1)), 1.0),
+            Duration::from_millis(1) + RETRY_AFTER_JITTER_FLOOR
         );
         // Capped waits get jitter on the capped value.
         assert_eq!(
@@ -518,6 +546,59 @@ mod tests {
         distinct.sort();
         distinct.dedup();
         assert!(distinct.len() > 40, "{} distinct waits", distinct.len());
+    }
+
+    #[test]
+    fn a_zero_retry_after_is_a_backoff_step() {
+        let p = RetryPolicy::default();
+        for retry in 0..6 {
+            assert_eq!(
+                p.delay(retry, Some(Duration::ZERO), 0.5),
+                p.backoff(retry, 0.5)
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_asked_beyond_the_deadline_fails_at_once_naming_it() {
+        let asked = Duration::from_secs(1_000_000_000);
+        let (err, calls, took) =
+            always_failing(&RetryPolicy::default(), Duration::from_secs(300), || {
+                Failure::Throttled {
+                    error: svc(429),
+                    retry_after: asked,
+                }
+            })
+            .await;
+        assert_eq!((calls, took), (1, Duration::ZERO));
+        assert_eq!(
+            err.service().unwrap().gave_up,
+            GaveUp::Deadline {
+                wait: asked.as_secs_f64(),
+                left: 300.0,
+                asked: true
+            }
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_limit_reached_is_recorded() {
+        let p = RetryPolicy {
+            max_retries: 2,
+            ..RetryPolicy::default()
+        };
+        let within = Duration::from_secs(3600);
+        let retryable = || Failure::Retryable {
+            error: svc(503),
+            retry_after: None,
+        };
+        let (err, ..) = always_failing(&p, within, retryable).await;
+        assert_eq!(err.service().unwrap().gave_up, GaveUp::MaxRetries);
+        let (err, calls, _) = always_failing(&p, within, throttled).await;
+        assert_eq!(calls, MAX_THROTTLED_RETRIES + 1);
+        assert_eq!(err.service().unwrap().gave_up, GaveUp::Throttling);
+        let (err, ..) = always_failing(&p, within, || Failure::Fatal(svc(401))).await;
+        assert_eq!(err.service().unwrap().gave_up, GaveUp::Final);
     }
 
     fn throttled() -> Failure {

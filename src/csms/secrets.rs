@@ -12,6 +12,7 @@ pub const SECRETS: ItemKind = ItemKind {
     plural: "secrets",
     id_field: "name",
     title: "secrets",
+    action: "csms:secret:list",
 };
 
 /// Page size asked for: the tasks' documented maximum, as ListSecrets documents none; a service

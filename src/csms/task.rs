@@ -67,6 +67,19 @@ impl<'de> Visitor<'de> for TaskObject {
 }
 
 impl SecretTask {
+    /// The text fields, in the order of [`FIELD_BOUNDS`].
+    pub fn text_fields(&self) -> [Option<&String>; 7] {
+        [
+            Some(&self.task_id),
+            self.secret_name.as_ref(),
+            self.rotation_func_urn.as_ref(),
+            self.task_status.as_ref(),
+            self.operate_type.as_ref(),
+            self.task_error_code.as_ref(),
+            self.task_error_msg.as_ref(),
+        ]
+    }
+
     /// `task_time` as an RFC 3339 UTC timestamp; `None` when absent or outside what RFC 3339
     /// can write (years 0000 to 9999).
     pub fn created_at(&self) -> Option<String> {
@@ -88,41 +101,56 @@ fn instant(millis: i64) -> Option<OffsetDateTime> {
         .filter(|t| t.year() >= 0)
 }
 
-/// Makes every text field of `task` inert (see [`text::clean`]) and returns the names of the
-/// fields that changed, for the warning that says so. Only `task_error_msg` may keep newlines
-/// (a multi-line message is plausible); ids, names, codes and statuses are one line, so a
-/// newline in them could only forge a line of output.
+/// The most bytes of each text field that reach Terraform; longer values are cut and say so
+/// ([`text::bound_in_place`]). Real values are far shorter (ids 36 bytes, names 64, statuses and
+/// codes a few dozen); the bounds keep one hostile string from costing Terraform many times its
+/// size in memory (a 50 MB `task_error_msg` cost a 1.3 GB peak). SECURITY.md lists them.
+pub const FIELD_BOUNDS: [(&str, usize); 7] = [
+    ("task_id", 256),
+    ("secret_name", 256),
+    ("rotation_func_urn", 1024),
+    ("task_status", 64),
+    ("operate_type", 64),
+    ("task_error_code", 256),
+    ("task_error_msg", 4096),
+];
+
+/// Makes every text field of `task` inert and bounded, and returns the names of the fields whose
+/// characters were replaced (see [`text::clean`]), for the warning that says so; a cut value
+/// says so itself, with the length the service sent ([`FIELD_BOUNDS`]). Only `task_error_msg`
+/// may keep newlines (a multi-line message is plausible), its lines after the first indented
+/// ([`text::indent_lines`]); ids, names, codes and statuses are one line, so a newline in them
+/// could only forge a line of output.
 pub fn clean_task(task: &mut SecretTask) -> Vec<&'static str> {
+    let SecretTask {
+        task_id,
+        secret_name,
+        rotation_func_urn,
+        task_status,
+        operate_type,
+        task_error_code,
+        task_error_msg,
+        ..
+    } = task;
+    let fields: [(Option<&mut String>, text::Cleaner); 7] = [
+        (Some(task_id), text::clean_line),
+        (secret_name.as_mut(), text::clean_line),
+        (rotation_func_urn.as_mut(), text::clean_line),
+        (task_status.as_mut(), text::clean_line),
+        (operate_type.as_mut(), text::clean_line),
+        (task_error_code.as_mut(), text::clean_line),
+        (task_error_msg.as_mut(), text::clean),
+    ];
     let mut altered = Vec::new();
-    if text::clean_in_place(&mut task.task_id, text::clean_line) {
-        altered.push("task_id");
-    }
-    for (name, field, clean) in [
-        (
-            "secret_name",
-            &mut task.secret_name,
-            text::clean_line as text::Cleaner,
-        ),
-        (
-            "rotation_func_urn",
-            &mut task.rotation_func_urn,
-            text::clean_line,
-        ),
-        ("task_status", &mut task.task_status, text::clean_line),
-        ("operate_type", &mut task.operate_type, text::clean_line),
-        (
-            "task_error_code",
-            &mut task.task_error_code,
-            text::clean_line,
-        ),
-        ("task_error_msg", &mut task.task_error_msg, text::clean),
-    ] {
-        if field
-            .as_mut()
-            .is_some_and(|f| text::clean_in_place(f, clean))
-        {
+    for ((field, clean), (name, bound)) in fields.into_iter().zip(FIELD_BOUNDS) {
+        let Some(field) = field else { continue };
+        text::bound_in_place(field, bound);
+        if text::clean_in_place(field, clean) {
             altered.push(name);
         }
+    }
+    if let Some(message) = task_error_msg {
+        text::indent_lines(message);
     }
     altered
 }
@@ -237,13 +265,38 @@ mod tests {
         assert_eq!(t.task_id, "t-1\u{fffd}]0;x\u{fffd}");
         assert_eq!(
             t.task_error_msg.as_deref(),
-            Some("fine\nsecond line\u{fffd}\nError: forged")
+            Some("fine\n  second line\u{fffd}\n  Error: forged")
         );
         assert_eq!(t.secret_name.as_deref(), Some("db\u{fffd}Error: forged"));
         assert!(
             clean_task(&mut t).is_empty(),
             "cleaning twice changes nothing"
         );
+    }
+
+    #[test]
+    fn each_field_is_cut_at_its_own_bound() {
+        let long = |bound: usize| Some("y".repeat(bound + 1));
+        let bound = |name: &str| FIELD_BOUNDS.iter().find(|(n, _)| *n == name).unwrap().1;
+        let mut t = SecretTask {
+            task_id: "y".repeat(bound("task_id") + 1),
+            secret_name: long(bound("secret_name")),
+            rotation_func_urn: long(bound("rotation_func_urn")),
+            task_status: long(bound("task_status")),
+            operate_type: long(bound("operate_type")),
+            task_error_code: long(bound("task_error_code")),
+            task_error_msg: long(bound("task_error_msg")),
+            ..SecretTask::default()
+        };
+        assert!(clean_task(&mut t).is_empty(), "a cut is not a replacement");
+        for ((name, bound), value) in FIELD_BOUNDS.iter().zip(t.text_fields()) {
+            let expected = format!(
+                "{}... [cut by the provider: the service sent {} bytes]",
+                "y".repeat(*bound),
+                bound + 1
+            );
+            assert_eq!(value, Some(&expected), "{name}");
+        }
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub const TASKS: ItemKind = ItemKind {
     plural: "tasks",
     id_field: "task_id",
     title: "rotation tasks",
+    action: "csms:task:list",
 };
 
 /// What to list. With `task_id`, only `task_id` is sent (the API allows no other criteria with

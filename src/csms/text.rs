@@ -76,6 +76,52 @@ pub fn clean_in_place(s: &mut String, clean: Cleaner) -> bool {
     }
 }
 
+/// Cuts `s` to at most `max_bytes` bytes (at a character boundary) and ends it with a note
+/// stating how long the service's text was; true when it was cut. The kept part is copied into
+/// a string of its own size, so the memory of the long original is freed, not kept as spare
+/// capacity for the rest of the read.
+pub fn bound_in_place(s: &mut String, max_bytes: usize) -> bool {
+    if s.len() <= max_bytes {
+        return false;
+    }
+    let mut end = max_bytes;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut kept = String::with_capacity(end + 64);
+    kept.push_str(&s[..end]);
+    let _ = write!(
+        kept,
+        "... [cut by the provider: the service sent {} bytes]",
+        s.len()
+    );
+    *s = kept;
+    true
+}
+
+/// Indents by two spaces every line after the first that starts with a visible character, so
+/// that no line of a multi-line value starts at column 0 where Terraform prints it, as its own
+/// headings (`Error: ...`) do when output is not framed (`-no-color`); true when it changed `s`.
+/// Indenting twice changes nothing more.
+pub fn indent_lines(s: &mut String) -> bool {
+    let flush = |line: &str| line.starts_with(|c: char| !c.is_whitespace());
+    if !s.split('\n').skip(1).any(flush) {
+        return false;
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for (i, line) in s.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+            if flush(line) {
+                out.push_str("  ");
+            }
+        }
+        out.push_str(line);
+    }
+    *s = out;
+    true
+}
+
 /// `value` rendered on one line, cleaned and cut at `max_chars` characters (with `...` when
 /// cut), for quoting service text inside a message: runs of whitespace (newlines and CR
 /// included) become single spaces, other unsafe characters [`REPLACEMENT`]. The rendering stops at the limit, so a
@@ -202,6 +248,39 @@ mod tests {
         assert!(e.starts_with("invalid type: string \"xxx") && e.ends_with("..."));
         assert_eq!(excerpt("abc", 3), "abc");
         assert_eq!(excerpt("ab cd", 3), "ab...");
+    }
+
+    #[test]
+    fn bound_cuts_at_a_character_boundary_and_states_the_length() {
+        let mut short = String::from("fits");
+        assert!(!bound_in_place(&mut short, 4));
+        assert_eq!(short, "fits");
+        let mut long = "é".repeat(10);
+        assert!(bound_in_place(&mut long, 5));
+        assert_eq!(
+            long,
+            "éé... [cut by the provider: the service sent 20 bytes]"
+        );
+        let mut huge = "x".repeat(50 << 20);
+        assert!(bound_in_place(&mut huge, 4096));
+        assert!(huge.capacity() < 8192, "the original's memory is freed");
+        assert!(huge.ends_with("x... [cut by the provider: the service sent 52428800 bytes]"));
+    }
+
+    #[test]
+    fn continuation_lines_are_indented() {
+        let mut one = String::from("Error: one line");
+        assert!(!indent_lines(&mut one));
+        let mut forged = String::from("rotation failed\nError: forged line\n\nWarning: too");
+        assert!(indent_lines(&mut forged));
+        assert_eq!(
+            forged,
+            "rotation failed\n  Error: forged line\n\n  Warning: too"
+        );
+        assert!(
+            !indent_lines(&mut forged),
+            "indenting twice changes nothing"
+        );
     }
 
     #[test]

@@ -16,6 +16,8 @@ use super::config::{host_header, project_id_problem, ClientConfig, Timeouts};
 use super::credentials::{CredentialProvider, Credentials, Source};
 use super::error::{excerpt, parse_error_body, Error, TlsTrouble, EXCERPT_CHARS};
 use super::health::Health;
+use super::proxy::ProxyEnv;
+use super::redirect::Redirect;
 use super::retry::{
     self, is_retryable_status, parse_retry_after, Failure, Interrupted, RetryPolicy,
 };
@@ -48,6 +50,9 @@ pub struct Client {
     /// The time a call may take unless its caller gives its own.
     pub(crate) deadline: Duration,
     policy: RetryPolicy,
+    /// The proxy variables reqwest follows, read when the client was built, for errors that
+    /// name the proxy a request went through.
+    proxies: ProxyEnv,
 }
 
 impl std::fmt::Debug for Client {
@@ -149,6 +154,7 @@ impl Client {
             project_id: OnceCell::new_with(project_id.map(String::from)),
             deadline: cfg.deadline,
             policy: cfg.retry.clone(),
+            proxies: ProxyEnv::from_env(|name| std::env::var(name).ok()),
         })
     }
 
@@ -176,6 +182,9 @@ impl Client {
                 let (target, origin, unanswered) = (&target, &origin, &unanswered);
                 async move {
                     if let Some(verdict) = self.health.verdict(origin) {
+                        // The verdict is on record already; recording its error again would
+                        // nest its "not sent" once more with every retry that met it.
+                        unanswered.store(false, Ordering::Relaxed);
                         return Err(Failure::Fatal(verdict.error(&target.shown)));
                     }
                     let outcome = self.attempt(target, request, budget, tries + 1).await;
@@ -268,19 +277,23 @@ impl Client {
             }
             other => other,
         };
-        let response = sent.map_err(|e| {
-            let failure = e.into_failure(&target.shown, self.timeouts.response);
-            tracing::debug!(
-                attempt,
-                latency_ms = started.elapsed().as_millis() as u64,
-                url = %target.shown,
-                error = %failure_error(&failure),
-                "no answer"
-            );
-            failure
-        })?;
+        let response = match sent {
+            Ok(response) => response,
+            Err(e) => {
+                let mut failure = e.into_failure(&target.shown, self.timeouts.response);
+                self.name_the_route(&mut failure, target).await;
+                tracing::debug!(
+                    attempt,
+                    latency_ms = started.elapsed().as_millis() as u64,
+                    url = %target.shown,
+                    error = %failure_error(&failure),
+                    "no answer"
+                );
+                return Err(failure);
+            }
+        };
         let status = response.status().as_u16();
-        let head = Head::of(response.headers());
+        let head = Head::of(&target.shown, status, response.headers());
         let body = read_capped(response, &target.shown, status, self.timeouts.body_idle).await;
         tracing::debug!(
             attempt,
@@ -291,6 +304,16 @@ impl Client {
             "answered"
         );
         classify(target, status, head, body?)
+    }
+
+    /// Says in a request's transport error which way it went when a proxy variable is set
+    /// ([`ProxyEnv::explain`]).
+    async fn name_the_route(&self, failure: &mut Failure, target: &Target) {
+        if let Error::Transport { message, .. } = failure_error_mut(failure) {
+            self.proxies
+                .explain(&target.url, message, self.timeouts.connect)
+                .await;
+        }
     }
 
     /// Sends one request on `http` and waits for its response headers, at most
@@ -506,6 +529,15 @@ impl Sent {
     }
 }
 
+fn failure_error_mut(failure: &mut Failure) -> &mut Error {
+    match failure {
+        Failure::Retryable { error, .. }
+        | Failure::Throttled { error, .. }
+        | Failure::Unreachable(error)
+        | Failure::Fatal(error) => error,
+    }
+}
+
 fn failure_error(failure: &Failure) -> &Error {
     match failure {
         Failure::Retryable { error, .. }
@@ -695,15 +727,15 @@ async fn read_capped(
 struct Head {
     request_id: Option<String>,
     retry_after: Option<Duration>,
-    /// `Location`, cleaned and cut short: it is quoted in the redirect error.
-    location: Option<String>,
+    /// A 3xx answer with its `Location`: a redirect is reported, never followed.
+    redirect: Option<Redirect>,
     /// `Content-Encoding` left after reqwest decoded gzip (the only encoding the client asks
     /// for) and other than `identity`, cleaned.
     encoding: Option<String>,
 }
 
 impl Head {
-    fn of(headers: &HeaderMap) -> Head {
+    fn of(url: &str, status: u16, headers: &HeaderMap) -> Head {
         let quoted = |name: &str| {
             headers
                 .get(name)
@@ -714,7 +746,7 @@ impl Head {
             request_id: header_str(headers, "x-request-id"),
             retry_after: header_str(headers, "retry-after")
                 .and_then(|v| parse_retry_after(&v, std::time::SystemTime::now())),
-            location: quoted("location"),
+            redirect: Redirect::of(url, status, headers),
             encoding: quoted("content-encoding").filter(|e| !e.eq_ignore_ascii_case("identity")),
         }
     }
@@ -723,12 +755,8 @@ impl Head {
 /// A 2xx with a body is an answer; an empty 2xx and the retryable statuses are tried again; a
 /// redirect, a body in an encoding nobody asked for and every other status are final.
 fn classify(target: &Target, status: u16, head: Head, body: Vec<u8>) -> Result<Answer, Failure> {
-    if (300..400).contains(&status) {
-        return Err(Failure::Fatal(Error::Redirect {
-            url: target.shown.clone(),
-            status,
-            location: head.location,
-        }));
+    if let Some(redirect) = head.redirect {
+        return Err(Failure::Fatal(Error::Redirect(redirect)));
     }
     if let Some(encoding) = head.encoding {
         return Err(Failure::Fatal(Error::Decode {
@@ -765,7 +793,10 @@ fn classify(target: &Target, status: u16, head: Head, body: Vec<u8>) -> Result<A
     }
     let error = Error::Service(parse_error_body(status, head.request_id.as_deref(), &body));
     match (status, head.retry_after) {
-        (429, Some(retry_after)) => Err(Failure::Throttled { error, retry_after }),
+        // `Retry-After: 0` (or a date in the past) names no wait: a normal backoff step.
+        (429, Some(retry_after)) if !retry_after.is_zero() => {
+            Err(Failure::Throttled { error, retry_after })
+        }
         (_, retry_after) if is_retryable_status(status) => {
             Err(Failure::Retryable { error, retry_after })
         }

@@ -44,7 +44,13 @@ pub struct Metadata {
     pub tokens: MetadataTokens,
     /// Whose keys `securitykey` hands out.
     pub agency: InstanceAgency,
+    /// `securitykey` hands out keys whose `expires_at` is [`EXPIRED_FOR`] in the past, as a
+    /// service with a wrong clock or a stuck renewal would; the gateway refuses them.
+    pub expired_keys: bool,
 }
+
+/// How long ago the keys of [`Metadata::expired_keys`] expired.
+pub const EXPIRED_FOR: Duration = Duration::from_secs(60);
 
 impl Default for Metadata {
     /// Enabled, session tokens required, the default account's agency.
@@ -53,6 +59,7 @@ impl Default for Metadata {
             enabled: true,
             tokens: MetadataTokens::Required,
             agency: InstanceAgency::DefaultAccount,
+            expired_keys: false,
         }
     }
 }
@@ -155,7 +162,12 @@ pub(crate) fn security_key(shared: &Shared, headers: &HeaderMap) -> Response<Res
         InstanceAgency::Missing => return text(401, &format!("{NO_AGENCY}\n")),
     };
     let lifetime = shared.config.temporary_key_lifetime.unwrap_or(KEY_LIFETIME);
-    let key = shared.keys.issue(account, lifetime, now);
+    let issued_at = if config.expired_keys {
+        now - lifetime - EXPIRED_FOR
+    } else {
+        now
+    };
+    let key = shared.keys.issue(account, lifetime, issued_at);
     shared
         .counters
         .metadata_keys

@@ -8,7 +8,8 @@
 //! - [`tls`]: the fresh server certificate and the verifier that pins Terraform's client
 //!   certificate (mutual TLS that is real).
 //! - `server`: the gRPC services (tfplugin6 Provider, go-plugin controller/stdio/broker,
-//!   health) and the serve loop; `debug`: `-debug` mode's reattach line; `log`: hclog lines.
+//!   health) and the serve loop; `debug`: `-debug` mode's reattach line; `log`: hclog lines;
+//!   `parent`: shutting down once Terraform is gone.
 //! - [`codec`] and [`convert`]: the request decoder (DynamicValue msgpack/JSON) and the
 //!   conversions of schemas and diagnostics to tfplugin6 messages; [`proto`]: the generated code.
 //! - [`value`], [`schema`], [`diag`]: the small types a provider is written against; [`input`]
@@ -24,6 +25,7 @@ pub mod duration;
 pub mod handshake;
 pub mod input;
 mod log;
+mod parent;
 pub mod proto;
 pub mod schema;
 mod server;
@@ -62,17 +64,21 @@ pub trait Provider: Send + Sync + 'static {
     fn registry_address(&self) -> String {
         format!("registry.terraform.io/example/{}", self.type_name())
     }
+    /// The provider block's schema, built when Terraform asks for it (once per command).
     fn schema(&self) -> Schema;
     /// The data sources, asked for once when the server starts: it indexes them by type name
     /// and answers unknown type names itself.
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>>;
     /// Checks the provider block; unknown values must skip their checks.
     fn validate(&self, config: &Value) -> Vec<Diagnostic>;
-    /// Builds the API client from the provider block (called once per process).
+    /// Builds the API client from the provider block (called once per process). `cancel` fires
+    /// on StopProvider (Ctrl-C in Terraform) and on SIGTERM: a configuration waiting on the
+    /// network or a file must then end.
     fn configure(
         &self,
         config: &Value,
         terraform_version: &str,
+        cancel: CancellationToken,
     ) -> impl Future<Output = Vec<Diagnostic>> + Send;
 }
 
@@ -84,8 +90,8 @@ pub trait DataSource: Send + Sync + 'static {
     /// Checks a block; unknown values must skip their checks.
     fn validate(&self, config: &Value) -> Vec<Diagnostic>;
     /// Reads the data source. `cancel` fires on StopProvider (Ctrl-C in Terraform). The
-    /// `schema` passed in is this data source's own, converted once by the server, for
-    /// [`State::write`].
+    /// `schema` passed in is this data source's own, built by the server at its first read,
+    /// for [`State::write`].
     fn read<'a>(&'a self, read: ReadRequest<'a>) -> BoxFuture<'a, ReadResult>;
 }
 
@@ -145,21 +151,19 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Terraform's Shutdown, 1 when the plugin cannot serve (started by hand without the magic
 /// cookie, protocol 6 not offered, no socket...), with the reason on stderr.
 ///
-/// Builds its own tokio runtime. With `-debug` among the arguments it serves in debug mode (no
-/// cookie, no TLS, prints `TF_REATTACH_PROVIDERS`, stays up until Ctrl-C). Environment read:
-/// Terraform's handshake variables (`TF_PLUGIN_MAGIC_COOKIE`, `PLUGIN_PROTOCOL_VERSIONS`,
-/// `PLUGIN_CLIENT_CERT`, `PLUGIN_MIN_PORT`, `PLUGIN_MAX_PORT`, `PLUGIN_UNIX_SOCKET_DIR`), the log
-/// level (`TF_LOG_PROVIDER_<TYPE>`, `TF_LOG_PROVIDER`, `TF_LOG`) and `<TYPE>_PLUGIN_TRANSPORT`.
+/// Builds its own tokio runtime, on one thread. With `-debug` among the arguments it serves in
+/// debug mode (no cookie, no TLS, prints `TF_REATTACH_PROVIDERS`, stays up until Ctrl-C).
+/// Environment read: Terraform's handshake variables (`TF_PLUGIN_MAGIC_COOKIE`,
+/// `PLUGIN_PROTOCOL_VERSIONS`, `PLUGIN_CLIENT_CERT`, `PLUGIN_MIN_PORT`, `PLUGIN_MAX_PORT`,
+/// `PLUGIN_UNIX_SOCKET_DIR`), the log level (`TF_LOG_PROVIDER_<TYPE>`, `TF_LOG_PROVIDER`,
+/// `TF_LOG`) and `<TYPE>_PLUGIN_TRANSPORT`.
 pub fn serve<P: Provider>(provider: P) -> ExitCode {
     let debug = std::env::args()
         .skip(1)
         .any(|arg| arg == "-debug" || arg == "--debug");
     log::init(provider.type_name());
     let address = provider.registry_address();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("Error: cannot start the async runtime: {err}");
@@ -167,8 +171,10 @@ pub fn serve<P: Provider>(provider: P) -> ExitCode {
         }
     };
     let result = runtime.block_on(server::run(provider, debug, address));
-    // Tasks still parked (an abandoned read) must not hold the exit.
-    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    // Every answer is sent and the socket directory removed by now. Tasks still parked (an
+    // abandoned read, idle pooled connections) are dropped without waiting for them, and the
+    // blocking pool's threads (DNS lookups) are left for the process exit to end.
+    runtime.shutdown_background();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -176,4 +182,14 @@ pub fn serve<P: Provider>(provider: P) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The runtime a launch runs on: one thread. A launch serves a handful of small calls and exits,
+/// and Terraform starts 3 or 4 of them per command, so worker threads cost more CPU (spawning
+/// them, handing every wake-up across threads) than their parallelism gives back; calls that
+/// Terraform sends concurrently still interleave at every await.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
 }

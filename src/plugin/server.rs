@@ -4,7 +4,9 @@
 //!
 //! Lifecycle: Terraform starts the process, calls a handful of RPCs, then `Shutdown`; the server
 //! then stops accepting, lets the Shutdown response (and any other call in flight) finish, and
-//! returns so that `main` exits 0. `StopProvider` (Ctrl-C in Terraform) only cancels reads.
+//! returns so that `main` exits 0. `StopProvider` (Ctrl-C in Terraform) only cancels reads and
+//! a configuration in flight; SIGTERM, and the parent's death, shut down like Shutdown and
+//! cancel them too.
 //! Terraform's Ctrl-C also reaches this process as SIGINT, which go-plugin servers ignore; so do
 //! we (outside debug mode), and wait for StopProvider and Shutdown instead.
 
@@ -13,7 +15,7 @@ use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -91,7 +93,19 @@ pub async fn run<P: Provider>(
 
     let shutdown = CancellationToken::new();
     watch_signals(debug_mode, shutdown.clone())?;
+    if !debug_mode {
+        super::parent::watch(shutdown.clone());
+    }
     let stop = Arc::new(StopSignal::default());
+    // Shutting down (SIGTERM, Terraform gone) ends what is in flight, a configuration included,
+    // instead of waiting out the grace period for calls nobody will read.
+    tokio::spawn({
+        let (shutdown, stop) = (shutdown.clone(), stop.clone());
+        async move {
+            shutdown.cancelled().await;
+            stop.stop();
+        }
+    });
     let (conn_tx, conn_rx) = mpsc::channel(16);
     let acceptor = tls
         .as_ref()
@@ -297,21 +311,28 @@ impl StopSignal {
 }
 
 /// The tfplugin6 Provider service.
+///
+/// Schemas are built when a call needs them, not at start-up: Terraform asks for them once per
+/// command (GetProviderSchema, in the first of its 3 or 4 launches), and a launch reads only the
+/// data sources of its plan.
 struct ProviderService<P> {
     provider: P,
-    /// The provider block's schema, converted once.
-    provider_schema: pb::Schema,
-    /// The data sources by type name, indexed once at start-up.
-    /// By type name, in the order GetMetadata and the unknown-type diagnostic list them.
+    /// The data sources by type name, in the order GetMetadata and the unknown-type diagnostic
+    /// list them.
     data_sources: BTreeMap<&'static str, Indexed>,
     stop: Arc<StopSignal>,
 }
 
-/// A data source with its schema, built and converted once instead of on every call.
+/// A data source and, once a read has needed it, its schema (then kept for the next reads).
 struct Indexed {
     source: Arc<dyn DataSource>,
-    schema: Schema,
-    converted: pb::Schema,
+    schema: OnceLock<Schema>,
+}
+
+impl Indexed {
+    fn schema(&self) -> &Schema {
+        self.schema.get_or_init(|| self.source.schema())
+    }
 }
 
 impl<P: Provider> ProviderService<P> {
@@ -320,18 +341,14 @@ impl<P: Provider> ProviderService<P> {
             .data_sources()
             .into_iter()
             .map(|source| {
-                let schema = source.schema();
-                let converted = convert::schema(&schema);
                 let indexed = Indexed {
                     source,
-                    schema,
-                    converted,
+                    schema: OnceLock::new(),
                 };
                 (indexed.source.type_name(), indexed)
             })
             .collect();
         ProviderService {
-            provider_schema: convert::schema(&provider.schema()),
             provider,
             data_sources,
             stop,
@@ -414,11 +431,12 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let data_source_schemas = self
             .data_sources
             .iter()
-            .map(|(name, indexed)| (name.to_string(), indexed.converted.clone()))
+            .map(|(name, indexed)| (name.to_string(), convert::schema(indexed.schema())))
             .collect();
+        let provider = convert::schema(&self.provider.schema());
         served("GetProviderSchema", started, &[]);
         Ok(Response::new(pb::get_provider_schema::Response {
-            provider: Some(self.provider_schema.clone()),
+            provider: Some(provider),
             data_source_schemas,
             server_capabilities: Some(capabilities()),
             ..Default::default()
@@ -465,7 +483,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let diags = match codec::decode(request.config.as_ref()) {
             Ok(config) => {
                 self.provider
-                    .configure(&config, &request.terraform_version)
+                    .configure(&config, &request.terraform_version, self.stop.token())
                     .await
             }
             Err(err) => vec![undecodable(&err)],
@@ -539,7 +557,7 @@ impl<P: Provider> ProviderService<P> {
             .source
             .read(ReadRequest {
                 config,
-                schema: &indexed.schema,
+                schema: indexed.schema(),
                 cancel: self.stop.token(),
             })
             .await

@@ -7,7 +7,8 @@ use crate::csms::credentials::{CredentialError, Warning};
 use crate::plugin::{Diagnostic, PathStep};
 
 use super::config::{
-    Argument, Origin, ACCESS_KEY, AGENCY_NAME, ASSUME_ROLE, PROFILE, SECRET_KEY, SHARED_CONFIG_FILE,
+    Argument, Origin, ACCESS_KEY, AGENCY_NAME, ASSUME_ROLE, CONFIGURE_TIMEOUT, PROFILE, SECRET_KEY,
+    SHARED_CONFIG_FILE,
 };
 
 /// `agency_origin`: where `assume_role`'s agency name came from, `None` when the agency is the
@@ -48,6 +49,12 @@ pub fn error(e: &CredentialError, agency_origin: Option<Origin>) -> Diagnostic {
             Some(&PROFILE),
         ),
         E::NoCredentials(_) => ("No credentials found".into(), None),
+        E::TimedOut { .. } => (
+            "Credentials not found in time".into(),
+            Some(&CONFIGURE_TIMEOUT),
+        ),
+        E::Cancelled { .. } => ("Configuration cancelled".into(), None),
+        E::Expired { .. } => ("Temporary credentials expired".into(), None),
     };
     let diagnostic = Diagnostic::error(summary, sentence(&e.to_string()));
     match argument {

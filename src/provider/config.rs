@@ -53,6 +53,8 @@ pub enum Check {
     SigningAlgorithm,
     /// Seconds an assumed agency's keys live, within IAM's [`DURATION_RANGE`].
     AgencyDuration,
+    /// A positive Go duration (`"30s"`, `"2m"`).
+    Duration,
     /// A nested block (at most one) of these arguments, each filled from its own environment
     /// variable when the block, or the argument in it, is absent.
     Block(&'static [Argument]),
@@ -66,7 +68,8 @@ impl Check {
             | Check::Region
             | Check::ProjectId
             | Check::BaseUrl
-            | Check::SigningAlgorithm => Type::String,
+            | Check::SigningAlgorithm
+            | Check::Duration => Type::String,
             Check::Flag => Type::Bool,
             Check::Retries | Check::AgencyDuration => Type::Number,
             Check::Block(_) => unreachable!("a block has no plain type"),
@@ -161,7 +164,8 @@ arguments! { ARGUMENTS:
         "Retries of a request that failed with 500, 502, 503, 504, a 429 without `Retry-After`, a \
          connection error or no response, with exponential backoff and jitter; 0 to 20, default 5. \
          A 429 with `Retry-After` is waited out (plus jitter) within the read's `timeouts.read`, up \
-         to 50 times, without counting here.";
+         to 50 times, without counting here; a wait longer than the read has left fails at once, and \
+         `Retry-After: 0` or a date in the past is a retry like any other.";
     SHARED_CONFIG_FILE = "shared_config_file", Text, env: "HW_SHARED_CONFIG_FILE", sensitive: false,
         "Path of a KooCLI configuration file (`hcloud configure`) whose profile gives the keys when \
          neither the block nor `HW_ACCESS_KEY`/`HW_SECRET_KEY` does; default `~/.hcloud/config.json` \
@@ -178,6 +182,10 @@ arguments! { ARGUMENTS:
     SIGNING_ALGORITHM = "signing_algorithm", SigningAlgorithm, env: "HW_SIGNING_ALGORITHM", sensitive: false,
         "How requests are signed: `HmacSHA256` (the default, `SDK-HMAC-SHA256`) or `HmacSM3` \
          (`SDK-HMAC-SM3`). `EcdsaP256SHA256` and `SM2SM3` are not supported.";
+    CONFIGURE_TIMEOUT = "configure_timeout", Duration, env: "HW_CONFIGURE_TIMEOUT", sensitive: false,
+        "Longest time finding the credentials may take (reading the shared configuration file, the \
+         ECS metadata service, assuming the agency), as a Go duration such as `\"30s\"`; default \
+         `\"1m\"`. Ctrl-C in Terraform ends it at once.";
 }
 
 arguments! { ASSUME_ROLE_ARGUMENTS:
@@ -221,6 +229,7 @@ enum Setting {
     Flag(bool),
     Count(u32),
     Algorithm(SigningAlgorithm),
+    Duration(std::time::Duration),
 }
 
 /// The arguments that are set, in the block or the environment, each checked. Keyed by
@@ -346,6 +355,13 @@ impl Settings {
     pub fn algorithm(&self, argument: &Argument) -> Option<SigningAlgorithm> {
         match self.values.get(argument.env) {
             Some((Setting::Algorithm(a), _)) => Some(*a),
+            _ => None,
+        }
+    }
+
+    pub fn duration(&self, argument: &Argument) -> Option<std::time::Duration> {
+        match self.values.get(argument.env) {
+            Some((Setting::Duration(d), _)) => Some(*d),
             _ => None,
         }
     }
@@ -556,6 +572,7 @@ pub fn resolve(
         cloud: settings.text(&CLOUD),
         iam_endpoint: client.iam_endpoint.clone(),
         insecure,
+        deadline: settings.duration(&CONFIGURE_TIMEOUT),
         ..ChainInputs::default()
     };
     let agency_origin = settings.origin(&AGENCY_NAME);
@@ -642,6 +659,17 @@ pub fn complete(
 
 /// A string argument's value, checked: the algorithm parsed, text as given.
 fn check_string(argument: &Argument, value: String) -> Result<Setting, String> {
+    if argument.check == Check::Duration {
+        return match crate::plugin::duration::parse(value.trim()) {
+            Ok(d) if !d.is_zero() => Ok(Setting::Duration(d)),
+            Ok(_) => Err(format!(
+                "{value:?} leaves no time: give a duration above zero, e.g. \"1m\"."
+            )),
+            Err(why) => Err(format!(
+                "{value:?} is not a duration ({why}); write numbers with units, as Go does: \"30s\", \"2m\"."
+            )),
+        };
+    }
     if argument.check == Check::SigningAlgorithm {
         return value
             .parse()
@@ -792,6 +820,16 @@ fn count_range(argument: &Argument, got: Option<f64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn configure_timeout_documents_the_default_applied_and_is_read() {
+        let default = crate::csms::credentials::chain::DEFAULT_DEADLINE;
+        assert_eq!(default, std::time::Duration::from_secs(60));
+        assert!(CONFIGURE_TIMEOUT.description.contains("default `\"1m\"`"));
+        let env = |v: &str| (v == "HW_CONFIGURE_TIMEOUT").then(|| "90s".to_string());
+        let (r, _) = resolve(&schema().config(&[]), env, "ua".into()).unwrap();
+        assert_eq!(r.chain.deadline, Some(std::time::Duration::from_secs(90)));
+    }
     use crate::plugin::PathStep;
 
     fn config(pairs: &[(&str, Value)]) -> Value {

@@ -2,7 +2,10 @@
 //! detail with everything the service said and what the user can do about it.
 
 use crate::csms::credentials::Source;
-use crate::csms::error::TlsTrouble;
+use crate::csms::error::{GaveUp, TlsTrouble};
+use crate::csms::retry::MAX_THROTTLED_RETRIES;
+use crate::csms::secrets::SECRETS;
+use crate::csms::tasks::TASKS;
 use crate::csms::{text, Client, Error, ItemKind, ListingWarning, ServiceError};
 use crate::plugin::{Diagnostic, Failed, SchemaMismatch};
 
@@ -74,9 +77,11 @@ pub fn from_read_error(err: &Error, keys: Option<&Source>, advice: &[Advice]) ->
 
 fn render(err: &Error, keys: Option<&Source>, advice: &[Advice]) -> Diagnostic {
     let (summary, hint) = match err {
-        Error::Service(e) => return service("CSMS API error", e, "", keys),
+        Error::Service(e) => return service("CSMS API error", e, "", keys, advice),
         Error::ProjectLookup { source, .. } => match (err.service(), source.as_deref()) {
-            (Some(e), _) => return service("Project lookup failed", e, &format!("{err}."), keys),
+            (Some(e), _) => {
+                return service("Project lookup failed", e, &format!("{err}."), keys, advice)
+            }
             // The hint about project_id would only move the failure to the CSMS host.
             (None, Some(unknown @ Error::UnknownHost { .. })) => {
                 return render(unknown, keys, advice)
@@ -91,7 +96,7 @@ fn render(err: &Error, keys: Option<&Source>, advice: &[Advice]) -> Diagnostic {
              set: check the region's spelling against the known regions in the provider's documentation, \
              then `cloud` (HW_CLOUD; `myhuaweicloud.eu` for Europe), then `endpoint` (HW_CSMS_ENDPOINT).",
         ),
-        Error::Redirect { .. } => (
+        Error::Redirect(_) => (
             "CSMS API answered with a redirect",
             " A signed request is never sent to another URL. Set `endpoint` (HW_CSMS_ENDPOINT) or \
              `iam_endpoint` (HW_IAM_ENDPOINT) to the URL that answers without redirecting.",
@@ -278,7 +283,13 @@ fn quoted<'a>(names: impl IntoIterator<Item = &'a &'static str>) -> String {
     names.join(" or ")
 }
 
-fn service(summary: &str, e: &ServiceError, context: &str, keys: Option<&Source>) -> Diagnostic {
+fn service(
+    summary: &str,
+    e: &ServiceError,
+    context: &str,
+    keys: Option<&Source>,
+    advice: &[Advice],
+) -> Diagnostic {
     let mut detail = String::new();
     if !context.is_empty() {
         detail.push_str(&capitalize(context));
@@ -300,15 +311,59 @@ fn service(summary: &str, e: &ServiceError, context: &str, keys: Option<&Source>
         1 => detail.push_str(" The request was retried once."),
         n => detail.push_str(&format!(" The request was retried {n} times.")),
     }
-    match e.status {
-        401 | 403 => detail.push_str(&rejected_hint(e, keys)),
-        404 => detail.push_str(" Check `project_id` (HW_PROJECT_ID) and `region`: the project must exist in that region."),
-        429 => detail.push_str(" The service is throttling requests. Raise `max_retries`, read fewer data sources at once, or try again later."),
-        400 => detail.push_str(" The service refused the query; check the data source's filters."),
-        500..=599 => detail.push_str(" The service failed; try again later."),
+    match (e.status, e.gave_up) {
+        (_, GaveUp::Deadline { wait, left, asked }) => detail.push_str(&deadline_hint(wait, left, asked)),
+        (401 | 403, _) => detail.push_str(&rejected_hint(e, keys, advice)),
+        (404, _) => detail.push_str(" Check `project_id` (HW_PROJECT_ID) and `region`: the project must exist in that region."),
+        (429, GaveUp::Throttling) => detail.push_str(&format!(
+            " The service kept throttling: it named a wait (Retry-After) {MAX_THROTTLED_RETRIES} times in a row, \
+             as often as the provider waits for one. Read fewer data sources at once, or try again later."
+        )),
+        (429, _) => detail.push_str(" The service is throttling requests and every retry `max_retries` allows was spent. Raise \
+             `max_retries`, read fewer data sources at once, or try again later."),
+        (400, _) => detail.push_str(" The service refused the query; check the data source's filters."),
+        (500..=599, _) => detail.push_str(" The service failed; try again later."),
         _ => {}
     }
     Diagnostic::error(format!("{summary} (HTTP {})", e.status), detail)
+}
+
+/// The advice when the next wait would have passed the read's deadline: what the service asked
+/// for (or the backoff), what was left, and the setting that bounds it; never `max_retries`,
+/// which cannot help.
+fn deadline_hint(wait: f64, left: f64, asked: bool) -> String {
+    let waiting = if asked {
+        format!(
+            "The service asked to wait {} (Retry-After) before another try",
+            span(wait)
+        )
+    } else {
+        format!("The next retry was due in {}", span(wait))
+    };
+    format!(
+        " {waiting}, longer than the {} left of the read, which `timeouts {{ read }}` bounds (default \
+         5m). Try again later, or allow the read more time with `timeouts {{ read = \"...\" }}`.",
+        span(left)
+    )
+}
+
+/// Seconds as a person reads them, with a rough larger unit beyond two hours
+/// (`1000000000s, about 31 years`).
+fn span(secs: f64) -> String {
+    let exact = if secs >= 10.0 || secs.fract() == 0.0 {
+        format!("{}s", secs.round())
+    } else {
+        format!("{secs:.1}s")
+    };
+    let rough = [
+        (365.25 * 86400.0, "years"),
+        (86400.0, "days"),
+        (3600.0, "hours"),
+    ]
+    .into_iter()
+    .find(|(unit, _)| secs >= 2.0 * unit)
+    .map(|(unit, name)| format!(", about {} {name}", (secs / unit).floor()));
+    format!("{exact}{}", rough.unwrap_or_default())
 }
 
 /// Gateway codes that the API Gateway documents for a signature out of its 15-minute window:
@@ -321,16 +376,24 @@ const TOKEN_CODES: [&str; 2] = ["APIGW.0307", "APIG.0307"];
 
 /// The hint of a 401 or 403: which keys to check (named by where they came from), the clock
 /// only for the codes that mean a time problem, the token for the codes about it.
-fn rejected_hint(e: &ServiceError, keys: Option<&Source>) -> String {
+fn rejected_hint(e: &ServiceError, keys: Option<&Source>, advice: &[Advice]) -> String {
     let keys = match keys {
         Some(source) => format!("the access key and secret key from {source}"),
         None => "the access key and secret key (`access_key`/`secret_key` or HW_ACCESS_KEY/HW_SECRET_KEY)"
             .to_string(),
     };
     let code = e.code.as_deref().unwrap_or_default();
+    // The actions of the listings the reading data source makes; outside a read, every one.
+    let mut kinds: Vec<&ItemKind> = advice.iter().map(|a| a.kind).collect();
+    if kinds.is_empty() {
+        kinds = vec![&SECRETS, &TASKS];
+    }
+    kinds.dedup();
+    let actions: Vec<&str> = kinds.iter().map(|k| k.action).collect();
     let mut hint = format!(
         " Check {keys}, that a security token of temporary credentials has not expired, and that the user \
-         may call csms:task:list."
+         may call {}.",
+        actions.join(" and ")
     );
     if CLOCK_CODES.contains(&code) {
         hint.push_str(
@@ -346,7 +409,13 @@ fn rejected_hint(e: &ServiceError, keys: Option<&Source>) -> String {
     hint
 }
 
+/// `s` with its first letter in upper case, as a sentence starts; a sentence that starts with a
+/// URL keeps it as written (`http://`, not `Http://`).
 pub(super) fn capitalize(s: &str) -> String {
+    let first_word = s.split_whitespace().next().unwrap_or_default();
+    if first_word.contains("://") {
+        return s.to_string();
+    }
     let mut chars = s.chars();
     chars
         .next()
@@ -356,8 +425,7 @@ pub(super) fn capitalize(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::csms::tasks::TASKS;
-    use crate::provider::{rotation_tasks, secret_rotations};
+    use crate::provider::{rotation_tasks, secret_rotations, secrets};
 
     fn service_error(status: u16) -> ServiceError {
         ServiceError {
@@ -366,6 +434,7 @@ mod tests {
             message: Some("Incorrect IAM authentication information".into()),
             request_id: Some("req-1".into()),
             retries: 0,
+            gave_up: GaveUp::Final,
         }
     }
 
@@ -427,6 +496,24 @@ mod tests {
         assert!(
             env.contains("from the environment (HW_ACCESS_KEY, HW_SECRET_KEY)"),
             "{env}"
+        );
+    }
+
+    /// A refused listing names the IAM actions of what the reading data source lists, and only
+    /// those: ListSecrets needs csms:secret:list, which the task listing's hint never named.
+    #[test]
+    fn the_permission_hint_names_the_actions_of_the_data_source() {
+        let refused = Error::Service(service_error(403));
+        let hint = |advice| from_read_error(&refused, None, advice).detail;
+        let secrets = hint(secrets::ADVICE);
+        assert!(secrets.contains("may call csms:secret:list."), "{secrets}");
+        assert!(!secrets.contains("csms:task:list"), "{secrets}");
+        let tasks = hint(rotation_tasks::ADVICE);
+        assert!(tasks.contains("may call csms:task:list."), "{tasks}");
+        let both = hint(secret_rotations::ADVICE);
+        assert!(
+            both.contains("may call csms:secret:list and csms:task:list."),
+            "{both}"
         );
     }
 
@@ -618,6 +705,59 @@ mod tests {
             let rotations = from_warning(warning, secret_rotations::ADVICE).detail;
             assert!(!rotations.contains("`tasks`"), "{rotations}");
         }
+    }
+
+    #[test]
+    fn a_sentence_that_starts_with_a_url_keeps_it_as_written() {
+        assert_eq!(capitalize("http://x/y answered"), "http://x/y answered");
+        assert_eq!(capitalize("https://x answered"), "https://x answered");
+        assert_eq!(capitalize("the service"), "The service");
+        assert_eq!(capitalize(""), "");
+    }
+
+    #[test]
+    fn the_advice_names_the_limit_reached() {
+        let gave_up = |status: u16, gave_up: GaveUp| {
+            let e = ServiceError {
+                retries: 3,
+                gave_up,
+                ..service_error(status)
+            };
+            from_error(&Error::Service(e)).detail
+        };
+        let deadline = gave_up(
+            429,
+            GaveUp::Deadline {
+                wait: 1e9,
+                left: 299.6,
+                asked: true,
+            },
+        );
+        assert!(
+            deadline.contains(
+                "The service asked to wait 1000000000s, about 31 years (Retry-After) before \
+                 another try, longer than the 300s left of the read, which `timeouts { read }` bounds"
+            ) && !deadline.contains("max_retries"),
+            "{deadline}"
+        );
+        let backoff = gave_up(
+            503,
+            GaveUp::Deadline {
+                wait: 2.5,
+                left: 1.0,
+                asked: false,
+            },
+        );
+        assert!(
+            backoff.contains("The next retry was due in 2.5s, longer than the 1s left"),
+            "{backoff}"
+        );
+        let throttling = gave_up(429, GaveUp::Throttling);
+        assert!(
+            throttling.contains("50 times in a row") && !throttling.contains("max_retries"),
+            "{throttling}"
+        );
+        assert!(gave_up(429, GaveUp::MaxRetries).contains("Raise `max_retries`"));
     }
 
     /// Listing errors and warnings are worded from the item kind: a second endpoint needs no

@@ -17,8 +17,9 @@ pub mod secrets;
 
 use std::sync::{Arc, RwLock};
 
-use crate::csms::{self, credentials, Client};
-use crate::plugin::{DataSource, Diagnostic, Provider, Schema, Value};
+use crate::csms::credentials::{self, ChainInputs};
+use crate::csms::{self, Client};
+use crate::plugin::{CancellationToken, DataSource, Diagnostic, Provider, Schema, Value};
 pub use clients::Clients;
 
 /// The provider's version, sent in the User-Agent and logged at configure time.
@@ -83,7 +84,12 @@ impl Provider for CsmsProvider {
         config::validate(config)
     }
 
-    async fn configure(&self, config: &Value, terraform_version: &str) -> Vec<Diagnostic> {
+    async fn configure(
+        &self,
+        config: &Value,
+        terraform_version: &str,
+        cancel: CancellationToken,
+    ) -> Vec<Diagnostic> {
         let user_agent = format!("terraform-provider-csms/{VERSION} terraform/{terraform_version}");
         let (
             config::Resolution {
@@ -97,7 +103,7 @@ impl Provider for CsmsProvider {
             Err(diags) => return diags,
         };
         // Logs the source it used at INFO.
-        let resolved = match credentials::resolve(chain).await {
+        let resolved = match credentials::resolve(ChainInputs { cancel, ..chain }).await {
             Ok(resolved) => resolved,
             Err(e) => {
                 diags.push(authentication::error(&e, agency_origin));

@@ -125,7 +125,8 @@ pub fn task_attributes() -> Vec<Attribute> {
         field("task_error_code", Type::String, "Error code of a failed task; null on success and whenever the service leaves it out (wrap it in \
              `coalesce()` inside an `error_message`)."),
         field("task_error_msg", Type::String, "Error message of a failed task; null on success and whenever the service leaves it out (wrap it \
-             in `coalesce()` inside an `error_message`)."),
+             in `coalesce()` inside an `error_message`). Its lines after the first are indented by two spaces, and a message \
+             longer than 4 KiB is cut there, ending with a note of its original length."),
     ]
 }
 
@@ -138,6 +139,13 @@ pub(crate) const ADVICE: &[Advice] = &[Advice {
         "`secret_name` or `status` filter on the service's side",
     ],
     page_size: "`page_size`",
+}];
+
+/// The hints of a block that sets `since` already: it lowers what is kept, never what is
+/// listed, so naming it again would advise what was done.
+const ADVICE_WITH_SINCE: &[Advice] = &[Advice {
+    narrow: &["`secret_name` or `status` filter on the service's side"],
+    ..ADVICE[0]
 }];
 
 /// `data "csms_rotation_tasks"`, reading with the client its provider configured.
@@ -155,11 +163,15 @@ impl RotationTasks {
         let client = self.client.get(block.region.as_deref())?;
         let kept = Kept::new(request.schema).map_err(|e| diagnostics::state_failed(&e))?;
         let query = &block.own.query;
+        let advice = match block.own.since {
+            Some(_) => ADVICE_WITH_SINCE,
+            None => ADVICE,
+        };
         let listing = client
             .list_tasks_into(query, block.deadline(), &request.cancel, kept)
             .await
-            .map_err(|e| diagnostics::listing_failed(&e, &client, ADVICE))?;
-        let mut warnings = diagnostics::from_warnings(&listing.warnings, ADVICE);
+            .map_err(|e| diagnostics::listing_failed(&e, &client, advice))?;
+        let mut warnings = diagnostics::from_warnings(&listing.warnings, advice);
         if listing.listed == 0 {
             warnings.extend(nothing_matched(query));
         }

@@ -205,6 +205,16 @@ impl Workdir {
         extra_env: &[(&str, &str)],
         limit: Duration,
     ) -> Run {
+        finish(self.command(args, extra_env), limit).await
+    }
+
+    /// `terraform ARGS` started here and left running, for tests that signal it; its output
+    /// is piped, and it is killed when dropped.
+    pub fn spawn(&self, args: &[&str]) -> tokio::process::Child {
+        self.command(args, &[]).spawn().expect("terraform starts")
+    }
+
+    fn command(&self, args: &[&str], extra_env: &[(&str, &str)]) -> tokio::process::Command {
         let bin = self.terraform.clone().unwrap_or_else(terraform_bin);
         let mut cmd = tokio::process::Command::new(bin);
         cmd.args(args).current_dir(self.path());
@@ -223,7 +233,8 @@ impl Workdir {
         ];
         env.extend(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         env.extend_from_slice(extra_env);
-        run_clean(cmd, &env, limit).await
+        clean(&mut cmd, &env);
+        cmd
     }
 
     /// `terraform apply` and then the outputs as JSON (`name -> value`).
@@ -252,6 +263,12 @@ pub async fn run_clean(
     env: &[(&str, &str)],
     limit: Duration,
 ) -> Run {
+    clean(&mut cmd, env);
+    finish(cmd, limit).await
+}
+
+/// Only `PATH` and `env` in the environment, stdin closed, output piped, killed on drop.
+fn clean(cmd: &mut tokio::process::Command, env: &[(&str, &str)]) {
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .envs(env.iter().copied())
@@ -259,14 +276,24 @@ pub async fn run_clean(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+}
+
+/// Runs the prepared `cmd` to its end, killed if it has not finished within `limit`.
+async fn finish(mut cmd: tokio::process::Command, limit: Duration) -> Run {
     let out = tokio::time::timeout(limit, cmd.output())
         .await
         .unwrap_or_else(|_| panic!("{cmd:?} did not finish within {limit:?}"))
         .expect("command started");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    Run::from(out)
+}
+
+impl From<std::process::Output> for Run {
+    fn from(out: std::process::Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
 }
 

@@ -14,6 +14,8 @@ use super::wire::{describe, http_client, parse_credential_document, read_body};
 use super::Credentials;
 use crate::csms::config::{host_header, CONNECT_TIMEOUT};
 use crate::csms::error::parse_error_body;
+use crate::csms::proxy::ProxyEnv;
+use crate::csms::redirect::Redirect;
 use crate::csms::signer::{sdk_date, SignedRequest};
 
 /// Lifetime of assumed keys when none is configured.
@@ -145,6 +147,8 @@ pub struct AgencyClient {
     signed_path: String,
     host: String,
     settings: AgencySettings,
+    /// The proxy variables the exchange follows, for an error that names the proxy.
+    proxies: Box<ProxyEnv>,
 }
 
 impl AgencyClient {
@@ -169,6 +173,7 @@ impl AgencyClient {
             url,
             signed_path,
             settings,
+            proxies: Box::new(ProxyEnv::from_env(|name| std::env::var(name).ok())),
         })
     }
 
@@ -210,19 +215,34 @@ impl AgencyClient {
             ));
             map.insert(name, value);
         }
-        let resp = self
+        let sent = self
             .http
             .post(self.url.clone())
             .headers(map)
             .body(body)
             .send()
-            .await
-            .map_err(|e| AgencyError::Unreachable {
-                agency: agency(),
-                url: shown.clone(),
-                message: describe(&e),
-            })?;
+            .await;
+        let resp = match sent {
+            Ok(resp) => resp,
+            Err(e) => {
+                let mut message = describe(&e);
+                self.proxies
+                    .explain(&self.url, &mut message, CONNECT_TIMEOUT)
+                    .await;
+                return Err(AgencyError::Unreachable {
+                    agency: agency(),
+                    url: shown,
+                    message,
+                });
+            }
+        };
         let status = resp.status().as_u16();
+        if let Some(redirect) = Redirect::of(&shown, status, resp.headers()) {
+            return Err(AgencyError::Redirect {
+                agency: agency(),
+                redirect,
+            });
+        }
         let request_id = resp
             .headers()
             .get("x-request-id")

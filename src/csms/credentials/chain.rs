@@ -6,12 +6,15 @@
 //! token belongs to the keys of its own source. An agency, from the provider's settings or else
 //! from the profile, is then assumed with the base keys.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
 
 use super::agency::{AgencyClient, AgencySettings};
 use super::error::{CredentialError, NoCredentials};
 use super::metadata::{MetadataClient, MetadataSettings};
-use super::refresh::{CredentialProvider, Fetcher, RefreshSettings};
+use super::refresh::{unexpired, CredentialProvider, Fetcher, RefreshSettings};
 use super::shared_file::{self, Profile, ProfileKeys, SharedFileSettings, Warning};
 use super::{Credentials, Source};
 use crate::csms::config::ClientConfig;
@@ -91,6 +94,33 @@ pub struct ChainInputs {
     /// Skip TLS verification towards IAM.
     pub insecure: bool,
     pub refresh: RefreshSettings,
+    /// Longest the whole resolution may take (`configure_timeout`); `None`: [`DEFAULT_DEADLINE`].
+    pub deadline: Option<Duration>,
+    /// Ends the resolution at once (StopProvider, SIGTERM).
+    pub cancel: CancellationToken,
+}
+
+/// Default of `configure_timeout`: room for the slowest chain that works (the metadata
+/// service's two requests, then an agency exchange with IAM's 30 s timeout), and no more.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
+
+/// What the chain is doing, for the error that says where a resolution that ran out of time or
+/// was cancelled stood.
+#[derive(Default)]
+struct Progress(Mutex<Option<String>>);
+
+impl Progress {
+    fn set(&self, doing: String) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(doing);
+    }
+
+    fn doing(&self) -> String {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_else(|| "looking for credentials".into())
+    }
 }
 
 impl ChainInputs {
@@ -124,8 +154,28 @@ pub struct Resolved {
     pub warnings: Vec<Warning>,
 }
 
-/// Finds the base keys, assumes an agency on top when configured, and logs the source at INFO.
+/// Finds the base keys, assumes an agency on top when configured, and logs the source at INFO;
+/// within `inputs.deadline`, and ended at once by `inputs.cancel`, so a source that never
+/// answers cannot hold the provider's configuration.
 pub async fn resolve(inputs: ChainInputs) -> Result<Resolved, CredentialError> {
+    let progress = Progress::default();
+    let deadline = inputs.deadline.unwrap_or(DEFAULT_DEADLINE);
+    let cancel = inputs.cancel.clone();
+    tokio::select! {
+        resolved = tokio::time::timeout(deadline, resolve_chain(inputs, &progress)) => {
+            resolved.unwrap_or_else(|_| Err(CredentialError::TimedOut {
+                deadline,
+                doing: progress.doing(),
+            }))
+        }
+        () = cancel.cancelled() => Err(CredentialError::Cancelled { doing: progress.doing() }),
+    }
+}
+
+async fn resolve_chain(
+    inputs: ChainInputs,
+    progress: &Progress,
+) -> Result<Resolved, CredentialError> {
     let mut warnings = Vec::new();
     let mut profile = None;
     let base = if let Some(c) = inputs
@@ -141,12 +191,12 @@ pub async fn resolve(inputs: ChainInputs) -> Result<Resolved, CredentialError> {
         warnings.extend(file_not_read(&inputs.shared_file, Source::Environment));
         CredentialProvider::fixed(Source::Environment, c)
     } else if inputs.shared_file.is_set() {
-        let (base, p, warning) = from_profile(&inputs).await?;
+        let (base, p, warning) = from_profile(&inputs, progress).await?;
         warnings.extend(warning);
         profile = Some(p);
         base
     } else {
-        match from_metadata(&inputs.metadata, None, inputs.refresh).await {
+        match from_metadata(&inputs.metadata, None, inputs.refresh, progress).await {
             Err(CredentialError::Metadata(metadata)) => {
                 return Err(NoCredentials {
                     default_shared_file: inputs.shared_file.default_path(),
@@ -166,7 +216,7 @@ pub async fn resolve(inputs: ChainInputs) -> Result<Resolved, CredentialError> {
         None => base,
         Some(settings) => {
             let region = inputs.region.clone().or_else(|| profile_region.clone());
-            assume(&inputs, region, settings, base).await?
+            assume(&inputs, region, settings, base, progress).await?
         }
     };
     tracing::info!("using credentials from {}", credentials.source());
@@ -189,6 +239,7 @@ fn file_not_read(settings: &SharedFileSettings, used: Source) -> Option<Warning>
 /// The base keys of the chosen profile (from the metadata service for `ecsAgency`).
 async fn from_profile(
     inputs: &ChainInputs,
+    progress: &Progress,
 ) -> Result<(CredentialProvider, Profile, Option<Warning>), CredentialError> {
     let path = inputs
         .shared_file
@@ -199,7 +250,12 @@ async fn from_profile(
                       (HW_SHARED_CONFIG_FILE)"
                 .into(),
         })?;
-    let (profile, warning) = shared_file::load(&path, inputs.shared_file.profile.as_deref())?;
+    progress.set(format!(
+        "reading the shared configuration file {}",
+        path.display()
+    ));
+    let (profile, warning) =
+        shared_file::load_within(&path, inputs.shared_file.profile.as_deref()).await?;
     let base = match &profile.keys {
         ProfileKeys::Keys(c) => CredentialProvider::fixed(
             Source::SharedFile {
@@ -209,7 +265,13 @@ async fn from_profile(
             c.clone(),
         ),
         ProfileKeys::EcsMetadata => {
-            from_metadata(&inputs.metadata, Some(profile.name.clone()), inputs.refresh).await?
+            from_metadata(
+                &inputs.metadata,
+                Some(profile.name.clone()),
+                inputs.refresh,
+                progress,
+            )
+            .await?
         }
     };
     Ok((base, profile, warning))
@@ -219,13 +281,18 @@ async fn from_metadata(
     settings: &MetadataSettings,
     via_profile: Option<String>,
     refresh: RefreshSettings,
+    progress: &Progress,
 ) -> Result<CredentialProvider, CredentialError> {
     let client = MetadataClient::new(settings)?;
-    let keys = client.fetch().await?;
+    progress.set(format!(
+        "asking the ECS metadata service at {} for keys",
+        client.endpoint()
+    ));
     let source = Source::EcsMetadata {
         endpoint: client.endpoint().to_string(),
         via_profile,
     };
+    let keys = unexpired(&source, client.fetch().await?)?;
     Ok(CredentialProvider::new(
         source,
         keys,
@@ -239,6 +306,7 @@ async fn assume(
     region: Option<String>,
     settings: AgencySettings,
     base: CredentialProvider,
+    progress: &Progress,
 ) -> Result<CredentialProvider, CredentialError> {
     let iam = ClientConfig {
         region,
@@ -254,9 +322,15 @@ async fn assume(
         domain: settings.domain.clone(),
         base: Box::new(base.source().clone()),
     };
+    progress.set(format!(
+        "assuming agency {:?} of {} through IAM at {}",
+        settings.agency_name,
+        settings.domain,
+        iam.as_str().trim_end_matches('/')
+    ));
     let client = AgencyClient::new(&iam, settings, inputs.insecure)?;
     let base = Arc::new(base);
-    let keys = client.assume(&*base.current().await?).await?;
+    let keys = unexpired(&source, client.assume(&*base.current().await?).await?)?;
     Ok(CredentialProvider::new(
         source,
         keys,

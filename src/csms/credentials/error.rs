@@ -80,6 +80,26 @@ pub enum CredentialError {
 
     #[error(transparent)]
     NoCredentials(Box<NoCredentials>),
+
+    /// The whole resolution outlived `configure_timeout`.
+    #[error("finding credentials did not finish within {}s: the provider was still {doing}; check that this source answers, or raise configure_timeout (HW_CONFIGURE_TIMEOUT) if it is slow but working", deadline.as_secs_f64())]
+    TimedOut {
+        deadline: std::time::Duration,
+        doing: String,
+    },
+
+    /// A source handed out temporary keys that had already expired: every request signed with
+    /// them would fail with the gateway's generic 401.
+    #[error("{from} handed out temporary keys that expired at {}, before the provider could use them (it is now {}); check the clock of this machine and that the source renews its keys", rfc3339(*expires_at), rfc3339(*now))]
+    Expired {
+        from: super::Source,
+        expires_at: time::OffsetDateTime,
+        now: time::OffsetDateTime,
+    },
+
+    /// StopProvider (Ctrl-C in Terraform) or SIGTERM ended the resolution.
+    #[error("finding credentials was cancelled, as Terraform asked the provider to stop, while the provider was {doing}")]
+    Cancelled { doing: String },
 }
 
 // Boxed, so the `Result`s of the whole chain stay small; the `From`s keep `?` working.
@@ -99,6 +119,11 @@ impl From<NoCredentials> for CredentialError {
     fn from(e: NoCredentials) -> Self {
         CredentialError::NoCredentials(Box::new(e))
     }
+}
+
+fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| at.to_string())
 }
 
 fn names(available: &[String]) -> String {
@@ -125,6 +150,9 @@ pub enum MetadataError {
 
     #[error("the ECS metadata service's answer from {url} is not a credential document: {what}")]
     Decode { url: String, what: String },
+
+    #[error("the ECS metadata service at {0}")]
+    Redirect(crate::csms::redirect::Redirect),
 }
 
 /// IAM did not hand out the agency's keys.
@@ -143,6 +171,12 @@ pub enum AgencyError {
         agency: String,
         domain: super::AgencyDomain,
         error: ServiceError,
+    },
+
+    #[error("assuming agency {agency:?}: IAM at {redirect}")]
+    Redirect {
+        agency: String,
+        redirect: crate::csms::redirect::Redirect,
     },
 
     #[error(

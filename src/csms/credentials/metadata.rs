@@ -16,6 +16,7 @@ use super::wire::{describe, http_client, parse_credential_document, read_body};
 use super::Credentials;
 use crate::csms::config::parse_base_url;
 use crate::csms::error::parse_error_body;
+use crate::csms::redirect::Redirect;
 
 /// The link-local address of the metadata service; `HW_METADATA_ENDPOINT` overrides it.
 pub const DEFAULT_ENDPOINT: &str = "http://169.254.169.254";
@@ -160,6 +161,9 @@ impl MetadataClient {
                 timeout: e.is_timeout(),
             })?;
         let status = resp.status().as_u16();
+        if let Some(redirect) = Redirect::of(url.as_str(), status, resp.headers()) {
+            return Err(MetadataError::Redirect(redirect));
+        }
         let body = read_body(resp)
             .await
             .map_err(|what| MetadataError::Decode {

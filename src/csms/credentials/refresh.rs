@@ -117,7 +117,11 @@ impl CredentialProvider {
             return Ok(held);
         }
         state.last_fetch = Instant::now();
-        match self.fetch(&held).await {
+        match self
+            .fetch(&held)
+            .await
+            .and_then(|fresh| unexpired(&self.source, fresh))
+        {
             Ok(fresh) => {
                 tracing::info!(
                     source = %self.source,
@@ -148,5 +152,23 @@ impl CredentialProvider {
                 Ok(client.assume(&base).await?)
             }
         }
+    }
+}
+
+/// `keys` as fetched from `source`, unless they have already expired: a source that hands out
+/// dead keys (a wrong clock, a stuck renewal) is named with their `expires_at`, instead of every
+/// request failing with the gateway's 401.
+pub(super) fn unexpired(
+    source: &Source,
+    keys: Credentials,
+) -> Result<Credentials, CredentialError> {
+    let now = OffsetDateTime::now_utc();
+    match keys.expires_at {
+        Some(expires_at) if expires_at <= now => Err(CredentialError::Expired {
+            from: source.clone(),
+            expires_at,
+            now,
+        }),
+        _ => Ok(keys),
     }
 }

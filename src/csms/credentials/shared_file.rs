@@ -13,6 +13,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -159,8 +160,41 @@ struct StsToken {
     security_token: Option<String>,
 }
 
+/// Longest a read of the file may take: a local file takes microseconds; this bounds a stalled
+/// network mount, whose blocked read no cancellation can interrupt.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// [`load`] on a blocking thread, given up after [`READ_TIMEOUT`] (the thread is left to finish
+/// on its own: a read stuck in the kernel cannot be taken back).
+pub async fn load_within(
+    path: &Path,
+    profile: Option<&str>,
+) -> Result<(Profile, Option<Warning>), CredentialError> {
+    let (owned_path, owned_profile) = (path.to_path_buf(), profile.map(String::from));
+    let task = tokio::task::spawn_blocking(move || load(&owned_path, owned_profile.as_deref()));
+    match tokio::time::timeout(READ_TIMEOUT, task).await {
+        Ok(Ok(loaded)) => loaded,
+        Ok(Err(join)) => Err(CredentialError::SharedFileUnreadable {
+            path: path.to_path_buf(),
+            message: format!("reading it failed: {join}"),
+        }),
+        Err(_) => Err(CredentialError::SharedFileUnreadable {
+            path: path.to_path_buf(),
+            message: format!(
+                "reading it did not finish within {}s (a stalled network mount?)",
+                READ_TIMEOUT.as_secs()
+            ),
+        }),
+    }
+}
+
 /// Reads `path` and returns the profile named `profile` (else the file's `current`), with a
 /// warning when the file's permissions let others read the keys.
+///
+/// Only a regular file is read: a named pipe without a writer, a terminal or a device would
+/// block `open` or `read` forever (or never end), so the type is checked before the file is
+/// opened, and again on the opened file, which is opened non-blocking so that a pipe put in its
+/// place meanwhile cannot block the open either.
 pub fn load(
     path: &Path,
     profile: Option<&str>,
@@ -174,13 +208,18 @@ pub fn load(
             message: e.to_string(),
         },
     };
-    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let not_regular = |meta: &std::fs::Metadata| CredentialError::SharedFileUnreadable {
+        path: path.to_path_buf(),
+        message: format!("it is {}, not a regular file", file_kind(meta)),
+    };
+    let before = std::fs::metadata(path).map_err(unreadable)?;
+    if !before.is_file() {
+        return Err(not_regular(&before));
+    }
+    let file = open_non_blocking(path).map_err(unreadable)?;
     let meta = file.metadata().map_err(unreadable)?;
     if !meta.is_file() {
-        return Err(CredentialError::SharedFileUnreadable {
-            path: path.to_path_buf(),
-            message: "it is not a regular file".into(),
-        });
+        return Err(not_regular(&meta));
     }
     let mut text = String::new();
     file.take(MAX_FILE_BYTES + 1)
@@ -194,6 +233,46 @@ pub fn load(
     }
     let profile = parse(path, &text, profile)?;
     Ok((profile, readable_by_others(path, &meta)))
+}
+
+#[cfg(unix)]
+fn open_non_blocking(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_non_blocking(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::open(path)
+}
+
+/// What a file that is not a regular one is, for the error that refuses it.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if meta.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
 }
 
 #[cfg(unix)]
@@ -512,6 +591,38 @@ mod tests {
         assert!(
             matches!(e, CredentialError::SharedFileUnreadable { .. }),
             "{e:?}"
+        );
+    }
+
+    /// A pipe without a writer blocks a plain `open` forever; a device never ends: each is
+    /// refused at once, naming the file and what it is.
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("config.fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = load(&fifo, None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "cannot read the shared configuration file {}: it is a named pipe (FIFO), not a \
+                 regular file",
+                fifo.display()
+            )
+        );
+        let e = load(Path::new("/dev/zero"), None).unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("it is a character device, not a regular file"),
+            "{e}"
+        );
+        let e = load(dir.path(), None).unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("it is a directory, not a regular file"),
+            "{e}"
         );
     }
 
