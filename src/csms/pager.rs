@@ -582,13 +582,24 @@ impl Client {
         cancel: &CancellationToken,
         sink: S,
     ) -> Result<Listing<S>, Error> {
-        self.list_pages(
-            endpoint,
-            Budget::new(Instant::now() + timeout, cancel),
-            sink,
-        )
-        .await
-        .map_err(|e| e.listing(E::KIND))
+        self.list_until(endpoint, Instant::now() + timeout, timeout, cancel, sink)
+            .await
+    }
+
+    /// [`Client::list`] for one of several listings of a read that share its `deadline`: a
+    /// deadline that passes names `timeout`, the read's, not what was left of it when this
+    /// listing began.
+    pub async fn list_until<E: Endpoint, S: Sink<E::Item> + Send>(
+        &self,
+        endpoint: E,
+        deadline: Instant,
+        timeout: Duration,
+        cancel: &CancellationToken,
+        sink: S,
+    ) -> Result<Listing<S>, Error> {
+        self.list_pages(endpoint, Budget::reporting(deadline, timeout, cancel), sink)
+            .await
+            .map_err(|e| e.listing(E::KIND))
     }
 
     async fn list_pages<E: Endpoint, S: Sink<E::Item> + Send>(

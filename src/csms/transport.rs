@@ -443,9 +443,19 @@ impl<'a> Budget<'a> {
     pub(crate) fn new(deadline: Instant, cancel: &'a CancellationToken) -> Self {
         // Whole milliseconds: the deadline was "now + timeout" a moment ago.
         let left = deadline.saturating_duration_since(Instant::now());
+        let timeout = Duration::from_millis((left.as_secs_f64() * 1000.0).round() as u64);
+        Budget::reporting(deadline, timeout, cancel)
+    }
+
+    /// A budget whose deadline error names `timeout`, the one the caller was given.
+    pub(crate) fn reporting(
+        deadline: Instant,
+        timeout: Duration,
+        cancel: &'a CancellationToken,
+    ) -> Self {
         Budget {
             deadline,
-            timeout: Duration::from_millis((left.as_secs_f64() * 1000.0).round() as u64),
+            timeout,
             cancel,
             requests: AtomicU32::new(0),
             pages: AtomicU32::new(0),

@@ -199,8 +199,11 @@ impl SecretRotations {
             names: names.map(|n| n.iter().cloned().collect()),
             secrets: BTreeMap::new(),
         };
-        let secrets = client.list(SecretQuery, block.deadline(), &request.cancel, scope);
-        let tasks = histories(&client, names, block.deadline(), &request.cancel);
+        // One deadline for every listing of the read, as `timeouts { read }` promises.
+        let timeout = block.deadline();
+        let deadline = Instant::now() + timeout;
+        let secrets = client.list_until(SecretQuery, deadline, timeout, &request.cancel, scope);
+        let tasks = histories(&client, names, (deadline, timeout), &request.cancel);
         // The first listing to fail ends the other: a partial account is never judged.
         let (secrets, (histories, task_warnings)) = tokio::try_join!(secrets, tasks)
             .map_err(|e| diagnostics::listing_failed(&e, &client, ADVICE))?;
@@ -213,11 +216,12 @@ impl SecretRotations {
 }
 
 /// Lists the tasks into the per-secret fold: every task of the project, or, with `names`, each
-/// name's tasks with the `secret_name` filter, one listing after another within `deadline`.
+/// name's tasks with the `secret_name` filter, one listing after another within the read's
+/// `deadline`, which is `timeout` after the read began.
 async fn histories(
     client: &Client,
     names: Option<&Vec<String>>,
-    timeout: Duration,
+    (deadline, timeout): (Instant, Duration),
     cancel: &tokio_util::sync::CancellationToken,
 ) -> Result<(Histories, Vec<ListingWarning>), Error> {
     let queries: Vec<TaskQuery> = match names {
@@ -230,38 +234,16 @@ async fn histories(
             })
             .collect(),
     };
-    let deadline = Instant::now() + timeout;
     let mut histories = Histories::default();
     let mut warnings = Vec::new();
     for query in queries {
-        let left = deadline.saturating_duration_since(Instant::now());
         let listing: Listing<Histories> = client
-            .list(query, left, cancel, histories)
-            .await
-            .map_err(|e| against(e, timeout))?;
+            .list_until(query, deadline, timeout, cancel, histories)
+            .await?;
         warnings.extend(listing.warnings);
         histories = listing.items;
     }
     Ok((histories, warnings))
-}
-
-/// A deadline that passed during the second or a later listing names the read's timeout, which
-/// the user set, not the time that was left of it when that listing began.
-fn against(e: Error, timeout: Duration) -> Error {
-    match e {
-        Error::DeadlineExceeded {
-            pages,
-            requests,
-            listing,
-            ..
-        } => Error::DeadlineExceeded {
-            deadline: timeout,
-            pages,
-            requests,
-            listing,
-        },
-        e => e,
-    }
 }
 
 impl DataSource for SecretRotations {
