@@ -2,7 +2,7 @@
 //! CSMS emulator, or against a scripted server when the emulator cannot misbehave the way a test
 //! needs, and every fault ends in the exact task set or in a clear error naming the cause,
 //! within a bounded time. Also: many reads in parallel, Ctrl-C during a slow read, secrets with
-//! `TF_LOG=trace`, hostile configuration values, and the plugin channel (socket directory,
+//! `TF_LOG=trace`, hostile configuration values, and the plugin channel (socket mode,
 //! signals, callers without Terraform's certificate).
 //!
 //! `tests/terraform.rs` already covers 503/HTML 502/429 with Retry-After/truncated/reset faults,
@@ -748,11 +748,12 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
-/// The Unix socket sits alone in a fresh 0700 directory; SIGINT (which Ctrl-C also sends to the
-/// provider) is ignored so that Terraform can stop reads itself; SIGTERM exits and removes the
-/// directory.
+/// The Unix socket is a file of its own in `PLUGIN_UNIX_SOCKET_DIR`, 0600 (only this user may
+/// connect); SIGINT (which Ctrl-C also sends to the provider) is ignored so that Terraform can
+/// stop reads itself; SIGTERM exits and removes the socket.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn socket_directory_is_private_and_removed_on_sigterm() {
+async fn socket_is_private_and_removed_on_sigterm() {
+    use std::os::unix::fs::FileTypeExt;
     let parent = tempfile::tempdir().unwrap();
     let parent_path = parent.path().to_string_lossy().into_owned();
     let mut plugin = Plugin::start(&[
@@ -762,14 +763,17 @@ async fn socket_directory_is_private_and_removed_on_sigterm() {
     .await;
     assert_eq!(plugin.handshake.network, "unix");
     let socket = PathBuf::from(&plugin.handshake.address);
-    let dir = socket.parent().unwrap().to_path_buf();
     assert_eq!(
-        dir.parent().unwrap(),
+        socket.parent().unwrap(),
         parent.path(),
-        "socket under PLUGIN_UNIX_SOCKET_DIR"
+        "socket in PLUGIN_UNIX_SOCKET_DIR"
     );
-    assert_eq!(mode(&dir), 0o700, "socket directory mode");
-    let entries: Vec<_> = std::fs::read_dir(&dir)
+    assert!(std::fs::symlink_metadata(&socket)
+        .unwrap()
+        .file_type()
+        .is_socket());
+    assert_eq!(mode(&socket), 0o600, "socket mode");
+    let entries: Vec<_> = std::fs::read_dir(parent.path())
         .unwrap()
         .flatten()
         .map(|e| e.path())
@@ -777,7 +781,7 @@ async fn socket_directory_is_private_and_removed_on_sigterm() {
     assert_eq!(
         entries,
         std::slice::from_ref(&socket),
-        "only the socket in its directory"
+        "only the socket in PLUGIN_UNIX_SOCKET_DIR"
     );
 
     let pid = plugin.child.id().unwrap();
@@ -798,8 +802,11 @@ async fn socket_directory_is_private_and_removed_on_sigterm() {
     signal(pid, "-TERM");
     let code = plugin.exit_code().await;
     assert!(code.is_some(), "exited by itself on SIGTERM, not killed");
-    assert!(!dir.exists(), "socket directory left behind after SIGTERM");
-    assert_eq!(std::fs::read_dir(parent.path()).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(parent.path()).unwrap().count(),
+        0,
+        "socket left behind after SIGTERM"
+    );
 }
 
 /// A local process without Terraform's client certificate (no TLS at all, TLS without a

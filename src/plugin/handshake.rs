@@ -6,9 +6,21 @@
 //! on stdout: `1|6|unix|/tmp/plugin…/plugin.sock|grpc|<server cert, base64 DER>`.
 //!
 //! Where it listens:
-//! - by default a Unix socket in a fresh private (0700) directory under `PLUGIN_UNIX_SOCKET_DIR`
-//!   or the temp dir, so other local users cannot even reach the socket; the directory is
-//!   removed when [`SocketDir`] is dropped, on every exit path;
+//! - by default a Unix socket under `PLUGIN_UNIX_SOCKET_DIR` or the temp dir, private to the
+//!   user: connecting to a Unix socket needs write permission on its file, and nobody else has
+//!   it. On Linux the socket is a file of its own, `plugin<random>.sock` with mode 0600 from the
+//!   moment it exists: the mode is set on the socket before `bind` creates the file (the kernel
+//!   gives the file the socket's mode, less the umask), so there is no window in which another
+//!   user could connect, and `bind` never follows a symbolic link nor reuses an existing path.
+//!   This is go-plugin's layout (a socket directly in the temp dir) with a stricter mode. It
+//!   replaced a private 0700 directory holding the socket, which cost every launch a directory
+//!   block allocated and, at exit, freed (and discarded, on ext4) again: ~10 % of a launch's
+//!   CPU (issue 22). In a shared directory with the sticky bit (`/tmp`), others cannot remove or
+//!   replace the socket either; where they can (a world-writable `PLUGIN_UNIX_SOCKET_DIR`
+//!   without it), a socket put in its place would still fail Terraform's mutual TLS, which pins
+//!   the certificate printed in the handshake line. Elsewhere (macOS, the BSDs: the mode of a
+//!   socket cannot be set before `bind`) the socket sits in a fresh 0700 directory instead.
+//!   Either is removed when [`SocketPath`] is dropped, on every exit path;
 //! - over TCP on 127.0.0.1, within `PLUGIN_MIN_PORT..=PLUGIN_MAX_PORT`, when
 //!   `<TYPE NAME>_PLUGIN_TRANSPORT=tcp` (`CSMS_PLUGIN_TRANSPORT=tcp` for the `csms` provider),
 //!   and always on platforms without Unix sockets. Accepted connections get TCP_NODELAY:
@@ -118,10 +130,24 @@ pub fn transport(type_name: &str, var: impl Fn(&str) -> Option<String>) -> Trans
     }
 }
 
-/// The private directory holding the Unix socket; removed (with the socket) when dropped.
+/// The Unix socket's file (and, outside Linux, its private directory); removed when dropped.
 #[derive(Debug)]
-pub struct SocketDir {
+pub struct SocketPath {
+    #[cfg(target_os = "linux")]
+    _file: Option<tempfile::TempPath>,
+    #[cfg(not(target_os = "linux"))]
     _dir: Option<tempfile::TempDir>,
+}
+
+impl SocketPath {
+    fn none() -> SocketPath {
+        SocketPath {
+            #[cfg(target_os = "linux")]
+            _file: None,
+            #[cfg(not(target_os = "linux"))]
+            _dir: None,
+        }
+    }
 }
 
 /// A bound listener.
@@ -154,28 +180,22 @@ impl Listener {
 pub fn listen(
     transport: Transport,
     var: impl Fn(&str) -> Option<String>,
-) -> Result<(Listener, Address, SocketDir), HandshakeError> {
+) -> Result<(Listener, Address, SocketPath), HandshakeError> {
     match transport {
         #[cfg(unix)]
         Transport::Unix => {
-            use std::os::unix::fs::PermissionsExt;
-            let parent = var("PLUGIN_UNIX_SOCKET_DIR")
+            let parent: std::path::PathBuf = var("PLUGIN_UNIX_SOCKET_DIR")
                 .filter(|d| !d.is_empty())
                 .map_or_else(std::env::temp_dir, Into::into);
-            let dir = tempfile::Builder::new()
-                .prefix("plugin")
-                .permissions(std::fs::Permissions::from_mode(0o700))
-                .tempdir_in(parent)?;
-            let path = dir.path().join("plugin.sock");
-            let listener = tokio::net::UnixListener::bind(&path)?;
+            let (listener, path, socket_path) = bind_private_socket(&parent)?;
             let address = Address {
                 network: "unix",
                 address: path.to_string_lossy().into_owned(),
             };
             Ok((
-                Listener::Unix(listener),
+                Listener::Unix(tokio::net::UnixListener::from_std(listener)?),
                 address,
-                SocketDir { _dir: Some(dir) },
+                socket_path,
             ))
         }
         Transport::Tcp => {
@@ -185,9 +205,65 @@ pub fn listen(
                 network: "tcp",
                 address: listener.local_addr()?.to_string(),
             };
-            Ok((Listener::Tcp(listener), address, SocketDir { _dir: None }))
+            Ok((Listener::Tcp(listener), address, SocketPath::none()))
         }
     }
+}
+
+/// A listening socket `plugin<random>.sock` in `parent`, mode 0600 before it exists (see the
+/// module documentation).
+#[cfg(target_os = "linux")]
+fn bind_private_socket(
+    parent: &std::path::Path,
+) -> io::Result<(
+    std::os::unix::net::UnixListener,
+    std::path::PathBuf,
+    SocketPath,
+)> {
+    use socket2::{Domain, SockAddr, Socket, Type};
+    use std::os::fd::AsRawFd;
+    let file = tempfile::Builder::new()
+        .prefix("plugin")
+        .suffix(".sock")
+        .make_in(parent, |path| {
+            let socket = Socket::new(Domain::UNIX, Type::STREAM.nonblocking(), None)?;
+            // SAFETY: fchmod on a descriptor this function owns.
+            if unsafe { libc::fchmod(socket.as_raw_fd(), 0o600) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            match socket.bind(&SockAddr::unix(path)?) {
+                // Taken: `make_in` tries another random name.
+                Err(err) if err.kind() == io::ErrorKind::AddrInUse => {
+                    Err(io::ErrorKind::AlreadyExists.into())
+                }
+                bound => bound.map(|()| socket),
+            }
+        })?;
+    let (socket, file) = file.into_parts();
+    socket.listen(1024)?;
+    let path = file.to_path_buf();
+    Ok((socket.into(), path, SocketPath { _file: Some(file) }))
+}
+
+/// A listening socket in a fresh 0700 directory under `parent`: outside Linux the mode of a
+/// socket cannot be set before `bind` creates its file.
+#[cfg(all(unix, not(target_os = "linux")))]
+fn bind_private_socket(
+    parent: &std::path::Path,
+) -> io::Result<(
+    std::os::unix::net::UnixListener,
+    std::path::PathBuf,
+    SocketPath,
+)> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new()
+        .prefix("plugin")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir_in(parent)?;
+    let path = dir.path().join("plugin.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path)?;
+    listener.set_nonblocking(true)?;
+    Ok((listener, path, SocketPath { _dir: Some(dir) }))
 }
 
 /// `PLUGIN_MIN_PORT..=PLUGIN_MAX_PORT`; both unset means any port (0), as in go-plugin.
@@ -294,15 +370,31 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn socket_dir_is_private_and_removed_on_drop() {
-        use std::os::unix::fs::PermissionsExt;
-        let (_listener, address, dir) = listen(Transport::Unix, env(&[])).unwrap();
+    async fn the_socket_is_private_and_removed_on_drop() {
+        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().to_string_lossy().into_owned();
+        let var = move |name: &str| (name == "PLUGIN_UNIX_SOCKET_DIR").then(|| dir.clone());
+        let (_listener, address, socket) = listen(Transport::Unix, &var).unwrap();
+        let (_second, second_address, _second_path) = listen(Transport::Unix, &var).unwrap();
+        assert_ne!(address, second_address);
         let path = std::path::PathBuf::from(&address.address);
-        let parent = path.parent().unwrap().to_path_buf();
-        let mode = std::fs::metadata(&parent).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o700);
-        assert!(path.exists());
-        drop(dir);
-        assert!(!parent.exists());
+        assert!(path.starts_with(parent.path()));
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        assert!(meta.file_type().is_socket());
+        #[cfg(target_os = "linux")]
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        #[cfg(not(target_os = "linux"))]
+        assert_eq!(
+            std::fs::metadata(path.parent().unwrap())
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o700
+        );
+        drop(socket);
+        assert!(!path.exists());
+        assert_eq!(std::fs::read_dir(parent.path()).unwrap().count(), 1);
     }
 }

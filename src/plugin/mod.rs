@@ -171,7 +171,7 @@ pub fn serve<P: Provider>(provider: P) -> ExitCode {
         }
     };
     let result = runtime.block_on(server::run(provider, debug, address));
-    // Every answer is sent and the socket directory removed by now. Tasks still parked (an
+    // Every answer is sent and the socket removed by now. Tasks still parked (an
     // abandoned read, idle pooled connections) are dropped without waiting for them, and the
     // blocking pool's threads (DNS lookups) are left for the process exit to end.
     runtime.shutdown_background();

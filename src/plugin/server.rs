@@ -88,7 +88,7 @@ pub async fn run<P: Provider>(
     if tls.is_none() && !debug_mode {
         warn!("PLUGIN_CLIENT_CERT is not set: serving without TLS");
     }
-    let (listener, address, _socket_dir) =
+    let (listener, address, _socket_path) =
         handshake::listen(handshake::transport(type_name, var), var)?;
 
     let shutdown = CancellationToken::new();
