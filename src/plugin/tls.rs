@@ -13,16 +13,20 @@
 
 use std::sync::Arc;
 
+use ::aws_lc_rs::rand::SystemRandom;
+use ::aws_lc_rs::signature::{self as ecdsa, EcdsaKeyPair, KeyPair};
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{
     aws_lc_rs, verify_tls12_signature, verify_tls13_signature, WebPkiSupportedAlgorithms,
 };
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::sign::{CertifiedKey, Signer, SigningKey, SingleCertAndKey};
 use rustls::{
-    CertificateError, DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme,
+    CertificateError, DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureAlgorithm,
+    SignatureScheme,
 };
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
+use rustls_pki_types::{CertificateDer, UnixTime};
 
 /// Why TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -30,63 +34,199 @@ pub enum TlsError {
     #[error("PLUGIN_CLIENT_CERT does not hold a PEM certificate: {0}")]
     ClientCertPem(rustls_pki_types::pem::Error),
     #[error("cannot generate the server certificate: {0}")]
-    Generate(#[from] rcgen::Error),
+    Generate(#[from] ::aws_lc_rs::error::Unspecified),
     #[error("cannot configure TLS: {0}")]
     Rustls(#[from] rustls::Error),
 }
 
 /// The plugin's own certificate, generated at every start like go-plugin's.
+///
+/// The key pair goes to rustls as it was generated: serialized to PKCS#8 and parsed back (once
+/// by a certificate library, once by rustls), it cost two more key validations, each about a
+/// key generation's worth of CPU, in every launch (issue 22).
 pub struct ServerIdentity {
     /// Sent to Terraform (base64 DER) in the handshake line; Terraform trusts only it.
     pub cert: CertificateDer<'static>,
-    key: PrivateKeyDer<'static>,
+    key: Arc<EcdsaKeyPair>,
 }
 
 impl ServerIdentity {
     /// A fresh self-signed P-256 certificate shaped like go-plugin's (see [`go_plugin_cert`]).
     /// Go's client verifies it as its own root and checks the name `localhost`.
     pub fn generate() -> Result<Self, TlsError> {
-        let (cert, key) = go_plugin_cert(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+        let (cert, key) = go_plugin_cert()?;
         Ok(ServerIdentity {
-            cert: cert.der().clone(),
-            key: PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+            cert,
+            key: Arc::new(key),
         })
     }
 }
 
-/// A self-signed certificate for `localhost` as go-plugin makes both of its certificates: CA,
-/// server and client auth, valid from 30 s ago for 30 years. Terraform's own client
-/// certificate is the same with P-521, which is how the protocol tests make theirs.
-pub fn go_plugin_cert(
-    alg: &'static rcgen::SignatureAlgorithm,
-) -> Result<(rcgen::Certificate, rcgen::KeyPair), rcgen::Error> {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-        KeyUsagePurpose,
-    };
-    let key = KeyPair::generate_for(alg)?;
-    let mut params = CertificateParams::new(vec!["localhost".to_string()])?;
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "localhost");
-    params
-        .distinguished_name
-        .push(DnType::OrganizationName, "HashiCorp");
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-        KeyUsagePurpose::KeyCertSign,
-    ];
-    params.extended_key_usages = vec![
-        ExtendedKeyUsagePurpose::ClientAuth,
-        ExtendedKeyUsagePurpose::ServerAuth,
-    ];
+/// A fresh P-256 key pair and a self-signed certificate for `localhost` as go-plugin makes its
+/// certificates (Go's `x509.CreateCertificate` of its template): subject and issuer
+/// `O=HashiCorp, CN=localhost`, CA, key usages digital signature, key encipherment and
+/// certificate signing, client and server auth, the name `localhost`, valid from 30 s ago for
+/// 30 years. Terraform's own client certificate is the same with P-521 (the tests make theirs
+/// so).
+///
+/// Written as DER here rather than by a certificate library: the shape never changes, and the
+/// library re-parsed the key it had just generated (see [`ServerIdentity`]) and weighed on the
+/// binary.
+fn go_plugin_cert(
+) -> Result<(CertificateDer<'static>, EcdsaKeyPair), ::aws_lc_rs::error::Unspecified> {
+    let key = EcdsaKeyPair::generate(&ecdsa::ECDSA_P256_SHA256_ASN1_SIGNING)?;
+    let mut serial = [0u8; 16];
+    ::aws_lc_rs::rand::fill(&mut serial)?;
+    // Positive and without a leading zero byte: a minimal DER INTEGER as it stands.
+    serial[0] = (serial[0] & 0x7f) | 0x40;
+    // ecdsa-with-SHA256
+    let signature_algorithm = der::seq(&[&der::tlv(
+        der::OID,
+        &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02],
+    )]);
+    let name = der::seq(&[
+        &der::rdn(&[0x55, 0x04, 0x0a], "HashiCorp"),
+        &der::rdn(&[0x55, 0x04, 0x03], "localhost"),
+    ]);
     let now = time::OffsetDateTime::now_utc();
-    params.not_before = now - time::Duration::seconds(30);
-    params.not_after = now + time::Duration::days(30 * 365);
-    let cert = params.self_signed(&key)?;
-    Ok((cert, key))
+    let validity = der::seq(&[
+        &der::time(now - time::Duration::seconds(30)),
+        &der::time(now + time::Duration::days(30 * 365)),
+    ]);
+    let public_key = der::seq(&[
+        &der::seq(&[
+            // id-ecPublicKey
+            &der::tlv(der::OID, &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01]),
+            // prime256v1
+            &der::tlv(der::OID, &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]),
+        ]),
+        &der::bit_string(key.public_key().as_ref()),
+    ]);
+    let extensions = der::seq(&[
+        // keyUsage, critical: digitalSignature, keyEncipherment, keyCertSign.
+        &der::extension(&[0x55, 0x1d, 0x0f], true, &[0x03, 0x02, 0x02, 0xa4]),
+        // extKeyUsage: clientAuth, serverAuth.
+        &der::extension(
+            &[0x55, 0x1d, 0x25],
+            false,
+            &der::seq(&[
+                &der::tlv(der::OID, &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02]),
+                &der::tlv(der::OID, &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01]),
+            ]),
+        ),
+        // basicConstraints, critical: CA, no path length limit.
+        &der::extension(&[0x55, 0x1d, 0x13], true, &der::seq(&[&[0x01, 0x01, 0xff]])),
+        // subjectAltName: dNSName localhost.
+        &der::extension(
+            &[0x55, 0x1d, 0x11],
+            false,
+            &der::seq(&[&der::tlv(0x82, b"localhost")]),
+        ),
+    ]);
+    let tbs = der::seq(&[
+        &[0xa0, 0x03, 0x02, 0x01, 0x02], // version 3
+        &der::tlv(der::INTEGER, &serial),
+        &signature_algorithm,
+        &name,
+        &validity,
+        &name,
+        &public_key,
+        &der::tlv(0xa3, &extensions),
+    ]);
+    let signature = key.sign(&SystemRandom::new(), &tbs)?;
+    let cert = der::seq(&[
+        &tbs,
+        &signature_algorithm,
+        &der::bit_string(signature.as_ref()),
+    ]);
+    Ok((CertificateDer::from(cert), key))
+}
+
+/// The few DER encodings a certificate needs.
+mod der {
+    pub const INTEGER: u8 = 0x02;
+    pub const OID: u8 = 0x06;
+
+    pub fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let len = content.len();
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let bytes = len.to_be_bytes();
+            let skip = bytes.iter().take_while(|b| **b == 0).count();
+            out.push(0x80 | (bytes.len() - skip) as u8);
+            out.extend_from_slice(&bytes[skip..]);
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    pub fn seq(items: &[&[u8]]) -> Vec<u8> {
+        tlv(0x30, &items.concat())
+    }
+
+    pub fn bit_string(bytes: &[u8]) -> Vec<u8> {
+        tlv(0x03, &[&[0u8][..], bytes].concat())
+    }
+
+    /// One attribute of a name, a UTF8String.
+    pub fn rdn(oid: &[u8], value: &str) -> Vec<u8> {
+        tlv(0x31, &seq(&[&tlv(OID, oid), &tlv(0x0c, value.as_bytes())]))
+    }
+
+    pub fn extension(oid: &[u8], critical: bool, value: &[u8]) -> Vec<u8> {
+        let critical: &[u8] = if critical { &[0x01, 0x01, 0xff] } else { &[] };
+        seq(&[&tlv(OID, oid), critical, &tlv(0x04, value)])
+    }
+
+    /// UTCTime through 2049, GeneralizedTime from 2050, as RFC 5280 requires.
+    pub fn time(at: time::OffsetDateTime) -> Vec<u8> {
+        use time::macros::format_description;
+        let (tag, format) = if at.year() < 2050 {
+            (
+                0x17,
+                format_description!("[year repr:last_two][month][day][hour][minute][second]Z"),
+            )
+        } else {
+            (
+                0x18,
+                format_description!("[year][month][day][hour][minute][second]Z"),
+            )
+        };
+        let text = at.format(format).expect("a certificate's time formats");
+        tlv(tag, text.as_bytes())
+    }
+}
+
+/// The server's key as rustls signs with it: ECDSA P-256 with SHA-256, the only scheme the key
+/// supports (every TLS 1.2 and 1.3 client offers it, Go's among them).
+#[derive(Debug, Clone)]
+struct ServerKey(Arc<EcdsaKeyPair>);
+
+impl SigningKey for ServerKey {
+    fn choose_scheme(&self, offered: &[SignatureScheme]) -> Option<Box<dyn Signer>> {
+        offered
+            .contains(&SignatureScheme::ECDSA_NISTP256_SHA256)
+            .then(|| Box::new(self.clone()) as Box<dyn Signer>)
+    }
+
+    fn algorithm(&self) -> SignatureAlgorithm {
+        SignatureAlgorithm::ECDSA
+    }
+}
+
+impl Signer for ServerKey {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, rustls::Error> {
+        self.0
+            .sign(&SystemRandom::new(), message)
+            .map(|signature| signature.as_ref().to_vec())
+            .map_err(|_| rustls::Error::General("ECDSA signing failed".into()))
+    }
+
+    fn scheme(&self) -> SignatureScheme {
+        SignatureScheme::ECDSA_NISTP256_SHA256
+    }
 }
 
 /// The rustls server configuration: our identity, the pinned client certificate, ALPN `h2`.
@@ -96,10 +236,11 @@ pub fn server_config(
 ) -> Result<Arc<ServerConfig>, TlsError> {
     let provider = Arc::new(aws_lc_rs::default_provider());
     let verifier = PinnedClientCert::from_pem(client_cert_pem, &provider)?;
+    let key = CertifiedKey::new(vec![identity.cert], Arc::new(ServerKey(identity.key)));
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(Arc::new(verifier))
-        .with_single_cert(vec![identity.cert], identity.key)?;
+        .with_cert_resolver(Arc::new(SingleCertAndKey::from(key)));
     config.alpn_protocols = vec![b"h2".to_vec()];
     Ok(Arc::new(config))
 }
@@ -194,11 +335,18 @@ mod tests {
     use rustls::ClientConfig;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+    use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
     use super::*;
 
-    /// A client certificate like Terraform's: self-signed P-521 CA.
+    /// A self-signed P-521 client certificate like Terraform's (the verifier pins its bytes;
+    /// its exact shape is the protocol tests' business).
     fn p521_cert() -> (CertificateDer<'static>, PrivateKeyDer<'static>, String) {
-        let (cert, key) = go_plugin_cert(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
         let key_der = PrivatePkcs8KeyDer::from(key.serialize_der()).into();
         (cert.der().clone(), key_der, cert.pem())
     }
@@ -309,6 +457,19 @@ mod tests {
         assert!(err.contains("ApplicationVerificationFailure"), "{err}");
         let err = handshake(&pinned_pem, None, false).await.unwrap_err();
         assert!(err.to_lowercase().contains("certificate"), "{err}");
+    }
+
+    #[test]
+    fn certificate_times_are_utc_time_through_2049_then_generalized_time() {
+        use time::macros::datetime;
+        assert_eq!(
+            der::time(datetime!(2049-12-31 23:59:59 UTC)),
+            [&[0x17, 13][..], b"491231235959Z"].concat()
+        );
+        assert_eq!(
+            der::time(datetime!(2050-01-01 00:00:00 UTC)),
+            [&[0x18, 15][..], b"20500101000000Z"].concat()
+        );
     }
 
     #[test]

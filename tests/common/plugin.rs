@@ -57,8 +57,32 @@ pub struct ClientCert {
 
 impl ClientCert {
     pub fn generate() -> Self {
-        let (cert, key) =
-            csms_provider::plugin::tls::go_plugin_cert(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+            KeyUsagePurpose,
+        };
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
+        let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, "HashiCorp");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+            KeyUsagePurpose::KeyCertSign,
+        ];
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ClientAuth,
+            ExtendedKeyUsagePurpose::ServerAuth,
+        ];
+        let now = time::OffsetDateTime::now_utc();
+        params.not_before = now - time::Duration::seconds(30);
+        params.not_after = now + time::Duration::days(30 * 365);
+        let cert = params.self_signed(&key).unwrap();
         ClientCert {
             der: cert.der().clone(),
             pem: cert.pem(),
