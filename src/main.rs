@@ -1,6 +1,21 @@
 //! `terraform-provider-csms`: Terraform starts this binary as a plugin; everything happens in
-//! the library.
+//! the library. On GNU/Linux it skips std's runtime start-up, which costs every launch a read of
+//! `/proc/self/maps` (see `plugin::entry`).
+#![cfg_attr(all(target_os = "linux", target_env = "gnu"), no_main)]
 
+use csms_provider::plugin;
+use csms_provider::provider::CsmsProvider;
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[unsafe(no_mangle)]
+extern "C" fn main(
+    _argc: std::ffi::c_int,
+    _argv: *const *const std::ffi::c_char,
+) -> std::ffi::c_int {
+    plugin::entry::main(CsmsProvider::default())
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn main() -> std::process::ExitCode {
-    csms_provider::plugin::serve(csms_provider::provider::CsmsProvider::default())
+    plugin::serve(CsmsProvider::default())
 }

@@ -7,7 +7,9 @@ use crate::common;
 use std::time::Duration;
 
 use common::msgpack::dynamic;
-use common::plugin::{clean_command, config_for, connect, ClientCert, Plugin, COOKIE, TIMEOUT};
+use common::plugin::{
+    clean_command, config_for, connect, ClientCert, Handshake, Plugin, COOKIE, TIMEOUT,
+};
 use csms_provider::plugin::proto::go_plugin::{
     grpc_broker_client::GrpcBrokerClient, grpc_controller_client::GrpcControllerClient,
     grpc_stdio_client::GrpcStdioClient, Empty,
@@ -369,6 +371,41 @@ async fn clients_without_the_pinned_certificate_are_refused() {
     // The right client still gets in afterwards.
     schemas(&mut plugin.provider().await).await;
     shut_down(plugin).await;
+}
+
+/// A plugin whose stderr reader is gone keeps serving and exits 0 on Shutdown: SIGPIPE is
+/// ignored (on GNU/Linux the binary does it itself, `plugin::entry`) and log lines are dropped.
+#[tokio::test]
+async fn a_closed_stderr_does_not_kill_the_plugin() {
+    use tokio::io::AsyncBufReadExt;
+    let cert = ClientCert::generate();
+    let mut cmd = clean_command(&[]);
+    cmd.env("TF_PLUGIN_MAGIC_COOKIE", COOKIE)
+        .env("PLUGIN_PROTOCOL_VERSIONS", "6")
+        .env("PLUGIN_CLIENT_CERT", &cert.pem)
+        .env("TF_LOG_PROVIDER", "TRACE");
+    let mut child = cmd.spawn().unwrap();
+    drop(child.stderr.take());
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    tokio::time::timeout(TIMEOUT, stdout.read_line(&mut line))
+        .await
+        .expect("handshake line in time")
+        .unwrap();
+    assert!(line.starts_with("1|6|"), "handshake line: {line:?}");
+    let channel = connect(&Handshake::parse(&line), Some(&cert))
+        .await
+        .unwrap();
+    schemas(&mut ProviderClient::new(channel.clone())).await;
+    GrpcControllerClient::new(channel)
+        .shutdown(Empty {})
+        .await
+        .expect("Shutdown answers");
+    let status = tokio::time::timeout(TIMEOUT, child.wait())
+        .await
+        .expect("exits after Shutdown")
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{status}");
 }
 
 /// Run by hand, the binary says it is a plugin and exits 1, like every go-plugin binary.

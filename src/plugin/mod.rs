@@ -9,7 +9,8 @@
 //!   certificate (mutual TLS that is real).
 //! - `server`: the gRPC services (tfplugin6 Provider, go-plugin controller/stdio/broker,
 //!   health) and the serve loop; `debug`: `-debug` mode's reattach line; `log`: hclog lines;
-//!   `parent`: shutting down once Terraform is gone.
+//!   `parent`: shutting down once Terraform is gone; `entry`: the binary's entry point on
+//!   GNU/Linux, without std's runtime start-up.
 //! - [`codec`] and [`convert`]: the request decoder (DynamicValue msgpack/JSON) and the
 //!   conversions of schemas and diagnostics to tfplugin6 messages; [`proto`]: the generated code.
 //! - [`value`], [`schema`], [`diag`]: the small types a provider is written against; [`input`]
@@ -22,6 +23,8 @@ pub mod convert;
 mod debug;
 pub mod diag;
 pub mod duration;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub mod entry;
 pub mod handshake;
 pub mod input;
 mod log;
