@@ -36,4 +36,5 @@ mod secrets;
 mod signing_oracle;
 mod terraform;
 mod time_bounds;
+mod trust;
 mod untrusted_answers;

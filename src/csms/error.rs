@@ -182,6 +182,9 @@ impl TlsTrouble {
                 C::Expired | C::ExpiredContext { .. } => TlsTrouble::Expired,
                 C::NotValidYet | C::NotValidYetContext { .. } => TlsTrouble::NotYetValid,
                 C::NotValidForName | C::NotValidForNameContext { .. } => TlsTrouble::WrongName,
+                C::Other(o) if o.0.downcast_ref::<super::trust::NoTrustStore>().is_some() => {
+                    TlsTrouble::Untrusted
+                }
                 _ => TlsTrouble::Refused,
             },
             _ => TlsTrouble::Handshake,

@@ -3,10 +3,12 @@
 //!
 //! # Layout
 //! From the bottom up; a module uses only those above it in this list (`credentials` uses
-//! `redirect`, `config`, `error` and `signer`).
+//! `redirect`, `trust`, `config`, `error` and `signer`).
 //! - [`text`]: service text made inert (terminal controls, bidi and zero-width characters).
 //! - [`redirect`]: a 3xx answer, described alike for every endpoint; [`proxy`]: which proxy
 //!   the environment sends a request through, for errors that name it.
+//! - [`trust`]: which HTTPS servers are believed: the platform's verifier, loaded on the first
+//!   certificate to verify and shared by every HTTP client of the process.
 //! - [`error`]: [`Error`], [`ServiceError`], [`ItemKind`] and the error-body shapes.
 //! - [`signer`]: SDK-HMAC-SHA256 and SDK-HMAC-SM3 signing.
 //! - [`regions`]: the table of known regions and the nearest one to a typo.
@@ -62,6 +64,7 @@ pub mod task;
 pub mod tasks;
 pub mod text;
 pub mod transport;
+pub mod trust;
 
 pub use config::{project_id_problem, ClientConfig, Timeouts};
 pub use credentials::{CredentialError, CredentialProvider, Credentials};

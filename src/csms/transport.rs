@@ -504,9 +504,9 @@ fn http_client(
         .connect_timeout(timeouts.connect)
         .pool_idle_timeout(Duration::from_secs(90))
         .user_agent(user_agent)
-        .danger_accept_invalid_certs(insecure)
         // A signed request must not wander to another URL; a 3xx is reported as it is.
         .redirect(reqwest::redirect::Policy::none());
+    builder = super::trust::verified(builder, insecure);
     if !pooled {
         builder = builder.pool_max_idle_per_host(0);
     }
@@ -565,7 +565,7 @@ fn transport_failure(shown_url: &str, e: &reqwest::Error) -> Failure {
         return Failure::Fatal(Error::Tls {
             url: shown_url.to_string(),
             trouble: TlsTrouble::of(tls),
-            detail: text::excerpt(tls, EXCERPT_CHARS),
+            detail: text::excerpt(tls_detail(tls), EXCERPT_CHARS),
         });
     }
     if let Some(problem) = cause::<hyper::Error>(e).and_then(unreadable) {
@@ -598,6 +598,17 @@ fn transport_failure(shown_url: &str, e: &reqwest::Error) -> Failure {
             error,
             retry_after: None,
         }
+    }
+}
+
+/// What rustls says, except that a verifier's own error (an empty trust store, a certificate
+/// not for servers) is told in its words: rustls shows those as Rust debug output.
+fn tls_detail(e: &rustls::Error) -> String {
+    match e {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) => {
+            other.0.to_string()
+        }
+        _ => e.to_string(),
     }
 }
 

@@ -27,8 +27,8 @@ pub(super) fn http_client(
             "terraform-provider-csms/",
             env!("CARGO_PKG_VERSION")
         ))
-        .danger_accept_invalid_certs(insecure)
         .redirect(reqwest::redirect::Policy::none());
+    builder = crate::csms::trust::verified(builder, insecure);
     if !proxies {
         builder = builder.no_proxy();
     }
