@@ -3,7 +3,7 @@
 //! Terraform runs the binary with a magic cookie, the protocol versions it speaks and, for
 //! mutual TLS, its client certificate. The plugin checks the cookie (so that running it by hand
 //! explains itself instead of serving forever), picks protocol 6, listens, and prints one line
-//! on stdout: `1|6|unix|/tmp/plugin…/plugin.sock|grpc|<server cert, base64 DER>`.
+//! on stdout: `1|6|unix|/tmp/plugin….sock|grpc|<server cert, base64 DER>`.
 //!
 //! Where it listens:
 //! - by default a Unix socket under `PLUGIN_UNIX_SOCKET_DIR` or the temp dir, private to the
