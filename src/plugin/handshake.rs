@@ -210,16 +210,18 @@ pub fn listen(
     }
 }
 
-/// A listening socket `plugin<random>.sock` in `parent`, mode 0600 before it exists (see the
-/// module documentation).
-#[cfg(target_os = "linux")]
-fn bind_private_socket(
-    parent: &std::path::Path,
-) -> io::Result<(
+/// A listening Unix socket, its path and what removes it.
+#[cfg(unix)]
+type PrivateSocket = (
     std::os::unix::net::UnixListener,
     std::path::PathBuf,
     SocketPath,
-)> {
+);
+
+/// A listening socket `plugin<random>.sock` in `parent`, mode 0600 before it exists (see the
+/// module documentation).
+#[cfg(target_os = "linux")]
+fn bind_private_socket(parent: &std::path::Path) -> io::Result<PrivateSocket> {
     use socket2::{Domain, SockAddr, Socket, Type};
     use std::os::fd::AsRawFd;
     let file = tempfile::Builder::new()
@@ -248,13 +250,7 @@ fn bind_private_socket(
 /// A listening socket in a fresh 0700 directory under `parent`: outside Linux the mode of a
 /// socket cannot be set before `bind` creates its file.
 #[cfg(all(unix, not(target_os = "linux")))]
-fn bind_private_socket(
-    parent: &std::path::Path,
-) -> io::Result<(
-    std::os::unix::net::UnixListener,
-    std::path::PathBuf,
-    SocketPath,
-)> {
+fn bind_private_socket(parent: &std::path::Path) -> io::Result<PrivateSocket> {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::Builder::new()
         .prefix("plugin")
