@@ -333,19 +333,6 @@ async fn every_served_rpc_answers_over_mtls() {
 
 /// Only the process holding the certificate from PLUGIN_CLIENT_CERT may call the plugin: no
 /// certificate, or another P-521 certificate, is refused before any RPC.
-/// The unwinder is linked in (build.rs): a launch does not load `libgcc_s.so.1`, whose loading
-/// and constructor cost every start-up, but still loads libc dynamically.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[tokio::test]
-async fn a_launch_loads_no_libgcc_s() {
-    let plugin = Plugin::start(&[]).await;
-    let pid = plugin.child.id().expect("running");
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
-    assert!(maps.contains("/libc.so.6"), "{maps}");
-    assert!(!maps.contains("libgcc_s"), "{maps}");
-    shut_down(plugin).await;
-}
-
 #[tokio::test]
 async fn clients_without_the_pinned_certificate_are_refused() {
     let plugin = Plugin::start(&[("TF_LOG_PROVIDER", "WARN")]).await;
