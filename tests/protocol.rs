@@ -331,6 +331,46 @@ async fn every_served_rpc_answers_over_mtls() {
     assert!(matches!(end, Ok(None)), "{end:?}");
 }
 
+/// A launch maps libc, GCC's unwinder and the dynamic loader, nothing more: each shared
+/// library costs every one of the 3 or 4 launches of a Terraform command its mapping, page
+/// faults and constructors (issue 22). libm came in once with tokio's multi-thread scheduler,
+/// which the package's binaries therefore do not enable; the tests do (their dev-dependency),
+/// so the binary under test here may map libm and the manifest is checked instead. libgcc_s
+/// stays: linking GCC's unwinder statically needs glibc 2.35, past RHEL 9 and Huawei Cloud
+/// EulerOS 2.0.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[tokio::test]
+async fn a_launch_loads_only_libc_and_the_unwinder() {
+    let plugin = Plugin::start(&[]).await;
+    let pid = plugin.child.id().expect("running");
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    shut_down(plugin).await;
+    let mut libraries: Vec<&str> = maps
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(5))
+        .filter_map(|path| path.rsplit('/').next())
+        .filter(|name| name.contains(".so") && *name != "libm.so.6")
+        .collect();
+    libraries.sort_unstable();
+    libraries.dedup();
+    assert_eq!(
+        libraries,
+        ["ld-linux-x86-64.so.2", "libc.so.6", "libgcc_s.so.1"],
+        "{maps}"
+    );
+    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+        .expect("Cargo.toml");
+    let dependencies = manifest
+        .split("\n[")
+        .find(|table| table.starts_with("dependencies]"))
+        .expect("a [dependencies] table");
+    let tokio = dependencies
+        .lines()
+        .find(|line| line.starts_with("tokio ="))
+        .expect("tokio in [dependencies]");
+    assert!(!tokio.contains("rt-multi-thread"), "{tokio}");
+}
+
 /// Only the process holding the certificate from PLUGIN_CLIENT_CERT may call the plugin: no
 /// certificate, or another P-521 certificate, is refused before any RPC.
 #[tokio::test]
