@@ -174,10 +174,12 @@ pub fn serve<P: Provider>(provider: P) -> ExitCode {
         }
     };
     let result = runtime.block_on(server::run(provider, debug, address));
-    // Every answer is sent and the socket removed by now. Tasks still parked (an
-    // abandoned read, idle pooled connections) are dropped without waiting for them, and the
-    // blocking pool's threads (DNS lookups) are left for the process exit to end.
-    runtime.shutdown_background();
+    // Every answer is sent and the socket removed by now, and the process exits next: the
+    // runtime is not taken down. Dropping it cancelled and freed every parked task (an
+    // abandoned read, idle pooled connections, the streams' buffers) one by one, ~0.14 ms of
+    // each launch's CPU for memory and descriptors the exit returns at once (issue 22); the
+    // blocking pool's threads (DNS lookups) end with the process too.
+    std::mem::forget(runtime);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
