@@ -492,3 +492,26 @@ async fn release_is_reproducible_and_never_unsigned() {
         );
     }
 }
+
+/// The binary a release packages runs on glibc 2.34, the C library of RHEL 9, Amazon Linux
+/// 2023 and Huawei Cloud EulerOS 2.0 (openEuler 22.03), as README's platforms row says: it
+/// requires no symbol version past `GLIBC_2.34`. Linking GCC's unwinder statically (a start-up
+/// saving, issue 22) would have required `GLIBC_2.35`.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn the_binary_runs_on_glibc_2_34() {
+    let bytes = std::fs::read(provider_bin()).expect("the provider binary");
+    let text = String::from_utf8_lossy(&bytes);
+    let newest = text
+        .match_indices("GLIBC_2.")
+        .filter_map(|(at, prefix)| {
+            let digits: String = text[at + prefix.len()..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse::<u32>().ok()
+        })
+        .max()
+        .expect("versioned glibc symbols");
+    assert!(newest <= 34, "the binary needs GLIBC_2.{newest}");
+}
