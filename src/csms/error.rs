@@ -192,6 +192,34 @@ impl TlsTrouble {
     }
 }
 
+/// What rustls says, except that a verifier's own error (an empty trust store, a certificate
+/// not for servers) is told in its words: rustls shows those as Rust debug output.
+pub(crate) fn tls_text(e: &rustls::Error) -> String {
+    match e {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) => {
+            other.0.to_string()
+        }
+        _ => e.to_string(),
+    }
+}
+
+/// Appends to `said` the causes under a transport error `e`, each unless an earlier part
+/// already says it, a TLS error as [`tls_text`] tells it: the one chain every HTTP client of the
+/// provider reports a failure with.
+pub(crate) fn add_causes(e: &(dyn std::error::Error + 'static), said: &mut Vec<String>) {
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = match cause.downcast_ref::<rustls::Error>() {
+            Some(tls) => tls_text(tls),
+            None => cause.to_string(),
+        };
+        if !said.iter().any(|part| part.contains(&text)) {
+            said.push(text);
+        }
+        next = cause.source();
+    }
+}
+
 impl Error {
     /// The service error, also when it is the cause of a failed project lookup.
     pub fn service(&self) -> Option<&ServiceError> {

@@ -9,7 +9,8 @@
 //!   the environment sends a request through, for errors that name it.
 //! - [`trust`]: which HTTPS servers are believed: the platform's verifier, loaded on the first
 //!   certificate to verify and shared by every HTTP client of the process.
-//! - [`error`]: [`Error`], [`ServiceError`], [`ItemKind`] and the error-body shapes.
+//! - [`error`]: [`Error`], [`ServiceError`], [`ItemKind`], the error-body shapes, and the cause
+//!   chain every HTTP client reports a transport failure with.
 //! - [`signer`]: SDK-HMAC-SHA256 and SDK-HMAC-SM3 signing.
 //! - [`regions`]: the table of known regions and the nearest one to a typo.
 //! - [`config`]: [`ClientConfig`], endpoint resolution (`https://kms.{region}.{cloud}`) and the

@@ -565,7 +565,7 @@ fn transport_failure(shown_url: &str, e: &reqwest::Error) -> Failure {
         return Failure::Fatal(Error::Tls {
             url: shown_url.to_string(),
             trouble: TlsTrouble::of(tls),
-            detail: text::excerpt(tls_detail(tls), EXCERPT_CHARS),
+            detail: text::excerpt(super::error::tls_text(tls), EXCERPT_CHARS),
         });
     }
     if let Some(problem) = cause::<hyper::Error>(e).and_then(unreadable) {
@@ -598,17 +598,6 @@ fn transport_failure(shown_url: &str, e: &reqwest::Error) -> Failure {
             error,
             retry_after: None,
         }
-    }
-}
-
-/// What rustls says, except that a verifier's own error (an empty trust store, a certificate
-/// not for servers) is told in its words: rustls shows those as Rust debug output.
-fn tls_detail(e: &rustls::Error) -> String {
-    match e {
-        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) => {
-            other.0.to_string()
-        }
-        _ => e.to_string(),
     }
 }
 
@@ -842,8 +831,6 @@ fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
 /// The error and its causes, `: `-joined, without the URL (shown separately) and without
 /// repeating a cause already contained in the previous one.
 fn error_chain(e: &reqwest::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     let head = if e.is_timeout() {
         "timed out".to_string()
     } else if e.is_connect() {
@@ -853,14 +840,8 @@ fn error_chain(e: &reqwest::Error) -> String {
     } else {
         "error sending the request".to_string()
     };
-    parts.push(head);
-    while let Some(s) = cur {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        cur = s.source();
-    }
+    let mut parts = vec![head];
+    super::error::add_causes(e, &mut parts);
     parts.join(": ")
 }
 

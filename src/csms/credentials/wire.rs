@@ -57,14 +57,7 @@ pub(super) fn describe(e: &reqwest::Error) -> String {
         "request failed"
     };
     let mut causes: Vec<String> = Vec::new();
-    let mut next = std::error::Error::source(e);
-    while let Some(cause) = next {
-        let text = cause.to_string();
-        if !causes.iter().any(|c| c.contains(&text)) {
-            causes.push(text);
-        }
-        next = cause.source();
-    }
+    crate::csms::error::add_causes(e, &mut causes);
     std::iter::once(what.to_string())
         .chain(causes)
         .collect::<Vec<_>>()
