@@ -51,7 +51,7 @@ pub struct ServerIdentity {
 }
 
 impl ServerIdentity {
-    /// A fresh self-signed P-256 certificate shaped like go-plugin's (see [`go_plugin_cert`]).
+    /// A fresh self-signed P-256 certificate shaped like go-plugin's (see `go_plugin_cert`).
     /// Go's client verifies it as its own root and checks the name `localhost`.
     pub fn generate() -> Result<Self, TlsError> {
         let (cert, key) = go_plugin_cert()?;
